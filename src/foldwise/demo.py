@@ -1,0 +1,292 @@
+"""Deterministic built-in demo data: a synthetic subscription-churn table and three sklearn sets.
+
+The churn table (:func:`generate_churn`) is made to exercise every check of the audit and
+to reward a model that finds non-linear structure. Its quirks, on purpose:
+
+* ``customer_id`` is an id ("C0000001"); ``signup_date`` spans 2022-01-01..2024-12-31 and the
+  population drifts over it: newer customers are more often on the premium plan, pay more for
+  the same plan (price rises) and churn slightly more.
+* ``city`` has hundreds of values with Zipf-like frequencies; a few mid-sized cities churn more.
+* ``country`` is near-constant ("US" for ~99.7% of rows).
+* ``paperless_billing`` is "yes"/"no" text and ``has_partner`` is "true"/"false" text.
+* ``total_charges`` is a number stored as text, like the Telco churn ``TotalCharges``: some
+  values carry stray leading/trailing spaces and brand-new customers (tenure 0) have " ".
+* Missing at random: ``age`` is blank for ~5% of rows, independent of everything else.
+* Missing for a reason: ``satisfaction_score`` is blank for customers who never answered the
+  survey (~35%, more often those who rarely log in); non-responders churn more (~20% vs
+  ~13%), so the blank itself carries signal and imputing it away loses information.
+* Leakage: ``account_closure_fee`` (:data:`LEAKY_COLUMN`) is billed when an account is closed,
+  so it is only known *after* the customer churned. It is non-zero for ~95% of churners and
+  ~1% of stayers; alone it scores a ROC-AUC of ~0.97 and must never be used as a feature.
+* A few exact duplicate rows (~0.2%, identical in every column) are interleaved.
+
+Churn (``churned``, "Yes"/"No", ~15% "Yes") follows a logistic model with thresholds,
+saturation and interactions (contract type x tenure, including renewal-month spikes), so
+gradient-boosted trees clearly beat logistic regression, while no legitimate column alone
+reaches a ROC-AUC of 0.80.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sklearn import datasets as skd
+
+LEAKY_COLUMN: str = "account_closure_fee"
+NEAR_CONSTANT_COLUMN: str = "country"
+HIGH_CARDINALITY_COLUMN: str = "city"
+TEXT_NUMBER_COLUMN: str = "total_charges"
+CHURN_TARGET: str = "churned"
+
+BUILTIN_DATASETS: dict[str, str] = {
+    "churn": CHURN_TARGET,
+    "breast_cancer": "diagnosis",
+    "wine": "cultivar",
+    "diabetes": "progression",
+}
+
+_START = np.datetime64("2022-01-01")
+_END = np.datetime64("2024-12-31")
+_SNAPSHOT = np.datetime64("2025-01-01")
+_POSITIVE_RATE = 0.15
+_DUPLICATE_SHARE = 0.002
+_MIN_ROWS = 100
+
+_CITY_PREFIXES = (
+    "Oak", "Maple", "Cedar", "Pine", "Elm", "Ash", "Birch", "Willow", "Spring", "River",
+    "Lake", "Stone", "Fair", "Green", "Red", "Silver", "Gold", "North", "South", "East",
+    "West", "Clear", "Bright", "Rock", "Sun",
+)  # fmt: skip
+_CITY_SUFFIXES = (
+    "ville", "ton", "field", "wood", "ford", "port", "dale", "burg", "view", "haven",
+    "brook", "ridge", "mont", "side", "crest", "land", " Falls", " Springs", " Heights", " City",
+)  # fmt: skip
+_CITIES = np.array([p + s for p in _CITY_PREFIXES for s in _CITY_SUFFIXES])
+
+_REGIONS = np.array(["north", "south", "east", "west", "central"])
+_PLANS = np.array(["basic", "standard", "premium"])
+_PLAN_PRICE = np.array([29.0, 54.0, 89.0])
+_CONTRACTS = np.array(["month-to-month", "one_year", "two_year"])
+_PAYMENTS = np.array(["credit_card", "bank_transfer", "electronic_check", "mailed_check"])
+_COUNTRIES = np.array(["US", "CA", "MX"])
+
+
+def _str(values: pa.Array) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def _text(codes: np.ndarray, names: np.ndarray) -> pd.Series:
+    """Map integer codes to a ``str`` column without a Python loop."""
+    return _str(pa.array(names, pa.string()).take(pa.array(codes)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _calibrate_intercept(logit: np.ndarray, rate: float) -> float:
+    """Intercept that makes the mean churn probability equal ``rate`` (bisection)."""
+    lo, hi = -15.0, 15.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if _sigmoid(logit + mid).mean() < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def generate_churn(rows: int, seed: int) -> pd.DataFrame:
+    """Return a synthetic subscription-churn table of exactly ``rows`` rows.
+
+    The result depends only on ``(rows, seed)``. Dates are ISO ``str``; ``total_charges`` is
+    ``str`` on purpose; ``age`` and ``satisfaction_score`` are float with NaN for blanks.
+    See the module docstring for the planted quirks (leak, missingness, duplicates, drift).
+    """
+    if rows < _MIN_ROWS:
+        raise ValueError(f"rows must be at least {_MIN_ROWS}, got {rows}")
+    rng = np.random.default_rng(seed)
+    n_dup = max(1, round(rows * _DUPLICATE_SHARE))
+    n = rows - n_dup
+
+    # When: uniform signup dates; t in [0, 1] drives the drift.
+    span = int((_END - _START).astype(int))
+    day = rng.integers(0, span + 1, size=n)
+    t = day / span
+    signup = _START + day.astype("timedelta64[D]")
+    days_active = (_SNAPSHOT - signup).astype(int)
+    tenure = np.floor(days_active / 30.4375).astype(np.int64)
+    tenure = np.maximum(tenure - rng.poisson(0.3, size=n), 0)  # paused months are not billed
+
+    # Who and where.
+    region = rng.choice(len(_REGIONS), size=n, p=[0.22, 0.24, 0.2, 0.19, 0.15])
+    city_p = 1.0 / np.arange(1, len(_CITIES) + 1) ** 1.05
+    city_p /= city_p.sum()
+    city_rank = rng.choice(len(_CITIES), size=n, p=city_p)
+    city = rng.permutation(len(_CITIES))[city_rank]
+    hot_city = np.isin(city_rank, rng.choice(np.arange(5, 150), size=20, replace=False))
+    country = rng.choice(len(_COUNTRIES), size=n, p=[0.997, 0.002, 0.001])
+    age = np.clip(np.round(rng.normal(44.0, 14.0, size=n)), 18, 85)
+    age_known = age.copy()
+    age[rng.random(n) < 0.05] = np.nan  # missing completely at random
+    has_partner = rng.random(n) < 0.45
+
+    # What they bought: premium share grows from ~15% to ~35% (drift).
+    u = rng.random(n)
+    p_premium = 0.15 + 0.20 * t
+    p_basic = 0.40 - 0.12 * t
+    plan = np.where(u < p_basic, 0, np.where(u < 1 - p_premium, 1, 2))
+    contract = rng.choice(len(_CONTRACTS), size=n, p=[0.55, 0.25, 0.20])
+    payment = rng.choice(len(_PAYMENTS), size=n, p=[0.3, 0.25, 0.3, 0.15])
+    paperless = rng.random(n) < np.where(payment == 3, 0.25, 0.65)
+    price_rise = 1.0 + 0.10 * t
+    monthly = _PLAN_PRICE[plan] * price_rise + rng.normal(0.0, 6.0, size=n)
+    monthly = np.round(np.clip(monthly, 15.0, None), 2)
+    overcharge = monthly - _PLAN_PRICE[plan]
+
+    # Behaviour.
+    support_calls = rng.poisson(np.where(plan == 2, 1.6, 1.1) + 0.4 * (monthly > 80), size=n)
+    logins = rng.negative_binomial(2, 2 / (2 + 14.0), size=n)
+    answered = rng.random(n) < np.where(logins < 3, 0.45, 0.7)
+    sat_latent = 7.0 - 0.7 * np.minimum(support_calls, 4) + rng.normal(0.0, 1.8, size=n)
+    satisfaction = np.clip(np.round(sat_latent), 1, 10)
+    satisfaction_obs = np.where(answered, satisfaction, np.nan)  # missing for a reason
+
+    # Churn: log-odds with thresholds, saturation and interactions.
+    m2m, one_year, two_year = contract == 0, contract == 1, contract == 2
+    logit = 0.35 * t + rng.normal(0.0, 0.3, size=n)
+    logit += np.select([m2m, one_year], [0.0, -0.8], -1.6)
+    logit += np.where(m2m, 3.2 * np.exp(-tenure / 4.0), 0.0)
+    renewal_1y = one_year & (tenure >= 11) & np.isin(tenure % 12, [11, 0])
+    renewal_2y = two_year & np.isin(tenure, [23, 24])
+    logit += 3.0 * renewal_1y + 3.4 * renewal_2y
+    logit += 1.7 * (1.0 - np.exp(-support_calls / 1.0)) * np.where(plan == 2, 1.5, 0.6)
+    logit += np.where(logins < 3, 1.6, 0.0)
+    logit += 1.5 * (age_known < 26) + 1.2 * (age_known > 68)
+    logit += 1.0 * (overcharge > 9.0) + 0.004 * (monthly - 60.0)
+    logit += 0.35 * (payment == 2) + 0.15 * paperless - 0.3 * has_partner
+    logit += np.where(answered, np.select([satisfaction <= 3, satisfaction <= 5], [1.5, 0.5]), 1.0)
+    logit += 0.8 * hot_city + 0.15 * (region == 1)
+    logit += _calibrate_intercept(logit, _POSITIVE_RATE)
+    churned = rng.random(n) < _sigmoid(logit)
+
+    # The leak: a fee billed when the account is closed, i.e. after churn.
+    fee_base = np.select([m2m, one_year], [19.0, 95.0], 190.0)
+    fee = np.round(fee_base * rng.uniform(0.8, 1.2, size=n), 2)
+    billed = np.where(churned, rng.random(n) < 0.95, rng.random(n) < 0.01)
+    closure_fee = np.where(billed, fee, 0.0)
+
+    # total_charges as messy text: stray spaces, " " for brand-new customers.
+    total = np.round(monthly * tenure * rng.uniform(0.97, 1.03, size=n), 2)
+    total_text = _str(pc.cast(pa.array(total), pa.string()))  # shortest repr: "1889.5"
+    spaces = rng.random(n)
+    total_text = total_text.where(spaces >= 0.03, " " + total_text)
+    total_text = total_text.where((spaces < 0.03) | (spaces >= 0.045), total_text + " ")
+    total_text = total_text.where(tenure > 0, " ")
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": "C"
+            + _str(pc.cast(pa.array(np.arange(1, n + 1)), pa.string())).str.zfill(7),
+            "signup_date": _text(
+                day, np.datetime_as_string(_START + np.arange(span + 1), unit="D")
+            ),
+            "country": _text(country, _COUNTRIES),
+            "region": _text(region, _REGIONS),
+            "city": _text(city, _CITIES),
+            "age": age,
+            "has_partner": _text(has_partner.astype(np.int8), np.array(["false", "true"])),
+            "plan": _text(plan, _PLANS),
+            "contract_type": _text(contract, _CONTRACTS),
+            "payment_method": _text(payment, _PAYMENTS),
+            "paperless_billing": _text(paperless.astype(np.int8), np.array(["no", "yes"])),
+            "tenure_months": tenure,
+            "monthly_charges": monthly,
+            "total_charges": total_text,
+            "support_calls": support_calls.astype(np.int64),
+            "logins_last_30d": logins.astype(np.int64),
+            "satisfaction_score": satisfaction_obs,
+            LEAKY_COLUMN: closure_fee,
+            CHURN_TARGET: _text(churned.astype(np.int8), np.array(["No", "Yes"])),
+        }
+    )
+
+    # Exact duplicates of random customers, interleaved at random positions.
+    order = np.insert(
+        np.arange(n),
+        np.sort(rng.integers(0, n + 1, size=n_dup)),
+        rng.choice(n, size=n_dup, replace=False),
+    )
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+
+
+def load_sklearn_dataset(name: str) -> pd.DataFrame:
+    """Load one of scikit-learn's bundled datasets (no network) with a named target column.
+
+    breast_cancer -> ``diagnosis`` ("malignant"/"benign"), wine -> ``cultivar``
+    ("class_0".."class_2"), diabetes -> ``progression`` (float, unscaled features).
+    """
+    if name == "breast_cancer":
+        bunch = skd.load_breast_cancer(as_frame=True)
+    elif name == "wine":
+        bunch = skd.load_wine(as_frame=True)
+    elif name == "diabetes":
+        bunch = skd.load_diabetes(scaled=False, as_frame=True)
+    else:
+        allowed = ", ".join(k for k in BUILTIN_DATASETS if k != "churn")
+        raise ValueError(f"unknown sklearn dataset {name!r}; allowed: {allowed}")
+    frame = bunch.data.rename(columns=_snake)
+    target = BUILTIN_DATASETS[name]
+    if name == "diabetes":
+        frame[target] = bunch.target.astype(np.float64).to_numpy()
+    else:
+        labels = np.asarray(bunch.target_names, dtype=object)
+        frame[target] = pd.Series(labels[bunch.target.to_numpy()], index=frame.index).astype("str")
+    return frame
+
+
+def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV via a temp file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False, na_rep="")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_builtin_datasets(out_dir: Path, rows: int, seed: int) -> dict[str, Path]:
+    """Write ``churn.csv`` and the three sklearn sets into ``out_dir``; return name -> path.
+
+    Whole-number float columns of the churn table are written as integers ("34", not "34.0").
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    churn = generate_churn(rows, seed)
+    for col in ("age", "satisfaction_score"):
+        churn[col] = churn[col].astype("Int64")
+    frames = {"churn": churn} | {
+        name: load_sklearn_dataset(name) for name in BUILTIN_DATASETS if name != "churn"
+    }
+    paths: dict[str, Path] = {}
+    for name, frame in frames.items():
+        path = out_dir / f"{name}.csv"
+        _write_csv_atomic(frame, path)
+        paths[name] = path
+    return paths

@@ -1,0 +1,201 @@
+"""Step 3 (first half): turn the raw table into typed, cleaned, split train and sealed test tables."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from foldwise.config import Config
+from foldwise.data import (
+    Kind,
+    TypedTable,
+    check_same_columns,
+    choose_split_strategy,
+    clean_rows,
+    coerce_table,
+    read_table,
+    split_table,
+)
+from foldwise.errors import FoldwiseError
+from foldwise.problem import Problem, resolve_problem, to_python
+
+MAX_STORED_CATEGORIES = 1000
+SOURCE_MARK = "__foldwise_source__"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A content hash of a frame (values, column names and order; not the index)."""
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _check_columns(config: Config, columns: list[str], path: Path) -> None:
+    data = config.data
+
+    def missing(key: str, name: str) -> None:
+        hint = difflib.get_close_matches(name, columns, n=1)
+        tip = f"; did you mean {hint[0]!r}?" if hint else ""
+        shown = ", ".join(columns[:15]) + (" ..." if len(columns) > 15 else "")
+        raise FoldwiseError(f"{key} {name!r} is not a column of {path}{tip} (columns: {shown})")
+
+    if data.target not in columns:
+        missing("data.target", data.target)
+    for key in ("id_columns", "drop_columns", "date_columns"):
+        for name in getattr(data, key):
+            if name not in columns:
+                missing(f"data.{key}", name)
+    for key in ("time_column", "group_column"):
+        name = getattr(data, key)
+        if name and name not in columns:
+            missing(f"data.{key}", name)
+    roles = {data.target, *data.id_columns, *data.drop_columns}
+    if data.group_column:
+        roles.add(data.group_column)
+    if data.time_column:
+        roles.add(data.time_column)
+    if not [c for c in columns if c not in roles]:
+        raise FoldwiseError(
+            f"{path}: no feature columns left after removing the target, id, drop, time and "
+            "group columns"
+        )
+
+
+@dataclass
+class Prepared:
+    """The outputs of the prepare stage, in memory."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    schema: dict[str, Any]
+    problem: Problem
+
+
+def feature_columns(config: Config, columns: list[str]) -> list[str]:
+    """Columns a model may use: all but target, ids, dropped, time and group columns."""
+    data = config.data
+    excluded = {data.target, *data.id_columns, *data.drop_columns}
+    excluded |= {c for c in (data.time_column, data.group_column) if c}
+    return [c for c in columns if c not in excluded]
+
+
+def _describe_features(
+    train: pd.DataFrame, kinds: dict[str, Kind], names: list[str]
+) -> list[dict[str, Any]]:
+    described = []
+    for name in names:
+        entry: dict[str, Any] = {"name": name, "kind": kinds[name]}
+        if kinds[name] == "categorical":
+            counts = train[name].value_counts()
+            entry["n_categories"] = len(counts)
+            entry["categories"] = [str(c) for c in counts.index[:MAX_STORED_CATEGORIES]]
+        described.append(entry)
+    return described
+
+
+def _read_typed(config: Config, root: Path) -> tuple[TypedTable, pd.Series | None, Path]:
+    """Read the source (and the optional test table), coerced together so their types agree."""
+    data = config.data
+    source = root / data.source if not Path(data.source).is_absolute() else Path(data.source)
+    text_columns = tuple(data.id_columns)
+    frame = read_table(source, separator=data.csv_separator, text_columns=text_columns)
+    _check_columns(config, list(frame.columns), source)
+    is_test: pd.Series | None = None
+    if data.test_source:
+        test_path = root / data.test_source
+        test_frame = read_table(test_path, separator=data.csv_separator, text_columns=text_columns)
+        check_same_columns(frame, test_frame, test_path)
+        test_frame = test_frame[list(frame.columns)]
+        both = pd.concat([frame, test_frame], ignore_index=True)
+        is_test = pd.Series([False] * len(frame) + [True] * len(test_frame))
+        frame = both
+    typed = coerce_table(
+        frame,
+        target=data.target,
+        id_columns=list(data.id_columns),
+        date_columns=[*data.date_columns, *([data.time_column] if data.time_column else [])],
+    )
+    return typed, is_test, source
+
+
+def prepare_tables(config: Config, root: Path) -> Prepared:
+    """Read, coerce, clean and split; return the tables and the schema describing them."""
+    data = config.data
+    typed, is_test, source = _read_typed(config, root)
+    if data.time_column and typed.kinds[data.time_column] not in ("datetime", "numeric"):
+        raise FoldwiseError(f"data.time_column {data.time_column!r} is not a date or number column")
+
+    frame = typed.frame
+    if is_test is None:
+        cleaned, stats = clean_rows(frame, data.target)
+        problem = resolve_problem(config, cleaned[data.target])
+        strategy = choose_split_strategy(
+            config.split.strategy, problem.task, data.time_column, data.group_column
+        )
+        if strategy == "stratified" and problem.task == "regression":
+            raise FoldwiseError("split.strategy 'stratified' needs a classification target")
+        train, test, split = split_table(
+            cleaned,
+            strategy=strategy,
+            test_size=config.split.test_size,
+            seed=config.seed,
+            target=data.target,
+            time_column=data.time_column,
+            group_column=data.group_column,
+        )
+        split_info = split.to_dict()
+        test_stats = None
+    else:
+        train, stats = clean_rows(frame[~is_test.to_numpy()], data.target)
+        test, tstats = clean_rows(frame[is_test.to_numpy()], data.target)
+        problem = resolve_problem(config, train[data.target])
+        split_info = {
+            "strategy": "provided",
+            "test_source": data.test_source,
+            "train_rows": len(train),
+            "test_rows": len(test),
+        }
+        test_stats = tstats.to_dict()
+        if len(test) == 0:
+            raise FoldwiseError(f"{data.test_source}: no rows with a target value")
+
+    features = feature_columns(config, list(train.columns))
+    schema: dict[str, Any] = {
+        "source": data.source,
+        "source_sha256": file_sha256(source),
+        "test_source": data.test_source,
+        "target": data.target,
+        **problem.to_dict(),
+        "id_columns": list(data.id_columns),
+        "time_column": data.time_column,
+        "group_column": data.group_column,
+        "drop_columns": list(data.drop_columns),
+        "columns": {name: typed.kinds[name] for name in train.columns},
+        "features": _describe_features(train, typed.kinds, features),
+        "split": split_info,
+        "cleaning": {
+            **stats.to_dict(),
+            "test_table": test_stats,
+            "coercions": [c.to_dict() for c in typed.coercions],
+        },
+        "train_sha256": frame_sha256(train),
+    }
+    if problem.classes is not None:
+        counts = train[data.target].map(str).value_counts()
+        schema["class_counts_train"] = {str(c): int(counts.get(str(c), 0)) for c in problem.classes}
+        schema["classes"] = [to_python(c) for c in problem.classes]
+    return Prepared(train, test, schema, problem)

@@ -1,0 +1,55 @@
+"""Run a stage's ``main()`` so user errors become one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from foldwise.errors import FoldwiseError
+
+EXIT_USER_ERROR = 2
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Call ``main``; a FoldwiseError is printed as ``error: <message>`` and exits with 2."""
+    try:
+        main()
+    except FoldwiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON; NaN is refused so every file is strict JSON."""
+    write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def write_parquet_atomic(path: Path, frame: Any) -> None:
+    """Write a DataFrame to Parquet via a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

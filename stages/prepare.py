@@ -1,0 +1,40 @@
+"""prepare: raw table -> typed train table, sealed test table, schema and label-free split checks."""
+
+from __future__ import annotations
+
+from foldwise.audit import compute_split_checks
+from foldwise.config import load_config
+from foldwise.paths import ProjectPaths
+from foldwise.prepare import prepare_tables
+from foldwise.stage import run_stage, write_json_atomic, write_parquet_atomic
+
+
+def main() -> None:
+    paths = ProjectPaths.from_cwd()
+    config = load_config(paths.params)
+    prepared = prepare_tables(config, paths.root)
+    for note in prepared.problem.notes:
+        print(note)
+    target = config.data.target
+    # The audit sees the test table only through these label-free checks.
+    checks = compute_split_checks(
+        prepared.train.drop(columns=[target]),
+        prepared.test.drop(columns=[target]),
+        prepared.schema,
+        config.audit,
+        config.seed,
+    )
+    write_parquet_atomic(paths.train_table, prepared.train)
+    write_parquet_atomic(paths.test_table, prepared.test)
+    write_json_atomic(paths.split_report, checks)
+    write_json_atomic(paths.schema, prepared.schema)
+    split = prepared.schema["split"]
+    print(
+        f"prepare: {split['train_rows']} train rows, {split['test_rows']} test rows "
+        f"({split['strategy']} split); task {prepared.problem.task}, "
+        f"metric {prepared.problem.metric}"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)
