@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,26 +21,11 @@ from foldwise.data import (
     split_table,
 )
 from foldwise.errors import FoldwiseError
+from foldwise.hashing import file_sha256, frame_sha256
 from foldwise.problem import Problem, resolve_problem, to_python
 
 MAX_STORED_CATEGORIES = 1000
 SOURCE_MARK = "__foldwise_source__"
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """A content hash of a frame (values, column names and order; not the index)."""
-    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _check_columns(config: Config, columns: list[str], path: Path) -> None:
@@ -63,6 +47,10 @@ def _check_columns(config: Config, columns: list[str], path: Path) -> None:
         name = getattr(data, key)
         if name and name not in columns:
             missing(f"data.{key}", name)
+    # Checked here too so a typo fails in seconds, not after training.
+    for name in config.evaluate.segments:
+        if name not in columns:
+            missing("evaluate.segments", name)
     roles = {data.target, *data.id_columns, *data.drop_columns}
     if data.group_column:
         roles.add(data.group_column)

@@ -1,0 +1,62 @@
+"""audit: leakage and data-quality checks on the training table, plus prepare's split checks.
+
+Never reads the sealed test table: train-vs-test results come from split_checks.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from foldwise.audit import build_audit, failed_findings, render_markdown
+from foldwise.config import load_config
+from foldwise.errors import FoldwiseError
+from foldwise.paths import ProjectPaths
+from foldwise.stage import write_json_atomic, write_text_atomic
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FoldwiseError(f"{path}: file not found; run the prepare stage first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _failure_line(findings: list[dict[str, Any]]) -> str:
+    parts = []
+    for f in findings:
+        where = f" in column {f['column']!r}" if f["column"] is not None else ""
+        parts.append(f"{f['kind']}{where} ({f['detail']})")
+    return "audit failed on audit.fail_on: " + "; ".join(parts)
+
+
+def main() -> None:
+    cfg = load_config("params.yaml")
+    paths = ProjectPaths.from_cwd()
+    if not paths.train_table.is_file():
+        raise FoldwiseError(f"{paths.train_table}: file not found; run the prepare stage first")
+    schema = _read_json(paths.schema)
+    split_checks = _read_json(paths.split_report)
+    train = pd.read_parquet(paths.train_table)
+
+    audit = build_audit(train, schema, split_checks, cfg.audit, cfg.seed)
+    out = paths.report_dir("audit")
+    write_json_atomic(out / "audit.json", audit)
+    write_text_atomic(out / "audit.md", render_markdown(audit))
+
+    failing = failed_findings(audit, cfg.audit.fail_on)
+    status = "passed" if not failing else "FAILED"
+    print(
+        f"audit {status}: {audit['n_findings']} finding(s), {len(failing)} failing; "
+        f"report in {(out / 'audit.md').relative_to(paths.root)}"
+    )
+    if failing:
+        raise FoldwiseError(_failure_line(failing))
+
+
+if __name__ == "__main__":
+    from foldwise.stage import run_stage
+
+    run_stage(main)
