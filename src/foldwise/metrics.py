@@ -89,14 +89,20 @@ def _tie_groups(scores: np.ndarray, descending: bool) -> tuple[np.ndarray, np.nd
 
 def _auc_one_vs_rest(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted ROC AUC: the share of (positive, negative) pairs ordered right, ties count half."""
-    order, starts = _tie_groups(scores, descending=False)
-    w = weights[:, order]
-    pos = positive[order]
-    pos_w = np.add.reduceat(w * pos, starts, axis=1)
-    neg_w = np.add.reduceat(w * ~pos, starts, axis=1)
-    neg_below = np.cumsum(neg_w, axis=1) - neg_w
-    correct = (pos_w * (neg_below + 0.5 * neg_w)).sum(axis=1)
-    return _ratio(correct, pos_w.sum(axis=1) * neg_w.sum(axis=1))
+    pos_idx = np.flatnonzero(positive)
+    neg_idx = np.flatnonzero(~positive)
+    neg_idx = neg_idx[np.argsort(scores[neg_idx], kind="stable")]
+    neg_scores = scores[neg_idx]
+    # below[:, j]: weight of the j lowest-scored negatives, so a positive's lower and tied
+    # negatives are differences of two columns.
+    below = np.zeros((weights.shape[0], len(neg_idx) + 1))
+    np.cumsum(np.take(weights, neg_idx, axis=1), axis=1, out=below[:, 1:])
+    left = np.searchsorted(neg_scores, scores[pos_idx], side="left")
+    right = np.searchsorted(neg_scores, scores[pos_idx], side="right")
+    pos_w = np.take(weights, pos_idx, axis=1)
+    halves = np.take(below, left, axis=1) + np.take(below, right, axis=1)
+    correct = 0.5 * (pos_w * halves).sum(axis=1)
+    return _ratio(correct, pos_w.sum(axis=1) * below[:, -1])
 
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> np.ndarray:

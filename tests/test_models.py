@@ -1,0 +1,473 @@
+"""The model registry: shapes, early stopping, rounds, raw-row scoring, persistence, settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+
+from foldwise.errors import FoldwiseError
+from foldwise.models import MODEL_NAMES, TabularModel, build_model, feature_frame
+
+FEATURES = [
+    {"name": "x", "kind": "numeric"},
+    {"name": "colour", "kind": "categorical", "n_categories": 3},
+    {"name": "city", "kind": "categorical", "n_categories": 40},
+    {"name": "member", "kind": "boolean"},
+    {"name": "joined", "kind": "datetime"},
+]
+# Small settings keep every fit well under a second.
+FAST = {
+    "catboost": {"iterations": 30, "thread_count": 2},
+    "hist_gradient_boosting": {"max_iter": 30},
+    "random_forest": {"n_estimators": 20},
+    "logistic_regression": {},
+    "dummy": {},
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_openmp_thread():
+    """Tiny fits: OpenMP thread start-up and contention cost more than they save."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+def make_data(task: str, n: int = 240, seed: int = 0, noise: float = 0.5):
+    """A prepared feature frame with all four dtypes and missing values, plus an encoded target."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n).astype(object)
+    colour[rng.random(n) < 0.1] = None
+    city = np.array([f"city{i:02d}" for i in rng.integers(0, 40, size=n)], dtype=object)
+    member = pd.array(rng.random(n) < 0.5, dtype="boolean")
+    member[rng.random(n) < 0.1] = pd.NA
+    joined = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"))
+    joined[rng.random(n) < 0.1] = pd.NaT
+    x_missing = np.where(rng.random(n) < 0.1, np.nan, x)
+    frame = pd.DataFrame(
+        {
+            "x": x_missing,
+            "colour": pd.Series(colour, dtype="str"),
+            "city": pd.Series(city, dtype="str"),
+            "member": member,
+            "joined": joined,
+        }
+    )
+    signal = 1.5 * x + (colour == "red") + 0.5 * member.fillna(False).to_numpy(dtype=float)
+    signal = signal + rng.normal(scale=noise, size=n)
+    if task == "binary":
+        y = (signal > 0.5).astype("int64")
+    elif task == "multiclass":
+        y = np.digitize(signal, [-0.3, 1.0]).astype("int64")
+    else:
+        y = signal.astype("float64")
+    return frame, y
+
+
+def make_model(name: str, task: str, **kwargs) -> TabularModel:
+    settings = {**FAST[name], **kwargs.pop("settings", {})}
+    return TabularModel(name, task, FEATURES, settings=settings, **kwargs)
+
+
+def scores(model: TabularModel, X: pd.DataFrame) -> np.ndarray:
+    return model.predict(X) if model.task == "regression" else model.predict_proba(X)
+
+
+# ----------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_fits_and_predicts_every_task(name, task):
+    X, y = make_data(task)
+    model = make_model(name, task).fit(X.iloc[:180], y[:180])
+    X_new = X.iloc[180:]
+    prediction = model.predict(X_new)
+    assert prediction.shape == (60,)
+    if task == "regression":
+        assert prediction.dtype == np.float64
+        assert np.isfinite(prediction).all()
+        with pytest.raises(ValueError, match="predict_proba is for classification"):
+            model.predict_proba(X_new)
+        return
+    k = 2 if task == "binary" else 3
+    proba = model.predict_proba(X_new)
+    assert proba.shape == (60, k)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert (proba >= 0).all()
+    assert np.array_equal(model.classes_, np.arange(k))
+    assert np.array_equal(prediction, proba.argmax(axis=1))
+    if name != "dummy":
+        assert (prediction == y[180:]).mean() > 0.5  # it learned something
+
+
+def test_model_predictions_beat_the_dummy_on_signal():
+    X, y = make_data("regression", n=300)
+    errors = {}
+    for name in ("dummy", "logistic_regression"):
+        model = make_model(name, "regression").fit(X.iloc[:200], y[:200])
+        errors[name] = np.mean((model.predict(X.iloc[200:]) - y[200:]) ** 2)
+    assert errors["logistic_regression"] < 0.5 * errors["dummy"]
+
+
+def test_fit_does_not_mutate_its_input():
+    X, y = make_data("binary")
+    before = X.copy()
+    make_model("logistic_regression", "binary").fit(X, y)
+    pd.testing.assert_frame_equal(X, before)
+
+
+# ----------------------------------------------------------------- early stopping and rounds
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "metric"),
+    [
+        ("catboost", {"iterations": 300, "learning_rate": 0.3}, "Logloss"),
+        ("hist_gradient_boosting", {"max_iter": 300, "learning_rate": 0.3}, "log_loss"),
+    ],
+)
+def test_early_stopping_stops_early_on_noise(name, settings, metric):
+    X, _ = make_data("binary", n=300)
+    y = np.random.default_rng(1).integers(0, 2, size=300)  # pure noise: nothing to learn
+    model = make_model(name, "binary", settings=settings, early_stopping_rounds=10)
+    model.fit(X.iloc[:200], y[:200], X_val=X.iloc[200:], y_val=y[200:])
+    assert model.supports_early_stopping
+    assert 1 <= model.best_iteration_ < 300
+    assert model.n_iterations_ == model.best_iteration_  # the model keeps the best rounds only
+    curve = model.learning_curve_
+    assert curve["metric"] == metric
+    assert len(curve["train"]) == len(curve["validation"]) > model.best_iteration_
+    # Losses, lower is better: training loss falls as the model memorises noise.
+    assert curve["train"][-1] < curve["train"][0]
+    best = model.best_iteration_
+    assert curve["validation"][best - 1] == min(curve["validation"])
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "metric"),
+    [
+        ("catboost", "regression", "RMSE"),
+        ("catboost", "multiclass", "MultiClass"),
+        ("hist_gradient_boosting", "regression", "half_squared_error"),
+    ],
+)
+def test_boosting_without_validation_records_the_training_curve(name, task, metric):
+    X, y = make_data(task)
+    model = make_model(name, task).fit(X, y)
+    assert model.best_iteration_ is None
+    assert model.n_iterations_ == 30
+    assert model.learning_curve_["metric"] == metric
+    assert len(model.learning_curve_["train"]) == 30
+    assert model.learning_curve_["validation"] is None
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "dummy"])
+def test_non_boosting_models_ignore_the_validation_part(name):
+    X, y = make_data("binary")
+    model = make_model(name, "binary").fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
+    assert not model.supports_early_stopping
+    assert model.best_iteration_ is None
+    assert model.learning_curve_ is None
+    with pytest.raises(ValueError, match="no boosting rounds"):
+        model.with_iterations(5)
+
+
+@pytest.mark.parametrize("name", ["catboost", "hist_gradient_boosting"])
+def test_with_iterations_fixes_the_rounds(name):
+    X, y = make_data("multiclass")
+    # CatBoost's aliases of iterations are replaced, not added to.
+    settings = {"n_estimators": 80, "thread_count": 2} if name == "catboost" else {"max_iter": 80}
+    model = TabularModel(name, "multiclass", FEATURES, settings=settings).fit(X, y)
+    assert model.n_iterations_ == 80
+    refit = model.with_iterations(7)
+    assert not hasattr(refit, "estimator_")  # an unfitted copy
+    assert model.settings == settings  # the original is untouched
+    refit.fit(X, y)
+    assert refit.n_iterations_ == 7
+    assert len(refit.learning_curve_["train"]) == 7
+    # Even with a validation part, the fixed rounds cap early stopping.
+    capped = model.with_iterations(3).fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
+    assert capped.best_iteration_ <= 3
+    with pytest.raises(ValueError, match="at least 1"):
+        model.with_iterations(0)
+
+
+def test_hgb_model_after_early_stopping_matches_a_fixed_round_refit():
+    X, y = make_data("binary", n=300, noise=2.0)
+    model = make_model(
+        "hist_gradient_boosting",
+        "binary",
+        settings={"max_iter": 200, "learning_rate": 0.3},
+        early_stopping_rounds=5,
+    )
+    model.fit(X.iloc[:200], y[:200], X_val=X.iloc[200:], y_val=y[200:])
+    fixed = model.with_iterations(model.best_iteration_).fit(X.iloc[:200], y[:200])
+    assert np.array_equal(model.predict_proba(X), fixed.predict_proba(X))
+
+
+# ----------------------------------------------------------------- scoring raw rows
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_unseen_categories_at_predict_time(name):
+    X, y = make_data("binary")
+    model = make_model(name, "binary").fit(X, y)
+    new = X.head(5).copy()
+    new["colour"] = ["purple", "red", None, "orange", "teal"]
+    new["city"] = ["atlantis", "city01", "nowhere", None, "elsewhere"]
+    proba = model.predict_proba(new)
+    assert proba.shape == (5, 2)
+    assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("name", ["catboost", "logistic_regression", "hist_gradient_boosting"])
+def test_text_rows_from_a_csv_score_like_typed_rows(name):
+    X, y = make_data("binary")
+    model = make_model(name, "binary").fit(X, y)
+    rows = X.head(20)
+    raw = pd.DataFrame(
+        {
+            "id": [f"row{i}" for i in range(20)],  # extra columns are ignored
+            "joined": rows["joined"].dt.strftime("%Y-%m-%d").astype(object),
+            "x": [" " if np.isnan(v) else f" {v!r} " for v in rows["x"]],
+            "member": rows["member"].map({True: "Yes", False: "no"}).astype(object),
+            "city": rows["city"].astype(object),
+            "colour": rows["colour"].astype(object),
+        }
+    )
+    assert np.array_equal(model.predict_proba(raw), model.predict_proba(rows))
+
+
+def test_feature_frame_orders_and_coerces_without_mutating():
+    raw = pd.DataFrame(
+        {
+            "extra": [1, 2, 3],
+            "joined": ["2024-01-31", "", "2024-02-01 10:30"],
+            "member": [1, 0, np.nan],
+            "colour": [" red ", "N/A", 7.0],
+            "city": ["a", "b", None],
+            "x": ["1,234.5", "-2", "null"],
+        },
+        index=[10, 11, 12],
+    )
+    before = raw.copy()
+    frame = feature_frame(raw, FEATURES)
+    pd.testing.assert_frame_equal(raw, before)
+    assert list(frame.columns) == [f["name"] for f in FEATURES]
+    assert list(frame.index) == [10, 11, 12]
+    assert frame["x"].dtype == "float64"
+    assert frame["x"].iloc[0] == 1234.5
+    assert np.isnan(frame["x"].iloc[2])
+    assert frame["member"].dtype == "boolean"
+    assert frame["member"].tolist()[:2] == [True, False]
+    assert frame["member"].isna().iloc[2]
+    assert pd.api.types.is_datetime64_any_dtype(frame["joined"])
+    assert frame["joined"].isna().tolist() == [False, True, False]
+    assert frame["colour"].iloc[0] == "red"
+    assert pd.isna(frame["colour"].iloc[1])
+    assert frame["colour"].iloc[2] == "7"
+
+
+def test_missing_feature_columns_are_named():
+    X, y = make_data("binary")
+    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) \['city', 'member'\]"):
+        feature_frame(X.drop(columns=["member", "city"]), FEATURES)
+    model = make_model("dummy", "binary").fit(X, y)
+    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) \['joined'\]"):
+        model.predict(X.drop(columns=["joined"]))
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("x", ["1.5", "abc", "2"], r"column 'x': 1 value\(s\) are not numbers \(e\.g\. 'abc'\)"),
+        ("member", ["yes", "maybe", "no"], r"column 'member': 1 value\(s\) are not booleans"),
+        ("member", [0, 2, 1], r"column 'member': value 2\.0 is not a boolean"),
+        ("joined", ["2024-01-01", "soon", ""], r"column 'joined': 1 value\(s\) are not dates"),
+        ("joined", [1.0, 2.0, 3.0], r"column 'joined' has dtype float64"),
+    ],
+)
+def test_values_that_cannot_be_converted_name_the_column(column, values, message):
+    X, y = make_data("binary")
+    model = make_model("logistic_regression", "binary").fit(X, y)
+    bad = X.head(3).copy()
+    bad[column] = values
+    with pytest.raises(FoldwiseError, match=message):
+        model.predict(bad)
+
+
+# ----------------------------------------------------------------- settings
+
+
+def test_unknown_catboost_setting_names_the_key():
+    X, y = make_data("binary")
+    model = make_model("catboost", "binary", settings={"depth": 4, "learning_rat": 0.1})
+    with pytest.raises(FoldwiseError, match=r"model\.catboost\.learning_rat .*'learning_rate'"):
+        model.fit(X, y)
+    with pytest.raises(FoldwiseError, match=r"model\.catboost\.learning_rat"):
+        build_model("catboost", task="binary", features=FEATURES, settings={"learning_rat": 1})
+
+
+def test_classifier_only_catboost_setting_is_rejected_for_regression():
+    with pytest.raises(FoldwiseError, match=r"model\.catboost\.auto_class_weights .*Regressor"):
+        build_model(
+            "catboost",
+            task="regression",
+            features=FEATURES,
+            settings={"auto_class_weights": "Balanced"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("random_forest", "n_trees"),
+        ("logistic_regression", "alpha"),  # Ridge's, not LogisticRegression's
+        ("hist_gradient_boosting", "iterations"),
+        ("dummy", "constant_value"),
+    ],
+)
+def test_unknown_sklearn_setting_names_the_key(name, key):
+    with pytest.raises(FoldwiseError, match=rf"model\.{name}\.{key} is not a setting of"):
+        build_model(name, task="binary", features=FEATURES, settings={key: 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("catboost", "od_wait"),
+        ("catboost", "cat_features"),
+        ("hist_gradient_boosting", "early_stopping"),
+        ("hist_gradient_boosting", "categorical_features"),
+    ],
+)
+def test_settings_foldwise_controls_are_rejected(name, key):
+    with pytest.raises(FoldwiseError, match=rf"model\.{name}\.{key} is set by foldwise"):
+        build_model(name, task="binary", features=FEATURES, settings={key: 1})
+
+
+def test_invalid_setting_values_name_the_key():
+    X, y = make_data("binary")
+    model = make_model("random_forest", "binary", settings={"n_estimators": 0})
+    with pytest.raises(FoldwiseError, match=r"model\.random_forest\.n_estimators: .*range"):
+        model.fit(X, y)
+    catboost = make_model("catboost", "binary", settings={"depth": 99})
+    with pytest.raises(FoldwiseError, match=r"CatBoost could not train .*model\.catboost"):
+        catboost.fit(X, y)
+
+
+def test_settings_override_defaults():
+    X, y = make_data("binary")
+    model = make_model("dummy", "binary", settings={"strategy": "most_frequent"}).fit(X, y)
+    proba = model.predict_proba(X.head(3))
+    assert set(np.unique(proba)) <= {0.0, 1.0}
+    unknown = TabularModel("xgboost", "binary", FEATURES)
+    with pytest.raises(FoldwiseError, match=r"model\.name 'xgboost' is not known"):
+        unknown.fit(X, y)
+
+
+def test_low_and_high_cardinality_categoricals_are_encoded_differently():
+    X, y = make_data("multiclass")
+    model = make_model("logistic_regression", "multiclass").fit(X, y)
+    transformers = {
+        label: columns
+        for label, _, columns in model.estimator_.named_steps["preprocess"].transformers_
+    }
+    assert transformers["one_hot"] == ["colour"]
+    assert transformers["target_encoded"] == ["city"]
+    wide = make_model("logistic_regression", "multiclass", max_onehot_categories=50).fit(X, y)
+    labels = [label for label, _, _ in wide.estimator_.named_steps["preprocess"].transformers_]
+    assert "target_encoded" not in labels
+
+
+# ----------------------------------------------------------------- classes
+
+
+def test_class_missing_from_training_rows_gets_a_zero_column():
+    X, y = make_data("multiclass")
+    keep = y != 1
+    model = make_model("logistic_regression", "multiclass", n_classes=3).fit(X[keep], y[keep])
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    assert np.all(proba[:, 1] == 0.0)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_single_class_training_rows_are_an_error():
+    X, _ = make_data("binary")
+    with pytest.raises(FoldwiseError, match="single class"):
+        make_model("logistic_regression", "binary").fit(X, np.ones(len(X), dtype="int64"))
+
+
+# ----------------------------------------------------------------- seeds
+
+
+@pytest.mark.parametrize("name", ["catboost", "random_forest", "hist_gradient_boosting"])
+def test_seed_makes_fits_reproducible(name):
+    X, y = make_data("regression")
+    settings = {"max_features": 0.5} if name == "hist_gradient_boosting" else {}
+    if name == "catboost":
+        settings = {"rsm": 0.5, "subsample": 0.7, "bootstrap_type": "Bernoulli"}
+    first = make_model(name, "regression", seed=3, settings=settings).fit(X, y)
+    again = clone(first).fit(X, y)
+    other = make_model(name, "regression", seed=4, settings=settings).fit(X, y)
+    assert np.array_equal(first.predict(X), again.predict(X))
+    assert not np.array_equal(first.predict(X), other.predict(X))
+
+
+# ----------------------------------------------------------------- persistence
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_save_and_load_give_identical_predictions(name, tmp_path):
+    X, y = make_data("multiclass")
+    model = make_model(name, "multiclass")
+    if model.supports_early_stopping:
+        model.fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
+    else:
+        model.fit(X, y)
+    model.save(tmp_path / "model")
+    loaded = TabularModel.load(tmp_path / "model")
+    assert loaded.get_params() == model.get_params()
+    assert loaded.best_iteration_ == model.best_iteration_
+    assert loaded.learning_curve_ == model.learning_curve_
+    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    expected_file = "model.cbm" if name == "catboost" else "pipeline.joblib"
+    assert (tmp_path / "model" / expected_file).is_file()
+
+
+def test_loading_a_non_model_directory_is_an_error(tmp_path):
+    with pytest.raises(FoldwiseError, match="not a saved foldwise model"):
+        TabularModel.load(tmp_path)
+
+
+def test_a_fresh_process_gives_bit_identical_predictions(tmp_path):
+    X, y = make_data("binary")
+    X.to_parquet(tmp_path / "rows.parquet")
+    expected = {}
+    for name in ("catboost", "hist_gradient_boosting", "logistic_regression"):
+        model = make_model(name, "binary").fit(X, y)
+        model.save(tmp_path / name)
+        expected[name] = model.predict_proba(X)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, pandas as pd
+        from pathlib import Path
+        from foldwise.models import TabularModel
+        root = Path({str(tmp_path)!r})
+        rows = pd.read_parquet(root / "rows.parquet")
+        for name in {list(expected)!r}:
+            np.save(root / f"{{name}}.npy", TabularModel.load(root / name).predict_proba(rows))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    for name, proba in expected.items():
+        assert np.array_equal(np.load(tmp_path / f"{name}.npy"), proba), name
