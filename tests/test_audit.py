@@ -203,6 +203,28 @@ def test_clean_random_split_has_no_leak_or_split_findings():
     assert_strict_json(audit)
 
 
+def test_many_strong_honest_features_are_not_called_leaks():
+    """Breast cancer: most size features alone reach ROC-AUC 0.9+, none stands out."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.data.copy()
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame["label"] = np.where(data.target == 0, "malignant", "benign")
+    train, test = split(frame)
+    schema = schema_for(frame, "label", "binary")
+    audit = build_audit(train, schema, checks_for(train, test, schema), CFG, 0)
+    assert audit["leakage"]["max_feature_score"] >= CFG.leakage_score
+    assert leak_columns(audit) == []
+
+    # The same table with one planted near-copy of the target: flagged, alone.
+    train = train.assign(leak=(train["label"] == "malignant").astype(float))
+    test = test.assign(leak=(test["label"] == "malignant").astype(float))
+    schema = schema_for(pd.concat([train, test]), "label", "binary")
+    audit = build_audit(train, schema, checks_for(train, test, schema), CFG, 0)
+    assert leak_columns(audit) == ["leak"]
+
+
 def test_shifted_test_part_is_reported_as_drift_and_adversarial():
     rng = np.random.default_rng(6)
     frame = noise_frame(2000, seed=6)

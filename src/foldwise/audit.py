@@ -40,6 +40,10 @@ _ROBUST_Z = 5.0
 _ROBUST_MIN_OTHERS = 5
 _ROBUST_MIN_AUC = 0.8
 _ROBUST_SCALE_FLOOR = 0.03
+# A score over audit.leakage_score must also stand out this far from the other columns,
+# unless it is near-perfect.
+_STANDS_OUT_Z = 2.0
+_NEAR_PERFECT = 0.99
 _OUTLIER_IQR = 3.0
 _QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 _LEAK_PARAMS: dict[str, Any] = {
@@ -555,7 +559,12 @@ def _leakage(
     for name in columns:
         s, z = scores[name], zs[name]
         role = "drop_column" if name in drop_kinds else "feature"
+        # Many honest columns can each be strong (e.g. tumour size for malignancy), so a high
+        # score alone is not a leak: it must also stand out from the other columns, unless
+        # it is near-perfect.
         over = s is not None and s >= threshold
+        if over and family == "classification" and s is not None and s < _NEAR_PERFECT:
+            over = z is None or z >= _STANDS_OUT_Z
         outlier = (
             family == "classification"
             and s is not None
