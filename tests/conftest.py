@@ -78,6 +78,7 @@ class Project:
         project.run(["git", "config", "user.name", "test"])
         project.run([sys.executable, "-m", "dvc", "init", "-q"])
         project.run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"])
+        project.commit("foldwise pipeline")
         return project
 
     def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:

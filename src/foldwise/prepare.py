@@ -95,16 +95,24 @@ def _describe_features(
     return described
 
 
+def _user_path(root: Path, given: str) -> Path:
+    """The table's path, relative as the user wrote it when running from the project root."""
+    path = Path(given)
+    if path.is_absolute() or root.resolve() == Path.cwd().resolve():
+        return path
+    return root / path
+
+
 def _read_typed(config: Config, root: Path) -> tuple[TypedTable, pd.Series | None, Path]:
     """Read the source (and the optional test table), coerced together so their types agree."""
     data = config.data
-    source = root / data.source if not Path(data.source).is_absolute() else Path(data.source)
+    source = _user_path(root, data.source)
     text_columns = tuple(data.id_columns)
     frame = read_table(source, separator=data.csv_separator, text_columns=text_columns)
     _check_columns(config, list(frame.columns), source)
     is_test: pd.Series | None = None
     if data.test_source:
-        test_path = root / data.test_source
+        test_path = _user_path(root, data.test_source)
         test_frame = read_table(test_path, separator=data.csv_separator, text_columns=text_columns)
         check_same_columns(frame, test_frame, test_path)
         test_frame = test_frame[list(frame.columns)]

@@ -53,3 +53,20 @@ def write_parquet_atomic(path: Path, frame: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def open_live(directory: Path | str) -> Any:
+    """A DVCLive logger that writes only plots and metrics under ``directory``.
+
+    DVC reads the files through dvc.yaml, so DVCLive writes no dvc.yaml and makes no experiment.
+    """
+    from dvclive import Live
+    from scmrepo.exceptions import SCMError
+
+    try:
+        return Live(dir=str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
+    except SCMError as exc:
+        raise FoldwiseError(
+            f"DVCLive cannot log to {directory}: {exc}; commit the project to git first "
+            "(git add -A && git commit -m init)"
+        ) from None

@@ -1,0 +1,219 @@
+"""Steps 4, 5 and 7: fit with early stopping, cross-validate on fixed folds, compare to baselines."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from foldwise.config import Config
+from foldwise.cv import make_folds, validation_split
+from foldwise.metrics import score
+from foldwise.models import TabularModel, build_model, feature_frame
+from foldwise.problem import Problem
+
+# Threshold-free metrics reported for every fold; the selection metric is always added.
+FOLD_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("roc_auc", "average_precision", "log_loss", "brier"),
+    "multiclass": ("log_loss", "accuracy", "macro_f1", "roc_auc"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """An independent, reproducible seed for one fold or trial (``seed`` 0 is a valid seed)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+@dataclass
+class TrainingData:
+    """The training table split into what models see and what they predict."""
+
+    frame: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    problem: Problem
+    features: list[dict[str, Any]]
+
+
+def training_data(train: pd.DataFrame, schema: dict[str, Any]) -> TrainingData:
+    """Features and encoded target of the prepared training table."""
+    problem = Problem.from_dict(schema)
+    features = schema["features"]
+    return TrainingData(
+        frame=train,
+        X=feature_frame(train, features),
+        y=problem.encode(train[problem.target]),
+        problem=problem,
+        features=features,
+    )
+
+
+def folds_for(data: TrainingData, config: Config, n_splits: int | None = None) -> list:
+    """The cross-validation folds every model of this run is scored on."""
+    return make_folds(
+        data.frame,
+        data.y,
+        task=data.problem.task,
+        n_splits=n_splits or config.cv.folds,
+        seed=config.seed,
+        time_column=config.data.time_column,
+        group_column=config.data.group_column,
+    )
+
+
+def model_for(
+    name: str, data: TrainingData, config: Config, settings: dict[str, Any] | None = None
+) -> TabularModel:
+    """An unfitted model from the registry with the params.yaml settings for ``name``."""
+    return build_model(
+        name,
+        task=data.problem.task,
+        features=data.features,
+        settings=config.model.settings(name) if settings is None else settings,
+        seed=config.seed,
+        max_onehot_categories=config.model.max_onehot_categories,
+        early_stopping_rounds=config.train.early_stopping_rounds,
+        n_classes=len(data.problem.classes) if data.problem.classes else None,
+    )
+
+
+@dataclass
+class FitResult:
+    """A fitted model and how it was fitted."""
+
+    model: TabularModel
+    best_iteration: int | None = None
+    learning_curve: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+def fit_with_early_stopping(
+    model: TabularModel,
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    config: Config,
+    task: str,
+    seed: int,
+) -> FitResult:
+    """Fit; boosting models find their rounds on a carved validation part, then refit on all rows.
+
+    The validation part respects time order and groups, so early stopping never peeks ahead.
+    """
+    started = time.perf_counter()
+    if not model.supports_early_stopping:
+        fitted = clone(model).fit(X, y)
+        return FitResult(fitted, seconds=time.perf_counter() - started)
+    fit_idx, val_idx = validation_split(
+        frame,
+        y,
+        task=task,  # type: ignore[arg-type]
+        fraction=config.train.validation_size,
+        seed=seed,
+        time_column=config.data.time_column,
+        group_column=config.data.group_column,
+    )
+    probe = clone(model).fit(X.iloc[fit_idx], y[fit_idx], X_val=X.iloc[val_idx], y_val=y[val_idx])
+    rounds = int(probe.best_iteration_)
+    fitted = model.with_iterations(rounds).fit(X, y)
+    return FitResult(fitted, rounds, probe.learning_curve_, time.perf_counter() - started)
+
+
+def predict_scores(model: TabularModel, X: pd.DataFrame, task: str) -> np.ndarray:
+    """Probabilities (n, k) for classification, values (n,) for regression."""
+    if task == "regression":
+        return np.asarray(model.predict(X), dtype="float64")
+    return np.asarray(model.predict_proba(X), dtype="float64")
+
+
+def fold_scores(problem: Problem, y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """The per-fold metrics of a task, the selection metric included."""
+    names = list(dict.fromkeys((problem.metric, *FOLD_METRICS[problem.task])))
+    values = {name: score(name, y_true, scores) for name in names}
+    return {k: float(v) for k, v in values.items() if v is not None and np.isfinite(v)}
+
+
+@dataclass
+class CVRun:
+    """Cross-validation of one model on fixed folds, with out-of-fold predictions."""
+
+    model_name: str
+    fold_scores: list[dict[str, float]]
+    oof: np.ndarray
+    fold_of_row: np.ndarray
+    best_iterations: list[int | None] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def validated(self) -> np.ndarray:
+        """Rows that were predicted out of fold (walk-forward CV never predicts the first block)."""
+        return self.fold_of_row >= 0
+
+
+def cross_validate(
+    model: TabularModel,
+    data: TrainingData,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    config: Config,
+    name: str,
+) -> CVRun:
+    """Fit ``model`` on each fold's training part exactly as the final fit is made; score the rest."""
+    started = time.perf_counter()
+    task = data.problem.task
+    n = len(data.y)
+    k = len(data.problem.classes or ())
+    oof = np.full((n, k), np.nan) if task != "regression" else np.full(n, np.nan)
+    fold_of_row = np.full(n, -1, dtype="int64")
+    scores_per_fold: list[dict[str, float]] = []
+    best_iterations: list[int | None] = []
+    for i, (train_idx, val_idx) in enumerate(folds):
+        result = fit_with_early_stopping(
+            model,
+            data.frame.iloc[train_idx].reset_index(drop=True),
+            data.X.iloc[train_idx].reset_index(drop=True),
+            data.y[train_idx],
+            config=config,
+            task=task,
+            seed=derive_seed(config.seed, i),
+        )
+        scores = predict_scores(result.model, data.X.iloc[val_idx], task)
+        oof[val_idx] = scores
+        fold_of_row[val_idx] = i
+        scores_per_fold.append(fold_scores(data.problem, data.y[val_idx], scores))
+        best_iterations.append(result.best_iteration)
+    return CVRun(
+        name, scores_per_fold, oof, fold_of_row, best_iterations, time.perf_counter() - started
+    )
+
+
+def compare_to_baselines(
+    primary: str,
+    greater_is_better: bool,
+    model_folds: list[float],
+    baselines: dict[str, list[float]],
+) -> dict[str, dict[str, Any]]:
+    """Paired per-fold margins of the model over each baseline (positive = model better)."""
+    sign = 1.0 if greater_is_better else -1.0
+    out: dict[str, dict[str, Any]] = {}
+    model = np.asarray(model_folds, dtype=float)
+    for name, folds in baselines.items():
+        base = np.asarray(folds, dtype=float)
+        if base.shape != model.shape:
+            out[name] = {"comparable": False, "reason": "different number of folds"}
+            continue
+        margin = sign * (model - base)
+        out[name] = {
+            "comparable": True,
+            "metric": primary,
+            "margin_mean": float(margin.mean()),
+            "margin_std": float(margin.std(ddof=1)) if len(margin) > 1 else 0.0,
+            "folds_better": int((margin > 0).sum()),
+            "folds": len(margin),
+        }
+    return out

@@ -1,0 +1,45 @@
+"""baseline: the dummy and the linear model, cross-validated on the training table's folds."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from foldwise.config import load_config
+from foldwise.cv import folds_fingerprint
+from foldwise.evaluation import cv_summary
+from foldwise.paths import ProjectPaths
+from foldwise.stage import run_stage, write_json_atomic
+from foldwise.training import cross_validate, folds_for, model_for, training_data
+
+BASELINES = ("dummy", "logistic_regression")
+
+
+def main() -> None:
+    paths = ProjectPaths.from_cwd()
+    config = load_config(paths.params)
+    schema = json.loads(paths.schema.read_text())
+    data = training_data(pd.read_parquet(paths.train_table), schema)
+    folds = folds_for(data, config)
+    report: dict = {
+        "primary_metric": data.problem.metric,
+        "greater_is_better": data.problem.greater_is_better,
+        "folds": len(folds),
+        "folds_fingerprint": folds_fingerprint(folds),
+        "models": {},
+    }
+    for name in BASELINES:
+        run = cross_validate(model_for(name, data, config), data, folds, config, name)
+        summary = cv_summary(run.fold_scores)
+        report["models"][name] = {"cv": summary, "seconds": round(run.seconds, 2)}
+        primary = summary[data.problem.metric]
+        print(
+            f"baseline {name}: {data.problem.metric} {primary['mean']:.4f} "
+            f"± {primary['std']:.4f} over {len(folds)} folds"
+        )
+    write_json_atomic(paths.report_dir("baseline") / "metrics.json", report)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,126 @@
+"""evaluate: the one look at the sealed test table: metrics, interval, plots, segments."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from foldwise.bundle import Bundle
+from foldwise.config import load_config
+from foldwise.evaluation import (
+    bootstrap_interval,
+    classification_report,
+    regression_report,
+    segment_report,
+)
+from foldwise.hashing import frame_sha256
+from foldwise.paths import ProjectPaths
+from foldwise.problem import Problem
+from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
+
+
+def log_plots(
+    problem: Problem, y: np.ndarray, scores: np.ndarray, codes: np.ndarray, directory: str
+) -> None:
+    """ROC, precision-recall, confusion and calibration, or predicted-vs-actual and residuals."""
+    live = open_live(directory)
+    if problem.task == "regression":
+        points = [
+            {"actual": float(a), "predicted": float(p), "residual": float(a - p)}
+            for a, p in zip(y, scores, strict=True)
+        ]
+        live.log_plot("predicted_vs_actual", points, x="actual", y="predicted", template="scatter")
+        live.log_plot("residuals", points, x="predicted", y="residual", template="scatter")
+    else:
+        labels = [str(c) for c in problem.classes or ()]
+        live.log_sklearn_plot(
+            "confusion_matrix",
+            np.asarray(labels, dtype=object)[y].tolist(),
+            np.asarray(labels, dtype=object)[codes].tolist(),
+        )
+        if problem.task == "binary":
+            live.log_sklearn_plot("roc", y, scores[:, 1])
+            live.log_sklearn_plot("precision_recall", y, scores[:, 1], drop_intermediate=True)
+            live.log_sklearn_plot("calibration", y, scores[:, 1], n_bins=10)
+    live.end()
+
+
+def main() -> None:
+    paths = ProjectPaths.from_cwd()
+    config = load_config(paths.params)
+    schema = json.loads(paths.schema.read_text())
+    bundle = Bundle.load(paths.models_dir / "model")
+    problem = bundle.problem
+    test = pd.read_parquet(paths.test_table)
+    y = problem.encode(test[problem.target])
+    scores = bundle.predict_scores(test)
+    threshold = 0.5 if bundle.threshold is None else bundle.threshold
+
+    if problem.task == "regression":
+        codes = scores
+        metrics = regression_report(y, scores)
+    else:
+        codes = bundle.predict_codes(scores)
+        metrics = classification_report(
+            y,
+            scores,
+            task=problem.task,
+            classes=list(problem.classes or ()),
+            threshold=bundle.threshold,
+        )
+    interval = bootstrap_interval(
+        problem.metric,
+        y,
+        scores,
+        n_samples=config.evaluate.bootstrap_samples,
+        seed=config.seed,
+        threshold=threshold,
+    )
+    segments = segment_report(
+        test,
+        y,
+        scores,
+        columns=list(config.evaluate.segments),
+        task=problem.task,
+        metric=problem.metric,
+        min_rows=config.evaluate.segment_min_rows,
+        threshold=threshold,
+        seed=config.seed,
+    )
+    out_dir = paths.report_dir("evaluate")
+    log_plots(problem, y, scores, codes, str(out_dir / "live"))
+
+    predictions = bundle.predict(test)
+    for column in reversed(schema["id_columns"]):
+        predictions.insert(0, column, test[column].to_numpy())
+    predictions.insert(len(schema["id_columns"]), "y_true", test[problem.target].to_numpy())
+    write_parquet_atomic(out_dir / "predictions.parquet", predictions)
+
+    report = {
+        "test_sha256": frame_sha256(test),
+        "rows": len(test),
+        "model": bundle.metadata.get("model_name"),
+        "primary_metric": {
+            "name": problem.metric,
+            "greater_is_better": problem.greater_is_better,
+            "value": interval["estimate"],
+            "ci95_low": interval["low"],
+            "ci95_high": interval["high"],
+        },
+        "threshold": bundle.threshold,
+        "metrics": metrics,
+        "segments_flagged": sum(1 for s in segments if s.get("flag")),
+    }
+    write_json_atomic(out_dir / "metrics.json", report)
+    write_json_atomic(out_dir / "segments.json", {"segments": segments})
+    low, high = interval["low"], interval["high"]
+    ci = "undefined" if low is None or high is None else f"{low:.4f} to {high:.4f}"
+    print(
+        f"evaluate: {problem.metric} {interval['estimate']:.4f} (95% CI {ci}) on {len(test)} test rows"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

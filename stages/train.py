@@ -1,0 +1,155 @@
+"""train: cross-validate the chosen model, pick the threshold out of fold, fit the final bundle."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from foldwise.bundle import Bundle, library_versions
+from foldwise.config import load_config
+from foldwise.cv import folds_fingerprint
+from foldwise.evaluation import choose_threshold, cv_summary
+from foldwise.hashing import params_sha256
+from foldwise.paths import ProjectPaths
+from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
+from foldwise.training import (
+    compare_to_baselines,
+    cross_validate,
+    derive_seed,
+    fit_with_early_stopping,
+    folds_for,
+    model_for,
+    training_data,
+)
+
+
+def log_learning_curve(curve: dict | None, directory: str) -> None:
+    """Training and validation loss per boosting round, as DVCLive step metrics."""
+    live = open_live(directory)
+    if curve:
+        train_loss = curve.get("train") or []
+        valid_loss = curve.get("validation") or []
+        for step, value in enumerate(train_loss):
+            live.log_metric("loss/train", float(value), plot=True)
+            if step < len(valid_loss):
+                live.log_metric("loss/validation", float(valid_loss[step]), plot=True)
+            live.next_step()
+    live.end()
+
+
+def main() -> None:
+    paths = ProjectPaths.from_cwd()
+    config = load_config(paths.params)
+    schema = json.loads(paths.schema.read_text())
+    train = pd.read_parquet(paths.train_table)
+    data = training_data(train, schema)
+    problem = data.problem
+    folds = folds_for(data, config)
+    name = config.model.name
+    model = model_for(name, data, config)
+
+    run = cross_validate(model, data, folds, config, name)
+    summary = cv_summary(run.fold_scores)
+    primary = problem.metric
+
+    threshold_info = None
+    threshold = None
+    if problem.task == "binary":
+        seen = run.validated
+        threshold_info = choose_threshold(
+            data.y[seen],
+            run.oof[seen, 1],
+            objective=config.train.threshold,
+            cost_fp=config.evaluate.cost.false_positive,
+            cost_fn=config.evaluate.cost.false_negative,
+        )
+        threshold = float(threshold_info["threshold"])
+
+    final = fit_with_early_stopping(
+        model,
+        train,
+        data.X,
+        data.y,
+        config=config,
+        task=problem.task,
+        seed=derive_seed(config.seed, len(folds)),
+    )
+    log_learning_curve(final.learning_curve, str(paths.report_dir("train") / "live"))
+
+    baselines = json.loads((paths.report_dir("baseline") / "metrics.json").read_text())
+    margins = compare_to_baselines(
+        primary,
+        problem.greater_is_better,
+        summary[primary]["values"],
+        {base: report["cv"][primary]["values"] for base, report in baselines["models"].items()},
+    )
+    fingerprint = folds_fingerprint(folds)
+    if baselines.get("folds_fingerprint") != fingerprint:
+        margins = {
+            base: {"comparable": False, "reason": "baseline used other folds"} for base in margins
+        }
+
+    params_used = {
+        "seed": config.seed,
+        "model": config.model.model_dump(),
+        "train": config.train.model_dump(),
+        "cv": config.cv.model_dump(),
+        "cost": config.evaluate.cost.model_dump(),
+    }
+    bundle = Bundle(
+        model=final.model,
+        problem=problem,
+        features=data.features,
+        threshold=threshold,
+        metadata={
+            "model_name": name,
+            "settings": config.model.settings(),
+            "best_iteration": final.best_iteration,
+            "train_sha256": schema["train_sha256"],
+            "source_sha256": schema["source_sha256"],
+            "params_sha256": params_sha256(params_used),
+            "folds_fingerprint": fingerprint,
+            "libraries": library_versions(),
+        },
+    )
+    bundle.save(paths.models_dir / "model")
+
+    oof = pd.DataFrame({"fold": run.fold_of_row, "y_true": data.y})
+    for column in schema["id_columns"]:
+        oof.insert(0, column, train[column].to_numpy())
+    if problem.task == "regression":
+        oof["oof_prediction"] = run.oof
+    else:
+        for i, label in enumerate(problem.classes or ()):
+            oof[f"oof_proba_{label}"] = run.oof[:, i]
+    write_parquet_atomic(paths.report_dir("train") / "oof_predictions.parquet", oof)
+
+    report = {
+        "model": name,
+        "primary_metric": primary,
+        "greater_is_better": problem.greater_is_better,
+        "cv": summary,
+        "folds": len(folds),
+        "folds_fingerprint": fingerprint,
+        "vs_baselines": margins,
+        "threshold": threshold_info,
+        "best_iteration": final.best_iteration,
+        "fold_best_iterations": run.best_iterations,
+        "seconds": {"cv": round(run.seconds, 2), "final_fit": round(final.seconds, 2)},
+    }
+    write_json_atomic(paths.report_dir("train") / "metrics.json", report)
+    print(
+        f"train {name}: {primary} {summary[primary]['mean']:.4f} ± {summary[primary]['std']:.4f} "
+        f"(cv, {len(folds)} folds)" + ("" if threshold is None else f"; threshold {threshold:.3f}")
+    )
+    for base, margin in margins.items():
+        if margin.get("comparable"):
+            print(
+                f"  vs {base}: {margin['margin_mean']:+.4f} ± {margin['margin_std']:.4f}, "
+                f"better on {margin['folds_better']}/{margin['folds']} folds"
+            )
+
+
+if __name__ == "__main__":
+    run_stage(main)

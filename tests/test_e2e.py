@@ -1,0 +1,125 @@
+"""End-to-end `dvc repro` in a temporary git repository, per task type and on the demo data."""
+
+import pytest
+
+from tests.conftest import make_table
+
+pytestmark = pytest.mark.slow
+
+LAST_STAGE_OUTPUT = "reports/audit/audit.json"
+
+
+def _point_at(project, task: str, **extra) -> None:
+    source = project.write_table(make_table(task))
+    project.set_params(
+        data={
+            "source": source,
+            "target": "label",
+            "id_columns": ["row_id"],
+            "drop_columns": [],
+        },
+        problem={"positive_label": "Yes" if task == "binary" else None},
+        demo={"rows": 600},
+        audit={"fail_on": ["leakage", "train_test_duplicates"]},
+        evaluate={"segments": ["colour"]},
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_repro_runs_each_task_then_does_nothing(project, task):
+    _point_at(project, task)
+    project.commit()
+    project.dvc("repro")
+    schema = project.read_json("data/prepared/schema.json")
+    assert schema["task"] == task
+    kinds = schema["columns"]
+    assert kinds["x1"] == "numeric"
+    assert kinds["member"] == "boolean"
+    assert kinds["day"] == "datetime"
+    audit = project.read_json(LAST_STAGE_OUTPUT)
+    assert audit["passed"] is True
+    again = project.dvc("repro")
+    assert "up to date" in again.stdout.lower()
+    assert "Running stage" not in again.stdout
+
+
+def test_demo_data_audit_flags_the_planted_leak(project):
+    project.set_params(demo={"rows": 3000})
+    project.dvc("repro")
+    audit = project.read_json(LAST_STAGE_OUTPUT)
+    leaks = [f for f in audit["findings"] if f["kind"] == "leakage"]
+    assert [f["column"] for f in leaks] == ["account_closure_fee"]
+    assert leaks[0]["excluded"] is True
+    assert audit["passed"] is True
+
+    # Once the leaky column is a feature, the audit fails the run and names it.
+    project.set_params(data={"drop_columns": []})
+    result = project.dvc("repro", check=False)
+    assert result.returncode != 0
+    assert "audit failed" in result.stderr
+    assert "account_closure_fee" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"data": {"target": "lable"}}, "data.target 'lable' is not a column"),
+        ({"data": {"tagret": "label"}}, "unknown key 'data.tagret'"),
+        ({"split": {"test_size": "big"}}, "split.test_size = 'big' is invalid"),
+        ({"split": {"strategy": "temporal"}}, "split.strategy is 'temporal' but data.time_column"),
+        ({"evaluate": {"segments": ["plan"]}}, "evaluate.segments 'plan' is not a column"),
+    ],
+)
+def test_bad_params_stop_prepare_with_one_line(project, params, message):
+    _point_at(project, "binary")
+    project.dvc("repro", "generate")
+    project.set_params(**params)
+    result = project.dvc("repro", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors
+    assert message in errors[0]
+    assert not (project.root / "data/prepared/train.parquet").exists()
+    assert not (project.root / LAST_STAGE_OUTPUT).exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("just some prose\nwithout any separators\n", "found 1 column(s)"),
+        ("a,label,a\n1,Yes,2\n2,No,3\n", "duplicate column names ['a']"),
+        ("a,label\n1,Yes\n2,Yes\n3,Yes\n", "has a single value ('Yes')"),
+    ],
+)
+def test_bad_tables_stop_prepare(project, content, message):
+    _point_at(project, "binary")
+    (project.root / "data/raw/bad.csv").write_text(content)
+    project.set_params(
+        data={"source": "data/raw/bad.csv", "id_columns": []}, evaluate={"segments": []}
+    )
+    result = project.dvc("repro", check=False)
+    assert result.returncode != 0
+    assert "error: data/raw/bad.csv: " in result.stderr or "error: target" in result.stderr
+    assert message in result.stderr
+    assert not (project.root / "data/prepared/train.parquet").exists()
+
+
+def test_separate_test_table_with_other_columns(project):
+    _point_at(project, "binary")
+    test = make_table("binary", n=80, seed=5).drop(columns=["colour"])
+    project.set_params(data={"test_source": project.write_table(test, "test.csv")})
+    result = project.dvc("repro", check=False)
+    assert result.returncode != 0
+    assert "columns differ from data.source: missing ['colour']" in result.stderr
+
+
+def test_separate_test_table_is_used(project):
+    _point_at(project, "binary")
+    test = make_table("binary", n=80, seed=5)
+    project.set_params(data={"test_source": project.write_table(test, "test.parquet")})
+    project.dvc("repro")
+    schema = project.read_json("data/prepared/schema.json")
+    assert schema["split"]["strategy"] == "provided"
+    assert schema["split"]["test_rows"] == 80
