@@ -1,4 +1,4 @@
-"""train: cross-validate the chosen model, pick the threshold out of fold, fit the final bundle."""
+"""train: cross-validate the tuned model, pick the threshold out of fold, fit the final bundle."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 from foldwise.bundle import Bundle, library_versions
 from foldwise.config import load_config
 from foldwise.cv import folds_fingerprint
+from foldwise.errors import FoldwiseError
 from foldwise.evaluation import choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
 from foldwise.paths import ProjectPaths
@@ -47,7 +48,14 @@ def main() -> None:
     problem = data.problem
     folds = folds_for(data, config)
     name = config.model.name
-    model = model_for(name, data, config)
+    tuned = json.loads(paths.best_params.read_text())
+    if tuned["model"] != name:
+        raise FoldwiseError(
+            f"{paths.best_params}: tuned for model {tuned['model']!r} but model.name is "
+            f"{name!r}; run dvc repro so the tune stage runs first"
+        )
+    settings = {**config.model.settings(), **tuned["params"]}
+    model = model_for(name, data, config, settings)
 
     run = cross_validate(model, data, folds, config, name)
     summary = cv_summary(run.fold_scores)
@@ -104,7 +112,8 @@ def main() -> None:
         threshold=threshold,
         metadata={
             "model_name": name,
-            "settings": config.model.settings(),
+            "settings": settings,
+            "tuned_params": tuned["params"],
             "best_iteration": final.best_iteration,
             "train_sha256": schema["train_sha256"],
             "source_sha256": schema["source_sha256"],
@@ -127,6 +136,7 @@ def main() -> None:
 
     report = {
         "model": name,
+        "settings": settings,
         "primary_metric": primary,
         "greater_is_better": problem.greater_is_better,
         "cv": summary,

@@ -166,6 +166,50 @@ class EvaluateConfig(_Section):
     bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
 
 
+class RangeSpec(_Section):
+    """A numeric search range: ``{low: 0.01, high: 0.3, log: true}``; ``type`` int or float."""
+
+    low: float
+    high: float
+    log: bool = False
+    type: Literal["int", "float"] = "float"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeSpec:
+        if not self.low < self.high:
+            raise ValueError(f"search range needs low < high, got low={self.low} high={self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log-scale search range needs low > 0, got low={self.low}")
+        return self
+
+
+class ChoiceSpec(_Section):
+    """A categorical search dimension: ``{choices: [a, b]}``."""
+
+    choices: Annotated[list[str | int | float | bool], Field(min_length=1)]
+
+
+class TuneConfig(_Section):
+    n_trials: Annotated[int, Field(ge=1, le=100_000)] = 30
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    storage: str | None = None
+    nested: bool = True
+    n_jobs: Annotated[int, Field(ge=1, le=64)] = 1
+    pruning: bool = True
+    search_space: dict[str, RangeSpec | ChoiceSpec | Scalar] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _storage_url(self) -> TuneConfig:
+        if self.storage is not None and not self.storage.startswith(
+            ("postgresql://", "postgresql+psycopg2://", "sqlite:///", "mysql://")
+        ):
+            raise ValueError(
+                f"tune.storage {self.storage!r} is not a database URL; expected null (an "
+                "embedded journal file) or e.g. postgresql://user:pass@host:5432/db"
+            )
+        return self
+
+
 class Config(_Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
@@ -177,6 +221,7 @@ class Config(_Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
 
     @model_validator(mode="after")
     def _combinations(self) -> Config:
@@ -225,8 +270,17 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(current.model_fields)
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "none", "RangeSpec", "ChoiceSpec"}
+
+
+def _is_type_tag(part: Any) -> bool:
+    """Pydantic names union branches in error locations; users never wrote those."""
+    text = str(part)
+    return text in _TYPE_TAGS or "[" in text
+
+
 def _describe(error: dict[str, Any], source: str) -> str:
-    loc = tuple(error.get("loc", ()))
+    loc = tuple(p for p in error.get("loc", ()) if not _is_type_tag(p))
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         bad = str(loc[-1])
@@ -238,7 +292,10 @@ def _describe(error: dict[str, Any], source: str) -> str:
     msg = str(error.get("msg", "invalid value"))
     if kind.startswith("value_error"):
         msg = msg.removeprefix("Value error, ")
-        return f"{source}: {msg}"
+        key = _key(loc)
+        return f"{source}: {msg}" if not loc or msg.startswith(key) else f"{source}: {key}: {msg}"
+    if kind == "missing":
+        return f"{source}: {_key(loc)} is required but missing"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{source}: {_key(loc)} = {value!r} is not allowed; expected one of {expected}"

@@ -57,6 +57,15 @@ class ProjectPaths:
     def models_dir(self) -> Path:
         return self.root / "models"
 
+    @property
+    def best_params(self) -> Path:
+        return self.models_dir / "best_params.json"
+
+    @property
+    def tune_journal(self) -> Path:
+        """The embedded Optuna storage; kept across runs so a killed study resumes."""
+        return self.models_dir / "tune" / "studies.journal"
+
     def resolve(self, path: str | Path) -> Path:
         """A user-given path: absolute paths stay, relative ones are taken from the root."""
         p = Path(path)

@@ -101,10 +101,12 @@ def fit_with_early_stopping(
     config: Config,
     task: str,
     seed: int,
+    refit: bool = True,
 ) -> FitResult:
     """Fit; boosting models find their rounds on a carved validation part, then refit on all rows.
 
     The validation part respects time order and groups, so early stopping never peeks ahead.
+    ``refit=False`` keeps the early-stopped model (tuning scores it; only rounds matter there).
     """
     started = time.perf_counter()
     if not model.supports_early_stopping:
@@ -121,6 +123,8 @@ def fit_with_early_stopping(
     )
     probe = clone(model).fit(X.iloc[fit_idx], y[fit_idx], X_val=X.iloc[val_idx], y_val=y[val_idx])
     rounds = int(probe.best_iteration_)
+    if not refit:
+        return FitResult(probe, rounds, probe.learning_curve_, time.perf_counter() - started)
     fitted = model.with_iterations(rounds).fit(X, y)
     return FitResult(fitted, rounds, probe.learning_curve_, time.perf_counter() - started)
 

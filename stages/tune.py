@@ -1,0 +1,117 @@
+"""tune: Optuna on inner folds only; outer folds give the honest estimate of tuning + training."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from foldwise.config import load_config
+from foldwise.cv import folds_fingerprint
+from foldwise.paths import ProjectPaths
+from foldwise.stage import open_live, run_stage, write_json_atomic, write_text_atomic
+from foldwise.training import folds_for, training_data
+from foldwise.tuning import (
+    importances,
+    make_tuner,
+    nested_summary,
+    plan_studies,
+    score_outer,
+    trials_table,
+)
+
+
+def log_history(study_rows: list[dict[str, Any]], greater: bool, directory: str) -> None:
+    """The final study's optimisation history: each finished trial's value and the best so far."""
+    live = open_live(directory)
+    best = None
+    for row in sorted(study_rows, key=lambda r: r["number"]):
+        if row["state"] != "COMPLETE" or row["value"] is None:
+            continue
+        value = float(row["value"])
+        best = value if best is None or (value > best if greater else value < best) else best
+        live.log_metric("history/value", value, plot=True)
+        live.log_metric("history/best", best, plot=True)
+        live.next_step()
+    live.end()
+
+
+def main() -> None:
+    paths = ProjectPaths.from_cwd()
+    config = load_config(paths.params)
+    schema = json.loads(paths.schema.read_text())
+    data = training_data(pd.read_parquet(paths.train_table), schema)
+    folds = folds_for(data, config)
+    tuner = make_tuner(config, data, folds, paths.tune_journal, worker=False)
+    plan = plan_studies(config, data, folds)
+    metric = data.problem.metric
+    bar = tqdm(total=len(plan) * config.tune.n_trials, desc="tune", unit="trial")
+    progress: dict[str, int] = {}
+
+    def on_trial(name: str, done: int, target: int) -> None:
+        progress[name] = min(done, target)
+        bar.n = sum(progress.values())
+        bar.refresh()
+
+    tuner.on_trial = on_trial
+    out_dir = paths.report_dir("tune")
+    if config.tune.nested:
+        outer = [score_outer(tuner, data, planned, i) for i, planned in enumerate(plan[:-1])]
+        nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
+    else:
+        nested = {
+            "nested": False,
+            "metric": metric,
+            "note": "tune.nested is false: no outer loop was run, so there is no honest "
+            "estimate of tuning + training; the inner score below is optimistic",
+        }
+    last = plan[-1]
+    final = tuner.run(last.name, last.data, last.inner, last.seed)
+    bar.close()
+
+    rows = trials_table(final.study)
+    nested["final_inner_best"] = final.best_value
+    nested["folds_fingerprint"] = folds_fingerprint(folds)
+    best = {
+        "model": config.model.name,
+        "params": {**tuner.fixed, **final.best_params},
+        "inner_score": final.best_value,
+        "metric": metric,
+        "rounds": final.best_rounds,
+        "study": final.study.study_name,
+    }
+    summary = {
+        "model": config.model.name,
+        "metric": metric,
+        "n_trials": config.tune.n_trials,
+        "complete": final.n_complete,
+        "pruned": final.n_pruned,
+        "best_params": best["params"],
+        "best_inner_score": final.best_value,
+        "default_inner_score": next(
+            (r["value"] for r in rows if r["index"] == 0 and r["state"] == "COMPLETE"), None
+        ),
+        "importances": importances(final.study),
+        "search_space": {
+            k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in tuner.space.items()
+        },
+        "seconds_final_study": round(final.seconds, 1),
+    }
+    log_history(rows, data.problem.greater_is_better, str(out_dir / "live"))
+    write_text_atomic(out_dir / "trials.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_json_atomic(out_dir / "tune.json", summary)
+    write_json_atomic(out_dir / "nested_cv.json", nested)
+    write_json_atomic(paths.best_params, best)
+    if config.tune.nested:
+        print(
+            f"tune: nested {metric} {nested['mean']:.4f} ± {nested['std']:.4f} "
+            f"(95% CI {nested['ci95_low']:.4f} to {nested['ci95_high']:.4f}); "
+            f"optimism gap {nested['optimism_gap_mean']:+.4f}"
+        )
+    print(f"tune: final inner {metric} {final.best_value:.4f}; best params {best['params']}")
+
+
+if __name__ == "__main__":
+    run_stage(main)
