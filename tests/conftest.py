@@ -13,6 +13,14 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Small settings so an end-to-end `dvc repro` takes seconds; tests override what they probe.
+FAST_PARAMS = {
+    "demo": {"rows": 600},
+    "cv": {"folds": 3, "inner_folds": 2},
+    "model": {"catboost": {"iterations": 150, "learning_rate": 0.1, "depth": 4}},
+    "tune": {"n_trials": 3},
+    "evaluate": {"bootstrap_samples": 200},
+}
 
 
 def make_table(task: str, n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -73,6 +81,7 @@ class Project:
         (root / "data" / "raw").mkdir(parents=True)
         (root / "data" / "raw" / ".gitkeep").touch()
         project = cls(root)
+        project.set_params(**FAST_PARAMS)
         project.run(["git", "init", "-q"])
         project.run(["git", "config", "user.email", "test@example.com"])
         project.run(["git", "config", "user.name", "test"])

@@ -105,3 +105,12 @@ def test_readme_documents_every_key():
 def test_params_yaml_roundtrip_keeps_comments_out_of_values():
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert parse_config(raw).data.drop_columns == ["account_closure_fee"]
+
+
+def test_unquoted_yes_stays_a_label_as_dvc_reads_it(tmp_path):
+    """`dvc exp run -S` rewrites params.yaml without quotes; Yes/No/on must stay text."""
+    path = tmp_path / "params.yaml"
+    path.write_text("problem:\n  positive_label: Yes\ntune:\n  nested: false\n")
+    config = load_config(path)
+    assert config.problem.positive_label == "Yes"
+    assert config.tune.nested is False

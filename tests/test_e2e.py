@@ -19,7 +19,6 @@ def _point_at(project, task: str, **extra) -> None:
             "drop_columns": [],
         },
         problem={"positive_label": "Yes" if task == "binary" else None},
-        demo={"rows": 600},
         audit={"fail_on": ["leakage", "train_test_duplicates"]},
         evaluate={"segments": ["colour"]},
         **extra,

@@ -13,18 +13,13 @@ from tests.conftest import make_table
 
 pytestmark = pytest.mark.slow
 
-FAST_CATBOOST = {"iterations": 150, "learning_rate": 0.1, "depth": 4}
-
 
 def _setup(project, task="binary", n=300, **extra):
     source = project.write_table(make_table(task, n=n))
     project.set_params(
         data={"source": source, "target": "label", "id_columns": ["row_id"], "drop_columns": []},
         problem={"positive_label": "Yes" if task == "binary" else None},
-        demo={"rows": 600},
-        cv={"folds": 3},
-        model={"catboost": FAST_CATBOOST},
-        evaluate={"segments": ["colour"], "bootstrap_samples": 200},
+        evaluate={"segments": ["colour"]},
         **extra,
     )
 
@@ -100,6 +95,8 @@ def test_shuffled_test_target_changes_only_evaluate(project):
         "data/prepared/split_checks.json",
         "reports/audit/audit.json",
         "reports/baseline/metrics.json",
+        "models/best_params.json",
+        "reports/tune/nested_cv.json",
         "reports/train/metrics.json",
         "reports/train/oof_predictions.parquet",
         "models/model",
@@ -143,10 +140,7 @@ def test_builtin_datasets_each_task(project, dataset, target, task, metric):
             "drop_columns": [],
         },
         problem={"positive_label": None},
-        demo={"rows": 600},
-        cv={"folds": 3},
-        model={"catboost": FAST_CATBOOST},
-        evaluate={"segments": [], "bootstrap_samples": 200},
+        evaluate={"segments": []},
     )
     project.dvc("repro")
     metrics = project.read_json("reports/evaluate/metrics.json")

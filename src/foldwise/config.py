@@ -9,6 +9,7 @@ in :mod:`foldwise.problem`.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -317,13 +318,36 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
         raise FoldwiseError(_describe(dict(errors[0]), source)) from None
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans (only true/false), as DVC reads params.yaml.
+
+    PyYAML follows YAML 1.1, where an unquoted Yes/No/on/off is a boolean; `dvc exp run -S`
+    rewrites params.yaml without quotes, and `positive_label: Yes` must stay the label "Yes".
+    """
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def read_params(path: Path) -> Any:
+    """Parse a params file the way DVC does (YAML 1.2 booleans)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
+
+
 def load_config(path: str | Path = "params.yaml") -> Config:
     """Read and validate ``params.yaml``."""
     p = Path(path)
     if not p.is_file():
         raise FoldwiseError(f"{p}: file not found; run from the project root")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = read_params(p)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -8,12 +8,14 @@ trials and several workers can share one study.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,10 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy
+import sqlalchemy.exc
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages._rdb import models as rdb_models
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from scipy import stats
@@ -46,8 +51,9 @@ ALIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 # Default search spaces. Boosting rounds are not searched: early stopping learns them.
 SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
     "catboost": {
-        "learning_rate": RangeSpec(low=0.02, high=0.3, log=True),
-        "depth": RangeSpec(low=3, high=8, type="int"),
+        # Below ~0.03 fits need thousands of rounds for no gain on tabular data.
+        "learning_rate": RangeSpec(low=0.03, high=0.3, log=True),
+        "depth": RangeSpec(low=4, high=8, type="int"),
         "l2_leaf_reg": RangeSpec(low=1.0, high=30.0, log=True),
         "random_strength": RangeSpec(low=0.1, high=10.0, log=True),
         "bagging_temperature": RangeSpec(low=0.0, high=1.0),
@@ -136,18 +142,71 @@ def suggest(trial: optuna.Trial, space: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+class StudyFullError(Exception):
+    """A study already holds its trials: another worker started the last one first."""
+
+
+class CappedRDBStorage(RDBStorage):
+    """An RDBStorage that never gives a study more than ``cap`` live or finished trials.
+
+    Optuna inserts a trial while holding a lock on its study's row, so this count and the
+    insert are one atomic step across processes: two workers can never both start the last
+    trial. A trial of a dead worker, failed by the heartbeat, no longer counts.
+    """
+
+    def __init__(self, url: str, cap: int, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.cap = cap
+
+    def _get_prepared_new_trial(
+        self, study_id: int, template_trial: Any, session: Any
+    ) -> rdb_models.TrialModel:
+        table = rdb_models.TrialModel
+        live = (
+            session.query(sqlalchemy.func.count(table.trial_id))
+            .filter(table.study_id == study_id, table.state.in_(ALIVE))
+            .scalar()
+        )
+        if live >= self.cap:
+            raise StudyFullError(f"study {study_id} already holds {live} trial(s)")
+        return super()._get_prepared_new_trial(study_id, template_trial, session)
+
+
 def open_storage(config: Config, journal: Path) -> BaseStorage:
     """The study storage: a journal file by default, or the database in ``tune.storage``."""
     url = config.tune.storage
+    # The folder is an output of the tune stage in dvc.yaml: it must exist with a database too.
+    journal.parent.mkdir(parents=True, exist_ok=True)
     if url is None:
-        journal.parent.mkdir(parents=True, exist_ok=True)
+        # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
+        # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
+        Path(f"{journal}.lock").unlink(missing_ok=True)
         return JournalStorage(JournalFileBackend(str(journal)))
-    try:
-        # A heartbeat lets other workers see that a trial's worker died and fail it.
-        return RDBStorage(url, heartbeat_interval=30, grace_period=120)
-    except Exception as exc:  # any driver error: the user's URL or server
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FoldwiseError(f"tune.storage: cannot open {_redact(url)}: {first}") from None
+    # The driver foldwise installs; SQLAlchemy 2.1 would pick psycopg 3 for postgresql://.
+    engine_url = (
+        "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+        if url.startswith("postgresql://")
+        else url
+    )
+    attempts = 5
+    for attempt in range(1, attempts + 1):
+        try:
+            # A heartbeat lets other workers see that a trial's worker died and fail it.
+            return CappedRDBStorage(
+                engine_url, config.tune.n_trials, heartbeat_interval=30, grace_period=120
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            # Workers starting together on an empty database all create Optuna's tables;
+            # the losers of that race find the tables made when they try again.
+            error: Exception = exc
+            if attempt < attempts:
+                time.sleep(0.5 * attempt)
+                continue
+        except Exception as exc:  # any driver error: the user's URL or server
+            error = exc
+        break
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise FoldwiseError(f"tune.storage: cannot open {_redact(url)}: {first}") from None
 
 
 def _redact(url: str) -> str:
@@ -155,7 +214,8 @@ def _redact(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
 
 
@@ -297,8 +357,22 @@ class Tuner:
         while True:
             trials = study.get_trials(deepcopy=False)
             alive = [t for t in trials if t.state in ALIVE]
-            if len(alive) >= target or (deadline is not None and time.monotonic() > deadline):
+            finished = sum(1 for t in trials if t.state in FINISHED)
+            if finished >= target or (deadline is not None and time.monotonic() > deadline):
                 break
+            if len(alive) >= target:
+                if self.embedded:
+                    break
+                # Other workers run the last trials: wait for them, so the result counts
+                # them. A dead worker's trial is failed once its heartbeat is older than the
+                # grace period, and then run again by this loop.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+                if self.on_trial is not None:
+                    self.on_trial(name, finished, target)
+                time.sleep(1.0)
+                continue
             index = sum(1 for t in trials if t.state != TrialState.FAIL)
             if self.enqueue_defaults and index == 0:
                 study.enqueue_trial(default_trial(self.config, self.space))
@@ -311,7 +385,9 @@ class Tuner:
             )
             study.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
             jobs = min(self.config.tune.n_jobs, target - len(alive))
-            study.optimize(objective, n_trials=jobs, n_jobs=jobs, catch=())
+            # StudyFullError: another worker started the last trial first; count again.
+            with contextlib.suppress(StudyFullError):
+                study.optimize(objective, n_trials=jobs, n_jobs=jobs, catch=())
             if self.on_trial is not None:
                 done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
                 self.on_trial(name, done, target)
