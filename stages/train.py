@@ -136,7 +136,6 @@ def main() -> None:
 
     report = {
         "model": name,
-        "settings": settings,
         "primary_metric": primary,
         "greater_is_better": problem.greater_is_better,
         "cv": summary,

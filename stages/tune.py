@@ -71,6 +71,18 @@ def main() -> None:
     final = tuner.run(last.name, last.data, last.inner, last.seed)
     bar.close()
 
+    # nested_cv.json is DVC metrics (scalars become `dvc exp show` columns); per-fold
+    # detail goes to tune.json.
+    details = {
+        key: nested.pop(key)
+        for key in (
+            "param_stability",
+            "best_params_per_fold",
+            "outer_fold_metrics",
+            "trials_per_fold",
+        )
+        if key in nested
+    }
     rows = trials_table(final.study)
     nested["final_inner_best"] = final.best_value
     nested["folds_fingerprint"] = folds_fingerprint(folds)
@@ -98,6 +110,7 @@ def main() -> None:
             k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in tuner.space.items()
         },
         "seconds_final_study": round(final.seconds, 1),
+        "nested": details,
     }
     log_history(rows, data.problem.greater_is_better, str(out_dir / "live"))
     write_text_atomic(out_dir / "trials.csv", pd.DataFrame(rows).to_csv(index=False))

@@ -460,5 +460,8 @@ def test_stage_writes_reports_and_fails_with_one_line(tmp_path, monkeypatch, fai
     assert {"n_findings", "rows_train", "adversarial_auc", "max_psi", "leakage_columns"} <= set(
         audit
     )
+    details = json.loads((tmp_path / "reports" / "audit" / "audit_details.json").read_text())
+    assert "leak" in {f["column"] for f in details["findings"]}
+    assert "findings" not in audit  # the metrics file stays flat
     assert "leak" in (tmp_path / "reports" / "audit" / "audit.md").read_text()
     assert not list((tmp_path / "reports" / "audit").glob("*.tmp"))

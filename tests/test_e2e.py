@@ -6,7 +6,8 @@ from tests.conftest import make_table
 
 pytestmark = pytest.mark.slow
 
-LAST_STAGE_OUTPUT = "reports/audit/audit.json"
+AUDIT_METRICS = "reports/audit/audit.json"
+AUDIT_DETAILS = "reports/audit/audit_details.json"
 
 
 def _point_at(project, task: str, **extra) -> None:
@@ -36,7 +37,7 @@ def test_repro_runs_each_task_then_does_nothing(project, task):
     assert kinds["x1"] == "numeric"
     assert kinds["member"] == "boolean"
     assert kinds["day"] == "datetime"
-    audit = project.read_json(LAST_STAGE_OUTPUT)
+    audit = project.read_json(AUDIT_METRICS)
     assert audit["passed"] is True
     again = project.dvc("repro")
     assert "up to date" in again.stdout.lower()
@@ -46,7 +47,7 @@ def test_repro_runs_each_task_then_does_nothing(project, task):
 def test_demo_data_audit_flags_the_planted_leak(project):
     project.set_params(demo={"rows": 3000})
     project.dvc("repro")
-    audit = project.read_json(LAST_STAGE_OUTPUT)
+    audit = project.read_json(AUDIT_DETAILS)
     leaks = [f for f in audit["findings"] if f["kind"] == "leakage"]
     assert [f["column"] for f in leaks] == ["account_closure_fee"]
     assert leaks[0]["excluded"] is True
@@ -80,7 +81,7 @@ def test_bad_params_stop_prepare_with_one_line(project, params, message):
     assert errors
     assert message in errors[0]
     assert not (project.root / "data/prepared/train.parquet").exists()
-    assert not (project.root / LAST_STAGE_OUTPUT).exists()
+    assert not (project.root / AUDIT_METRICS).exists()
 
 
 @pytest.mark.parametrize(
