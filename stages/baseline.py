@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
-import pandas as pd
-
-from foldwise.config import load_config
 from foldwise.cv import folds_fingerprint
 from foldwise.evaluation import cv_summary
 from foldwise.paths import ProjectPaths
 from foldwise.stage import run_stage, write_json_atomic
-from foldwise.training import cross_validate, folds_for, model_for, training_data
+from foldwise.training import cross_validate, load_training_run, model_for
 
 BASELINES = ("dummy", "logistic_regression")
 
 
 def main() -> None:
     paths = ProjectPaths.from_cwd()
-    config = load_config(paths.params)
-    schema = json.loads(paths.schema.read_text())
-    data = training_data(pd.read_parquet(paths.train_table), schema)
-    folds = folds_for(data, config)
+    run = load_training_run(paths)
+    config, data, folds = run.config, run.data, run.folds
     report: dict = {
         "primary_metric": data.problem.metric,
         "greater_is_better": data.problem.greater_is_better,

@@ -7,7 +7,6 @@ import json
 import pandas as pd
 
 from foldwise.bundle import Bundle, library_versions
-from foldwise.config import load_config
 from foldwise.cv import folds_fingerprint
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import choose_threshold, cv_summary
@@ -19,9 +18,8 @@ from foldwise.training import (
     cross_validate,
     derive_seed,
     fit_with_early_stopping,
-    folds_for,
+    load_training_run,
     model_for,
-    training_data,
 )
 
 
@@ -41,12 +39,9 @@ def log_learning_curve(curve: dict | None, directory: str) -> None:
 
 def main() -> None:
     paths = ProjectPaths.from_cwd()
-    config = load_config(paths.params)
-    schema = json.loads(paths.schema.read_text())
-    train = pd.read_parquet(paths.train_table)
-    data = training_data(train, schema)
-    problem = data.problem
-    folds = folds_for(data, config)
+    run = load_training_run(paths)
+    config, schema, data, folds = run.config, run.schema, run.data, run.folds
+    train, problem = data.frame, data.problem
     name = config.model.name
     tuned = json.loads(paths.best_params.read_text())
     if tuned["model"] != name:

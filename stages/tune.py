@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import optuna
 import pandas as pd
 from tqdm import tqdm
 
-from foldwise.config import load_config
 from foldwise.cv import folds_fingerprint
 from foldwise.paths import ProjectPaths
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_text_atomic
-from foldwise.training import folds_for, training_data
+from foldwise.training import load_training_run
 from foldwise.tuning import (
     importances,
     make_tuner,
@@ -39,11 +38,10 @@ def log_history(study_rows: list[dict[str, Any]], greater: bool, directory: str)
 
 
 def main() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar reports trials
     paths = ProjectPaths.from_cwd()
-    config = load_config(paths.params)
-    schema = json.loads(paths.schema.read_text())
-    data = training_data(pd.read_parquet(paths.train_table), schema)
-    folds = folds_for(data, config)
+    run = load_training_run(paths)
+    config, data, folds = run.config, run.data, run.folds
     tuner = make_tuner(config, data, folds, paths.tune_journal, worker=False)
     plan = plan_studies(config, data, folds)
     metric = data.problem.metric

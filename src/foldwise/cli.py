@@ -3,34 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
+import optuna
 
 from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
 from foldwise.stage import EXIT_USER_ERROR
-from foldwise.training import folds_for, training_data
+from foldwise.training import load_training_run
 from foldwise.tuning import make_tuner, plan_studies, study_exists
 
 
 def tune_worker(root: Path, wait_s: float) -> None:
     """Join the tune stage's studies in a shared database and run trials until they are full."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     paths = ProjectPaths(root)
-    config = load_config(paths.params)
-    if config.tune.storage is None:
+    if load_config(paths.params).tune.storage is None:
         raise FoldwiseError(
             "params.yaml: tune.storage is null; an extra worker needs a shared database "
             "(e.g. postgresql://user:pass@host:5432/optuna)"
         )
-    schema = json.loads(paths.schema.read_text())
-    data = training_data(pd.read_parquet(paths.train_table), schema)
-    folds = folds_for(data, config)
+    run = load_training_run(paths)
+    config, data, folds = run.config, run.data, run.folds
     tuner = make_tuner(config, data, folds, paths.tune_journal, worker=True)
     for planned in plan_studies(config, data, folds):
         deadline = time.monotonic() + wait_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -67,8 +68,7 @@ def _header_names(path: Path, separator: str) -> list[str]:
 
 
 def _check_unique_names(names: list[str], path: Path) -> None:
-    seen: set[str] = set()
-    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    dupes = sorted(name for name, count in Counter(names).items() if count > 1)
     if dupes:
         raise FoldwiseError(
             f"{path}: duplicate column names {dupes}; every column needs a unique name"

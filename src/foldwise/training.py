@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,10 +11,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from foldwise.config import Config
+from foldwise.config import Config, load_config
 from foldwise.cv import make_folds, validation_split
 from foldwise.metrics import score
 from foldwise.models import TabularModel, build_model, feature_frame
+from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
 
 # Threshold-free metrics reported for every fold; the selection metric is always added.
@@ -64,6 +66,24 @@ def folds_for(data: TrainingData, config: Config, n_splits: int | None = None) -
         time_column=config.data.time_column,
         group_column=config.data.group_column,
     )
+
+
+@dataclass
+class TrainingRun:
+    """What every training-side stage starts from: params, schema, data and the fixed folds."""
+
+    config: Config
+    schema: dict[str, Any]
+    data: TrainingData
+    folds: list
+
+
+def load_training_run(paths: ProjectPaths) -> TrainingRun:
+    """Validate params.yaml, read the prepared training table and make this run's folds."""
+    config = load_config(paths.params)
+    schema = json.loads(paths.schema.read_text())
+    data = training_data(pd.read_parquet(paths.train_table), schema)
+    return TrainingRun(config, schema, data, folds_for(data, config))
 
 
 def model_for(

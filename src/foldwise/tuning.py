@@ -391,6 +391,9 @@ class Tuner:
             if self.on_trial is not None:
                 done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
                 self.on_trial(name, done, target)
+        if self.on_trial is not None:  # a resumed, already full study still shows as done
+            done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
+            self.on_trial(name, done, target)
         return _result(name, study, time.perf_counter() - started)
 
 
