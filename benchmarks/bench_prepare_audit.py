@@ -21,10 +21,10 @@ SIZES = (20_000, 200_000, 1_000_000)
 
 
 def run_one(rows: int) -> dict:
-    from foldwise.audit import build_audit, compute_split_checks
+    from foldwise.audit import build_audit
     from foldwise.config import load_config, parse_config
     from foldwise.demo import write_builtin_datasets
-    from foldwise.prepare import prepare_tables
+    from foldwise.prepare import label_free_split_checks, prepare_tables
 
     root = Path(__file__).resolve().parents[1]
     base = load_config(root / "params.yaml").model_dump()
@@ -35,14 +35,7 @@ def run_one(rows: int) -> dict:
         write_builtin_datasets(work / "data" / "builtin", rows, config.demo.seed)
         generated = time.perf_counter()
         prepared = prepare_tables(config, work)
-        target = config.data.target
-        checks = compute_split_checks(
-            prepared.train.drop(columns=[target]),
-            prepared.test.drop(columns=[target]),
-            prepared.schema,
-            config.audit,
-            config.seed,
-        )
+        checks = label_free_split_checks(prepared, config)
         prepare_path = work / "train.parquet"
         prepared.train.to_parquet(prepare_path, index=False)
         prepared.test.to_parquet(work / "test.parquet", index=False)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from foldwise.audit import compute_split_checks
 from foldwise.config import load_config
 from foldwise.paths import ProjectPaths
-from foldwise.prepare import prepare_tables
+from foldwise.prepare import label_free_split_checks, prepare_tables
 from foldwise.stage import run_stage, write_json_atomic, write_parquet_atomic
 
 
@@ -15,15 +14,7 @@ def main() -> None:
     prepared = prepare_tables(config, paths.root)
     for note in prepared.problem.notes:
         print(note)
-    target = config.data.target
-    # The audit sees the test table only through these label-free checks.
-    checks = compute_split_checks(
-        prepared.train.drop(columns=[target]),
-        prepared.test.drop(columns=[target]),
-        prepared.schema,
-        config.audit,
-        config.seed,
-    )
+    checks = label_free_split_checks(prepared, config)
     write_parquet_atomic(paths.train_table, prepared.train)
     write_parquet_atomic(paths.test_table, prepared.test)
     write_json_atomic(paths.split_report, checks)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from foldwise.audit import compute_split_checks
 from foldwise.config import Config
 from foldwise.data import (
     Kind,
@@ -195,3 +196,19 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         schema["class_counts_train"] = {str(c): int(counts.get(str(c), 0)) for c in problem.classes}
         schema["classes"] = [to_python(c) for c in problem.classes]
     return Prepared(train, test, schema, problem)
+
+
+def label_free_split_checks(prepared: Prepared, config: Config) -> dict[str, Any]:
+    """Train-vs-test checks for the audit, computed without the target of either table.
+
+    This is how the audit sees the sealed test table: drift, adversarial validation, rows on
+    both sides and temporal overlap, never a test label.
+    """
+    target = config.data.target
+    return compute_split_checks(
+        prepared.train.drop(columns=[target]),
+        prepared.test.drop(columns=[target]),
+        prepared.schema,
+        config.audit,
+        config.seed,
+    )
