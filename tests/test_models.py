@@ -471,3 +471,30 @@ def test_a_fresh_process_gives_bit_identical_predictions(tmp_path):
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     for name, proba in expected.items():
         assert np.array_equal(np.load(tmp_path / f"{name}.npy"), proba), name
+
+
+def test_catboost_file_is_byte_identical_across_fits(tmp_path):
+    """Same data, params and seed: the same bytes, so DVC sees an unchanged bundle."""
+    features = [
+        {"name": "a", "kind": "numeric"},
+        {"name": "c", "kind": "categorical", "n_categories": 3},
+    ]
+    X = pd.DataFrame(
+        {
+            "a": np.random.default_rng(0).random(120),
+            "c": pd.Series(list("xyz" * 40), dtype="str"),
+        }
+    )
+    y = (X["a"] > 0.5).astype("int64").to_numpy()
+    blobs = []
+    for i in range(2):
+        model = build_model(
+            "catboost",
+            task="binary",
+            features=features,
+            settings={"iterations": 20, "thread_count": 1},
+            seed=3,
+        ).fit(X, y)
+        model.save(tmp_path / str(i))
+        blobs.append((tmp_path / str(i) / "model.cbm").read_bytes())
+    assert blobs[0] == blobs[1]

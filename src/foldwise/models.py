@@ -8,6 +8,7 @@ imputer and scaler sees the training fold and nothing else.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import inspect
 import json
 from pathlib import Path
@@ -722,6 +723,13 @@ class TabularModel(BaseEstimator):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         if self.name == "catboost":
+            # CatBoost stamps each model with a random GUID and the training time; fix both so
+            # the same data, params and seed give a byte-identical file (and DVC hash).
+            metadata = self.estimator_.get_metadata()
+            metadata["model_guid"] = hashlib.sha256(
+                json.dumps(self.get_params(deep=False), sort_keys=True, default=str).encode()
+            ).hexdigest()[:32]
+            metadata["train_finish_time"] = ""
             self.estimator_.save_model(str(directory / CATBOOST_FILE), format="cbm")
         else:
             joblib.dump(self.estimator_, directory / PIPELINE_FILE)
