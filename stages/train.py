@@ -131,11 +131,18 @@ def main() -> None:
 
     report = {
         "model": name,
+        "task": problem.task,
         "primary_metric": primary,
         "greater_is_better": problem.greater_is_better,
         "cv": summary,
         "folds": len(folds),
         "folds_fingerprint": fingerprint,
+        # Rows fitted and scored per fold: the corrected resampled t-test of `foldwise
+        # compare` needs the test/train ratio.
+        "fold_rows": {
+            "fit": [len(fit) for fit, _ in folds],
+            "scored": [len(scored) for _, scored in folds],
+        },
         "vs_baselines": margins,
         "threshold": threshold_info,
         "best_iteration": final.best_iteration,

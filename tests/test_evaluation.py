@@ -303,6 +303,7 @@ def test_paired_bootstrap_of_identical_predictions_is_zero():
     assert result["low"] == 0.0
     assert result["high"] == 0.0
     assert result["prob_b_better"] == 0.0
+    assert result["p_value"] == 1.0
 
 
 def test_paired_bootstrap_sees_a_better_model_on_the_same_rows():

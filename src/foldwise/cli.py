@@ -1,8 +1,9 @@
-"""The ``foldwise`` command: extra tuning workers (and, later, experiment comparison)."""
+"""The ``foldwise`` command: compare runs, count test-set looks, run extra tuning workers."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -43,6 +44,64 @@ def tune_worker(root: Path, wait_s: float) -> None:
         print(f"worker: study {planned.name} has {result.n_complete} complete trial(s)", flush=True)
 
 
+EXIT_REGRESSION = 1
+
+
+def compare(
+    root: Path, base: str, target: str | None, out: Path, markdown: bool, fail: bool
+) -> int:
+    """``foldwise compare``: write the report; exit code 1 if the gate is on and fails."""
+    from foldwise.compare import compare_runs, count_test_looks, load_run
+    from foldwise.compare_report import render_markdown, write_report
+
+    base_run = load_run(root, base)
+    target_run = load_run(root, target)
+    comparison = compare_runs(base_run, target_run)
+    sha = target_run.test_sha256 or base_run.test_sha256
+    looks = count_test_looks(root, sha) if sha else None
+    out = out if out.is_absolute() else root / out
+    report, plots = write_report(comparison, out, looks)
+    if markdown:
+        prefix = os.path.relpath(out, Path.cwd()).replace(os.sep, "/") + "/"
+        print(render_markdown(comparison, plots, looks, image_prefix=prefix))
+    else:
+        row = comparison.primary
+        for r in comparison.cv_rows:
+            t = r.test
+            detail = (
+                "not testable"
+                if t is None
+                else f"{t.verdict} ({t.delta:+.4f}, 95% interval "
+                f"{t.low if t.low is None else f'{t.low:+.4f}'} … "
+                f"{t.high if t.high is None else f'{t.high:+.4f}'})"
+            )
+            star = "*" if r is row else " "
+            print(f"{star} cv {r.metric}: {r.base:.4f} -> {r.target:.4f}  {detail}")
+        for warning in comparison.warnings:
+            print(f"warning: {warning}")
+        if looks is not None:
+            print(looks.message())
+        print(f"regression gate {comparison.gate_message}")
+        print(f"report: {report}")
+    if fail and comparison.gate_failed:
+        print(f"error: regression gate {comparison.gate_message}", file=sys.stderr)
+        return EXIT_REGRESSION
+    return 0
+
+
+def test_usage(root: Path, rev: str | None) -> None:
+    """``foldwise test-usage``: how many commits and experiments scored this test table."""
+    from foldwise.compare import count_test_looks, load_run
+
+    run = load_run(root, rev)
+    if run.test_sha256 is None:
+        raise FoldwiseError(
+            f"test-usage: {run.label} has no reports/evaluate/metrics.json with a test_sha256; "
+            "run the evaluate stage first"
+        )
+    print(count_test_looks(root, run.test_sha256).message())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -54,10 +113,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     worker.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait for each study to start"
     )
+    cmp = commands.add_parser(
+        "compare",
+        help="compare two runs: params, paired CV and test verdicts, plots, segments",
+        description=(
+            "Compare TARGET (default: the workspace) with BASE. BASE and TARGET are git "
+            "revisions or DVC experiment names. Writes report.md, comparison.json and PNG plots "
+            "into --out. Exit codes: 0 ok, 1 the regression gate failed, 2 bad input."
+        ),
+    )
+    cmp.add_argument("base", help="git revision or DVC experiment name to compare against")
+    cmp.add_argument("target", nargs="?", default=None, help="default: the workspace")
+    cmp.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    cmp.add_argument("--out", type=Path, default=Path("reports/compare"), help="report directory")
+    cmp.add_argument("--md", action="store_true", help="print the Markdown report to stdout")
+    cmp.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when the cross-validated primary metric is significantly worse by more "
+        "than compare.tolerance",
+    )
+    usage = commands.add_parser(
+        "test-usage", help="count the commits and experiments that scored the same test table"
+    )
+    usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
+    usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     args = parser.parse_args(argv)
     try:
         if args.command == "tune-worker":
             tune_worker(args.root, args.wait)
+        elif args.command == "compare":
+            code = compare(
+                args.root.resolve(),
+                args.base,
+                args.target,
+                args.out,
+                args.md,
+                args.fail_on_regression,
+            )
+            if code:
+                sys.exit(code)
+        elif args.command == "test-usage":
+            test_usage(args.root.resolve(), args.rev)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

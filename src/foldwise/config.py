@@ -211,6 +211,14 @@ class TuneConfig(_Section):
         return self
 
 
+class CompareConfig(_Section):
+    """``foldwise compare``: significance level and the regression gate's tolerance."""
+
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    tolerance: Annotated[float, Field(ge=0)] = 0.0
+    bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
+
+
 class Config(_Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
@@ -223,6 +231,7 @@ class Config(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
 
     @model_validator(mode="after")
     def _combinations(self) -> Config:
@@ -336,9 +345,14 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+def parse_params_text(text: str) -> Any:
+    """Parse params YAML text the way DVC does (YAML 1.2 booleans)."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
 def read_params(path: Path) -> Any:
     """Parse a params file the way DVC does (YAML 1.2 booleans)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
+    return parse_params_text(path.read_text(encoding="utf-8"))
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:

@@ -327,7 +327,9 @@ def paired_bootstrap(
 ) -> dict[str, Any]:
     """Difference ``b − a`` of ``metric`` between two predictions, resampled on the same rows.
 
-    ``prob_b_better`` is the share of used resamples where b beats a in the metric's direction.
+    ``prob_b_better`` is the share of used resamples where b beats a in the metric's direction;
+    ``p_value`` is the two-sided bootstrap p-value of "no difference" (twice the smaller share
+    of resamples on either side of zero, ties counting for both sides).
     """
     _check_bootstrap(n_samples, alpha)
     m = get_metric(metric)
@@ -353,6 +355,11 @@ def paired_bootstrap(
             "low": low,
             "high": high,
             "prob_b_better": float(better.mean()) if len(used) else None,
+            "p_value": (
+                float(min(1.0, 2 * min((used <= 0).mean(), (used >= 0).mean())))
+                if len(used)
+                else None
+            ),
             "alpha": alpha,
             "n_samples": n_samples,
             "n_used": len(used),
