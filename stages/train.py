@@ -147,12 +147,12 @@ def main() -> None:
         "threshold": threshold_info,
         "best_iteration": final.best_iteration,
         "fold_best_iterations": run.best_iterations,
-        "seconds": {"cv": round(run.seconds, 2), "final_fit": round(final.seconds, 2)},
     }
     write_json_atomic(paths.report_dir("train") / "metrics.json", report)
     print(
         f"train {name}: {primary} {summary[primary]['mean']:.4f} ± {summary[primary]['std']:.4f} "
-        f"(cv, {len(folds)} folds)" + ("" if threshold is None else f"; threshold {threshold:.3f}")
+        f"(cv, {len(folds)} folds; {run.seconds:.1f} s CV, {final.seconds:.1f} s final fit)"
+        + ("" if threshold is None else f"; threshold {threshold:.3f}")
     )
     for base, margin in margins.items():
         if margin.get("comparable"):

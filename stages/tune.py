@@ -107,7 +107,6 @@ def main() -> None:
         "search_space": {
             k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in tuner.space.items()
         },
-        "seconds_final_study": round(final.seconds, 1),
         "nested": details,
     }
     log_history(rows, data.problem.greater_is_better, str(out_dir / "live"))

@@ -52,7 +52,7 @@ def compare(
 ) -> int:
     """``foldwise compare``: write the report; exit code 1 if the gate is on and fails."""
     from foldwise.compare import compare_runs, count_test_looks, load_run
-    from foldwise.compare_report import render_markdown, write_report
+    from foldwise.compare_report import render_markdown, summary_line, write_report
 
     base_run = load_run(root, base)
     target_run = load_run(root, target)
@@ -65,18 +65,8 @@ def compare(
         prefix = os.path.relpath(out, Path.cwd()).replace(os.sep, "/") + "/"
         print(render_markdown(comparison, plots, looks, image_prefix=prefix))
     else:
-        row = comparison.primary
-        for r in comparison.cv_rows:
-            t = r.test
-            detail = (
-                "not testable"
-                if t is None
-                else f"{t.verdict} ({t.delta:+.4f}, 95% interval "
-                f"{t.low if t.low is None else f'{t.low:+.4f}'} … "
-                f"{t.high if t.high is None else f'{t.high:+.4f}'})"
-            )
-            star = "*" if r is row else " "
-            print(f"{star} cv {r.metric}: {r.base:.4f} -> {r.target:.4f}  {detail}")
+        for i, row in enumerate(comparison.cv_rows):
+            print(("* " if i == 0 else "  ") + "cv " + summary_line(row))
         for warning in comparison.warnings:
             print(f"warning: {warning}")
         if looks is not None:

@@ -106,6 +106,18 @@ def resolve_revision(root: Path, rev: str) -> str:
         scm.close()
 
 
+def stale_stages(root: Path) -> list[str]:
+    """Stages whose outputs do not match the workspace's params, code or data (``dvc status``)."""
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            status = repo.status()
+    except Exception:  # no DVC project or an unreadable one: nothing to say
+        return []
+    return sorted(name.split(":")[-1] for name in status)
+
+
 def _flatten(mapping: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(mapping, dict):
         return {prefix: mapping} if prefix else {}
@@ -137,13 +149,21 @@ def load_run(root: Path, rev: str | None) -> Run:
         except FileNotFoundError:
             return None
 
-    raw_train = read(TRAIN_METRICS)
-    if raw_train is None:
+    def read_json(path: str) -> Any:
+        raw = read(path)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise FoldwiseError(f"compare: {label}: {path} is not valid JSON") from None
+
+    train = read_json(TRAIN_METRICS)
+    if train is None:
         raise FoldwiseError(
             f"compare: {label} has no {TRAIN_METRICS}; run the pipeline there first "
             "(`dvc repro` and commit, or `dvc exp run`)"
         )
-    train = json.loads(raw_train)
     primary = train.get("primary_metric")
     if primary not in (train.get("cv") or {}) or "values" not in train["cv"][primary]:
         raise FoldwiseError(
@@ -157,11 +177,11 @@ def load_run(root: Path, rev: str | None) -> Run:
             params = parse_params_text(raw_params.decode("utf-8")) or {}
         except Exception:
             raise FoldwiseError(f"compare: {label}: {PARAMS} is not valid YAML") from None
-    raw_eval = read(EVALUATE_METRICS)
-    raw_segments = read(SEGMENTS)
+    evaluate = read_json(EVALUATE_METRICS)
+    segments = read_json(SEGMENTS) or {}
     notes: list[str] = []
     predictions = None
-    if raw_eval is not None:
+    if evaluate is not None:
         try:
             raw_pred = read(PREDICTIONS)
         except Exception as exc:  # not in the cache and no remote that has it
@@ -175,13 +195,21 @@ def load_run(root: Path, rev: str | None) -> Run:
                 )
         else:
             predictions = pd.read_parquet(io.BytesIO(raw_pred))
+    if sha is None:
+        stale = stale_stages(root)
+        if stale:
+            notes.append(
+                f"The workspace's reports are out of date for stage(s) {', '.join(stale)} "
+                "(`dvc status`): its params.yaml, code or data changed since they were written; "
+                "run `dvc repro` first for a comparison of what is in the workspace."
+            )
     return Run(
         label=label,
         sha=sha,
         params=params if isinstance(params, dict) else {},
         train=train,
-        evaluate=None if raw_eval is None else json.loads(raw_eval),
-        segments=[] if raw_segments is None else json.loads(raw_segments).get("segments", []),
+        evaluate=evaluate,
+        segments=segments.get("segments", []) if isinstance(segments, dict) else [],
         predictions=predictions,
         notes=notes,
     )

@@ -63,6 +63,18 @@ def _value(value: Any) -> str:
     return f"`{text}`" if len(text) <= 60 else f"`{text[:57]}...`"
 
 
+def summary_line(row: MetricRow) -> str:
+    """One metric on one line: ``roc_auc: 0.8500 -> 0.8600  better (+0.0100, 95% ...)``."""
+    test = row.test
+    verdict = "not testable" if test is None else test.verdict
+    evidence = (
+        ""
+        if test is None
+        else f" ({_signed(test.delta)}, 95% interval {_interval(test)}, p {_p(test.p_value)})"
+    )
+    return f"{row.metric}: {_fmt(row.base)} -> {_fmt(row.target)}  {verdict}{evidence}"
+
+
 def _metric_table(rows: list[MetricRow]) -> list[str]:
     lines = [
         "| metric | better if | base | target | delta | 95% interval | p | verdict |",

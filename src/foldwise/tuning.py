@@ -602,7 +602,6 @@ def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
                 "state": t.state.name,
                 "value": t.value,
                 "rounds": t.user_attrs.get("rounds"),
-                "seconds": t.duration.total_seconds() if t.duration else None,
                 **{f"param_{k}": v for k, v in t.params.items()},
             }
         )
