@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from foldwise.cv import folds_fingerprint
-from foldwise.evaluation import cv_summary
+from foldwise.evaluation import better_if, cv_summary
 from foldwise.paths import ProjectPaths
 from foldwise.stage import run_stage, write_json_atomic
 from foldwise.training import cross_validate, load_training_run, model_for
@@ -28,6 +28,7 @@ def main() -> None:
         # Wall-clock time is printed, not recorded: a tracked report must not change when a
         # rerun only runs faster (dvc metrics diff would show noise).
         report["models"][name] = {"cv": summary}
+        report["better_if"] = better_if(summary)
         primary = summary[data.problem.metric]
         print(
             f"baseline {name}: {data.problem.metric} {primary['mean']:.4f} "

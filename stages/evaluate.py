@@ -10,6 +10,7 @@ import pandas as pd
 from foldwise.bundle import Bundle
 from foldwise.config import load_config
 from foldwise.evaluation import (
+    better_if,
     bootstrap_interval,
     classification_report,
     regression_report,
@@ -111,6 +112,7 @@ def main() -> None:
         },
         "threshold": bundle.threshold,
         "metrics": metrics,
+        "better_if": better_if(metrics),
         "segments_flagged": sum(1 for s in segments if s.get("flag")),
     }
     write_json_atomic(out_dir / "metrics.json", report)

@@ -9,7 +9,7 @@ import pandas as pd
 from foldwise.bundle import Bundle, library_versions
 from foldwise.cv import folds_fingerprint
 from foldwise.errors import FoldwiseError
-from foldwise.evaluation import choose_threshold, cv_summary
+from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
 from foldwise.paths import ProjectPaths
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
@@ -134,6 +134,7 @@ def main() -> None:
         "task": problem.task,
         "primary_metric": primary,
         "greater_is_better": problem.greater_is_better,
+        "better_if": better_if(summary),
         "cv": summary,
         "folds": len(folds),
         "folds_fingerprint": fingerprint,

@@ -468,3 +468,13 @@ def test_cv_summary_turns_nan_into_none():
 def test_cv_summary_needs_folds():
     with pytest.raises(ValueError, match="at least one fold"):
         cv_summary([])
+
+
+def test_better_if_names_each_registered_metrics_direction():
+    from foldwise.evaluation import better_if
+
+    assert better_if(["roc_auc", "log_loss", "rmse", "task", "threshold"]) == {
+        "roc_auc": "higher",
+        "log_loss": "lower",
+        "rmse": "lower",
+    }

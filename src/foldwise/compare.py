@@ -15,6 +15,7 @@ DVC-cached predictions come from commits and experiments alike.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -741,6 +742,39 @@ def _is_experiment_ref(ref: str) -> bool:
     )
 
 
+def _look_key(payload: dict[str, Any]) -> str:
+    """What a look revealed: the primary metric's name and value (else the whole report)."""
+    primary = payload.get("primary_metric")
+    if isinstance(primary, dict) and "value" in primary:
+        return json.dumps([primary.get("name"), primary["value"]])
+    return json.dumps(payload, sort_keys=True)
+
+
+def _read_blobs(root: Path, blobs: list[str]) -> dict[str, Any]:
+    """Parse many JSON blobs with one ``git cat-file --batch``; unparsable ones are skipped."""
+    if not blobs:
+        return {}
+    result = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        input="".join(f"{b}\n" for b in blobs).encode(),
+        capture_output=True,
+        check=True,
+    )
+    out, pos, parsed = result.stdout, 0, {}
+    for blob in blobs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<sha> missing"
+            continue
+        size = int(header[2])
+        with contextlib.suppress(ValueError):
+            parsed[blob] = json.loads(out[pos : pos + size])
+        pos += size + 1
+    return parsed
+
+
 def count_test_looks(root: Path, test_sha256: str) -> LookCount:
     """Count the commits and experiments whose evaluate report scored ``test_sha256``."""
     refs = _git(root, "for-each-ref", "--format=%(refname)").split()
@@ -769,29 +803,27 @@ def count_test_looks(root: Path, test_sha256: str) -> LookCount:
             parts = line.split()
             if len(parts) == 3 and parts[1] == "blob":
                 blobs[rev] = parts[0]
-    matching: set[str] = set()
-    for blob in set(blobs.values()):
-        try:
-            payload = json.loads(_git(root, "cat-file", "blob", blob))
-        except json.JSONDecodeError:
-            continue
-        if payload.get("test_sha256") == test_sha256:
-            matching.add(blob)
-    n_commits = sum(1 for r in commits if blobs.get(r) in matching)
-    n_exps = sum(1 for r in exp_shas if blobs.get(r) in matching)
+    # One look = one distinct result on this table: rerunning a model that reproduces the
+    # same score, or a commit that only touched docs, tells nobody anything new.
+    look_of_blob: dict[str, str] = {}
+    for blob, payload in _read_blobs(root, sorted(set(blobs.values()))).items():
+        if isinstance(payload, dict) and payload.get("test_sha256") == test_sha256:
+            look_of_blob[blob] = _look_key(payload)
+    looks = set(look_of_blob.values())
+    n_commits = sum(1 for r in commits if blobs.get(r) in look_of_blob)
+    n_exps = sum(1 for r in exp_shas if blobs.get(r) in look_of_blob)
     workspace = False
     current = root / EVALUATE_METRICS
     if current.is_file():
         try:
             payload = json.loads(current.read_text())
-        except json.JSONDecodeError:
+        except ValueError:
             payload = {}
-        if payload.get("test_sha256") == test_sha256:
-            blob = _git(root, "hash-object", str(current)).strip()
-            workspace = blob not in matching
+        if isinstance(payload, dict) and payload.get("test_sha256") == test_sha256:
+            workspace = _look_key(payload) not in looks
     return LookCount(
         test_sha256=test_sha256,
-        evaluations=len(matching) + int(workspace),
+        evaluations=len(looks) + int(workspace),
         commits=n_commits,
         experiments=n_exps,
         workspace_uncommitted=workspace,

@@ -8,7 +8,7 @@ left out of the regression report instead), never NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import (
+    METRICS,
     Task,
     as_codes,
     as_proba,
@@ -487,6 +488,15 @@ def segment_report(
 # --- cross-validation --------------------------------------------------------------------
 
 
+def better_if(names: Iterable[str]) -> dict[str, str]:
+    """``{"roc_auc": "higher", "log_loss": "lower"}`` for the registered metrics in ``names``.
+
+    Every metrics file carries this map, so a reader of any report (or of ``dvc exp show``)
+    knows each metric's direction without knowing foldwise.
+    """
+    return {name: METRICS[name].direction for name in names if name in METRICS}
+
+
 def cv_summary(fold_scores: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
     """Mean, std (ddof=1), min, max and per-fold values of every metric seen in any fold.
 
@@ -516,6 +526,7 @@ __all__ = [
     "SEGMENT_DRAWS",
     "SEGMENT_MIN_EXCESS_ERROR",
     "SEGMENT_MIN_Z",
+    "better_if",
     "bootstrap_interval",
     "choose_threshold",
     "classification_report",
