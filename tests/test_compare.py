@@ -444,3 +444,11 @@ def test_cli_errors_are_one_line_with_exit_2(repo):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: compare: 'nope' is neither")
+
+
+def test_an_empty_section_that_gains_keys_shows_only_the_keys():
+    cmp = compare_runs(
+        _run("a", BASE_SCORES, params={"tune": {"search_space": {}, "n_trials": 3}}),
+        _run("b", BASE_SCORES, params={"tune": {"search_space": {"depth": 1}, "n_trials": 3}}),
+    )
+    assert cmp.params_changed == [("tune.search_space.depth", None, 1)]

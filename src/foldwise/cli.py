@@ -83,7 +83,7 @@ def test_usage(root: Path, rev: str | None) -> None:
     """``foldwise test-usage``: how many commits and experiments scored this test table."""
     from foldwise.compare import count_test_looks, load_run
 
-    run = load_run(root, rev)
+    run = load_run(root, rev, command="test-usage")
     if run.test_sha256 is None:
         raise FoldwiseError(
             f"test-usage: {run.label} has no reports/evaluate/metrics.json with a test_sha256; "

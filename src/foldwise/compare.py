@@ -87,7 +87,7 @@ class Run:
         return 1.0 / (k - 1) if k > 1 else 1.0
 
 
-def resolve_revision(root: Path, rev: str) -> str:
+def resolve_revision(root: Path, rev: str, command: str = "compare") -> str:
     """The commit a git revision or DVC experiment name points at; one-line error if none."""
     from dvc.scm import RevError, resolve_rev
     from scmrepo.git import Git
@@ -95,12 +95,12 @@ def resolve_revision(root: Path, rev: str) -> str:
     try:
         scm = Git(str(root))
     except Exception as exc:  # scmrepo raises its own errors for a non-repository
-        raise FoldwiseError(f"compare: {root} is not a git repository ({exc})") from None
+        raise FoldwiseError(f"{command}: {root} is not a git repository ({exc})") from None
     try:
         return str(resolve_rev(scm, rev))
     except RevError:
         raise FoldwiseError(
-            f"compare: {rev!r} is neither a git revision nor a DVC experiment in this "
+            f"{command}: {rev!r} is neither a git revision nor a DVC experiment in this "
             "repository (see `git log` and `dvc exp list`)"
         ) from None
     finally:
@@ -132,13 +132,13 @@ def _flatten(mapping: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def load_run(root: Path, rev: str | None) -> Run:
+def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
     """Read a revision's reports (``rev`` None: the workspace) through DVC's file system."""
     from dvc.api import DVCFileSystem
 
     from foldwise.config import parse_params_text
 
-    sha = None if rev is None else resolve_revision(root, rev)
+    sha = None if rev is None else resolve_revision(root, rev, command)
     label = WORKSPACE if rev is None else rev
     fs = DVCFileSystem(str(root), rev=sha)
 
@@ -157,18 +157,18 @@ def load_run(root: Path, rev: str | None) -> Run:
         try:
             return json.loads(raw)
         except ValueError:
-            raise FoldwiseError(f"compare: {label}: {path} is not valid JSON") from None
+            raise FoldwiseError(f"{command}: {label}: {path} is not valid JSON") from None
 
     train = read_json(TRAIN_METRICS)
     if train is None:
         raise FoldwiseError(
-            f"compare: {label} has no {TRAIN_METRICS}; run the pipeline there first "
+            f"{command}: {label} has no {TRAIN_METRICS}; run the pipeline there first "
             "(`dvc repro` and commit, or `dvc exp run`)"
         )
     primary = train.get("primary_metric")
     if primary not in (train.get("cv") or {}) or "values" not in train["cv"][primary]:
         raise FoldwiseError(
-            f"compare: {label}: {TRAIN_METRICS} has no per-fold scores of its primary metric "
+            f"{command}: {label}: {TRAIN_METRICS} has no per-fold scores of its primary metric "
             f"{primary!r}; it was written by an older foldwise; rerun `dvc repro` there"
         )
     raw_params = read(PARAMS)
@@ -177,7 +177,7 @@ def load_run(root: Path, rev: str | None) -> Run:
         try:
             params = parse_params_text(raw_params.decode("utf-8")) or {}
         except Exception:
-            raise FoldwiseError(f"compare: {label}: {PARAMS} is not valid YAML") from None
+            raise FoldwiseError(f"{command}: {label}: {PARAMS} is not valid YAML") from None
     evaluate = read_json(EVALUATE_METRICS)
     segments = read_json(SEGMENTS) or {}
     notes: list[str] = []
@@ -472,6 +472,9 @@ def _changed_params(base: dict[str, Any], target: dict[str, Any]) -> list[tuple[
     changed = []
     for key in sorted(set(a) | set(b)):
         va, vb = a.get(key, missing), b.get(key, missing)
+        # An empty section that gained (or lost) keys shows as those keys, not as itself.
+        if {} in (va, vb) and any(k.startswith(f"{key}.") for k in (*a, *b)):
+            continue
         if va != vb:
             changed.append((key, None if va is missing else va, None if vb is missing else vb))
     return changed
@@ -743,10 +746,10 @@ def _is_experiment_ref(ref: str) -> bool:
 
 
 def _look_key(payload: dict[str, Any]) -> str:
-    """What a look revealed: the primary metric's name and value (else the whole report)."""
+    """What a look revealed: model, primary metric and its value (else the whole report)."""
     primary = payload.get("primary_metric")
     if isinstance(primary, dict) and "value" in primary:
-        return json.dumps([primary.get("name"), primary["value"]])
+        return json.dumps([payload.get("model"), primary.get("name"), primary["value"]])
     return json.dumps(payload, sort_keys=True)
 
 
