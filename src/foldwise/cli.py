@@ -9,18 +9,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import optuna
-
-from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
-from foldwise.paths import ProjectPaths
 from foldwise.stage import EXIT_USER_ERROR
-from foldwise.training import load_training_run
-from foldwise.tuning import make_tuner, plan_studies, study_exists
 
 
 def tune_worker(root: Path, wait_s: float) -> None:
     """Join the tune stage's studies in a shared database and run trials until they are full."""
+    import optuna  # imported here: compare and test-usage need none of the training stack
+
+    from foldwise.config import load_config
+    from foldwise.paths import ProjectPaths
+    from foldwise.training import load_training_run
+    from foldwise.tuning import make_tuner, plan_studies, study_exists
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     paths = ProjectPaths(root)
     if load_config(paths.params).tune.storage is None:

@@ -746,10 +746,15 @@ def _is_experiment_ref(ref: str) -> bool:
 
 
 def _look_key(payload: dict[str, Any]) -> str:
-    """What a look revealed: model, primary metric and its value (else the whole report)."""
-    primary = payload.get("primary_metric")
-    if isinstance(primary, dict) and "value" in primary:
-        return json.dumps([payload.get("model"), primary.get("name"), primary["value"]])
+    """What a look revealed: the model and its test metrics (else the whole report).
+
+    Reports that differ only in format (a key added by a newer foldwise) are one look.
+    """
+    if "metrics" in payload or "primary_metric" in payload:
+        return json.dumps(
+            [payload.get("model"), payload.get("primary_metric"), payload.get("metrics")],
+            sort_keys=True,
+        )
     return json.dumps(payload, sort_keys=True)
 
 
