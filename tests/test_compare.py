@@ -154,7 +154,12 @@ def _run(
             "primary_metric": metric,
             "folds": len(values),
             "folds_fingerprint": fingerprint,
-            "cv": {metric: {"mean": float(np.mean(values)), "values": values}},
+            "cv": {
+                metric: {
+                    "mean": float(np.nanmean(np.asarray(values, dtype="float64"))),
+                    "values": values,
+                }
+            },
         },
         evaluate=evaluate,
         segments=[],
@@ -452,3 +457,25 @@ def test_an_empty_section_that_gains_keys_shows_only_the_keys():
         _run("b", BASE_SCORES, params={"tune": {"search_space": {"depth": 1}, "n_trials": 3}}),
     )
     assert cmp.params_changed == [("tune.search_space.depth", None, 1)]
+
+
+def test_undefined_fold_scores_are_left_out_of_the_paired_test(tmp_path):
+    base = [0.85, 0.86, None, 0.855, 0.852]
+    worse = [0.82, 0.83, None, 0.824, 0.821]
+    cmp = compare_runs(_run("a", base), _run("b", worse))
+    assert cmp.primary.test.verdict == "worse"
+    assert cmp.gate_failed
+    assert any("undefined on some folds" in w for w in cmp.warnings)
+    _, plots = write_report(cmp, tmp_path, None)
+    assert (tmp_path / "cv_folds.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert plots == ["cv_folds.png"]
+
+
+def test_report_without_predictions_does_not_claim_a_paired_bootstrap():
+    a = _binary_predictions(100, 1.0, seed=1)
+    base = _run("a", BASE_SCORES, predictions=a)
+    target = _run("b", BASE_SCORES, predictions=a)
+    base.predictions = None
+    md = render_markdown(compare_runs(base, target), [], None)
+    assert "paired bootstrap on the same rows" not in md
+    assert "No test on the test set" in md

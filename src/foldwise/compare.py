@@ -572,20 +572,34 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
         if name not in METRICS:
             continue
         gib = METRICS[name].greater_is_better
+        # null fold scores (a metric undefined on a fold) become NaN and are left out: paired
+        # tests keep the folds where both runs have a score.
         a = np.asarray(base.train["cv"][name].get("values") or [], dtype="float64")
         b = np.asarray(target.train["cv"][name].get("values") or [], dtype="float64")
-        if len(a) == 0 or len(b) == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
-            test = None
-        elif same_folds and len(a) == len(b):
-            test = corrected_paired_ttest(a, b, ratio_a, alpha=alpha, greater_is_better=gib)
+        if same_folds and len(a) == len(b):
+            both = np.isfinite(a) & np.isfinite(b)
+            test = corrected_paired_ttest(
+                a[both], b[both], ratio_a, alpha=alpha, greater_is_better=gib
+            )
         else:
-            test = corrected_welch_test(a, b, ratio_a, ratio_b, alpha=alpha, greater_is_better=gib)
+            test = corrected_welch_test(
+                a[np.isfinite(a)],
+                b[np.isfinite(b)],
+                ratio_a,
+                ratio_b,
+                alpha=alpha,
+                greater_is_better=gib,
+            )
+        if name == base.primary and not (np.isfinite(a).all() and np.isfinite(b).all()):
+            warnings.append(
+                f"{name} is undefined on some folds; the CV test uses the folds where it is defined."
+            )
         cv_rows.append(
             MetricRow(
                 name,
                 gib,
-                float(a.mean()) if len(a) else None,
-                float(b.mean()) if len(b) else None,
+                float(np.nanmean(a)) if np.isfinite(a).any() else None,
+                float(np.nanmean(b)) if np.isfinite(b).any() else None,
                 test,
             )
         )

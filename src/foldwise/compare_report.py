@@ -124,13 +124,14 @@ def _plot_cv_folds(cmp: Comparison, out: Path) -> str:
         f"{row.metric} ({'higher' if row.greater_is_better else 'lower'} is better)",
     )
     for run, colour in ((cmp.base, BASE_COLOUR), (cmp.target, TARGET_COLOUR)):
-        values = run.train["cv"][row.metric]["values"]
+        values = np.asarray(run.train["cv"][row.metric]["values"], dtype="float64")
+        mean = np.nanmean(values) if np.isfinite(values).any() else float("nan")
         ax.plot(
             range(1, len(values) + 1),
             values,
             marker="o",
             color=colour,
-            label=f"{run.label}: {np.mean(values):.4f}",
+            label=f"{run.label}: {mean:.4f}",
         )
     ax.set_xticks(range(1, max(len(cmp.base.train["cv"][row.metric]["values"]), 1) + 1))
     _save(fig, ax, out / "cv_folds.png")
@@ -292,14 +293,19 @@ def render_markdown(
     lines += ["## Test set: for information, do not choose by it", ""]
     if cmp.test_rows:
         sha = cmp.target.test_sha256 or ""
-        lines.append(
-            (
+        methods = {row.test.method for row in cmp.test_rows if row.test is not None}
+        if not methods:
+            lines.append(
+                "No test on the test set: the saved predictions of one run are not available "
+                "(see the notes above); the metrics are shown as reported."
+            )
+        elif cmp.same_test and any(m.startswith("paired") for m in methods):
+            lines.append(
                 f"Both runs scored the same test table (`{sha[:12]}`); differences come from a "
                 f"paired bootstrap on the same rows ({cmp.settings.bootstrap_samples} resamples)."
             )
-            if cmp.same_test
-            else "The runs scored different test tables; differences are not paired."
-        )
+        else:
+            lines.append("The differences are not paired (see the warnings above).")
         lines += ["", *_metric_table(cmp.test_rows), ""]
     else:
         lines += ["No test-set comparison (see the warnings above).", ""]
