@@ -30,8 +30,13 @@ from scipy import stats
 
 from foldwise.config import CompareConfig
 from foldwise.errors import FoldwiseError
-from foldwise.evaluation import paired_bootstrap
-from foldwise.metrics import METRICS, get_metric, score_weighted
+from foldwise.evaluation import (
+    bootstrap_p_value,
+    paired_bootstrap,
+    percentile_interval,
+    resample_counts,
+)
+from foldwise.metrics import METRICS, get_metric, score, score_weighted
 
 TRAIN_METRICS = "reports/train/metrics.json"
 EVALUATE_METRICS = "reports/evaluate/metrics.json"
@@ -323,13 +328,6 @@ def corrected_welch_test(
     )
 
 
-def _bootstrap_p(deltas: np.ndarray) -> float | None:
-    """Two-sided bootstrap p-value: twice the smaller share of resamples on either side of 0."""
-    if len(deltas) == 0:
-        return None
-    return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
-
-
 def independent_bootstrap(
     metric: str,
     base: tuple[np.ndarray, np.ndarray, float],
@@ -344,26 +342,21 @@ def independent_bootstrap(
     rng = np.random.default_rng(seed)
     scores = []
     for y, x, threshold in (base, target):
-        n = len(y)
-        counts = np.stack(
-            [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_samples)]
-        )
-        full = score_weighted(metric, y, x, np.ones((1, n)), threshold=threshold)[0]
-        scores.append((full, score_weighted(metric, y, x, counts, threshold=threshold)))
+        resampled = [
+            score_weighted(metric, y, x, counts, threshold=threshold)
+            for counts in resample_counts(rng, len(y), n_samples)
+        ]
+        scores.append((score(metric, y, x, threshold=threshold), np.concatenate(resampled)))
     delta = float(scores[1][0] - scores[0][0])
     d = scores[1][1] - scores[0][1]
     d = d[np.isfinite(d)]
-    if len(d) == 0:
-        return Inference(
-            "independent bootstrap (different test rows)", delta, None, None, None, "not testable"
-        )
-    low, high = (float(v) for v in np.quantile(d, [alpha / 2, 1 - alpha / 2]))
+    low, high = percentile_interval(d, alpha)
     return Inference(
         "independent bootstrap (different test rows)",
         delta,
         low,
         high,
-        _bootstrap_p(d),
+        bootstrap_p_value(d),
         _verdict(low, high, m.greater_is_better),
     )
 

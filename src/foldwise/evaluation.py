@@ -246,7 +246,7 @@ def choose_threshold(
 # --- bootstrap ---------------------------------------------------------------------------
 
 
-def _resample_counts(
+def resample_counts(
     rng: np.random.Generator, n: int, n_samples: int, size: int | None = None
 ) -> Iterator[np.ndarray]:
     """Chunks of (b, n) row counts, each row one resample of ``size`` rows (default n)."""
@@ -267,11 +267,19 @@ def _check_bootstrap(n_samples: int, alpha: float) -> None:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
 
 
-def _interval(values: np.ndarray, alpha: float) -> tuple[float | None, float | None]:
+def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float | None, float | None]:
     if len(values) == 0:
         return None, None
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)
+
+
+def bootstrap_p_value(deltas: np.ndarray) -> float | None:
+    """Two-sided bootstrap p-value of "no difference": twice the smaller share of resampled
+    differences on either side of zero (ties count for both sides); None without resamples."""
+    if len(deltas) == 0:
+        return None
+    return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
 
 
 def bootstrap_interval(
@@ -296,11 +304,11 @@ def bootstrap_interval(
     scores = np.concatenate(
         [
             score_weighted(metric, y_true, proba_or_pred, counts, threshold=threshold)
-            for counts in _resample_counts(rng, len(y_true), n_samples)
+            for counts in resample_counts(rng, len(y_true), n_samples)
         ]
     )
     used = scores[np.isfinite(scores)]
-    low, high = _interval(used, alpha)
+    low, high = percentile_interval(used, alpha)
     return _jsonable(
         {
             "metric": metric,
@@ -338,13 +346,13 @@ def paired_bootstrap(
     score_b = score(metric, y_true, pred_b, threshold=threshold_b)
     rng = np.random.default_rng(seed)
     deltas = []
-    for counts in _resample_counts(rng, len(y_true), n_samples):
+    for counts in resample_counts(rng, len(y_true), n_samples):
         a = score_weighted(metric, y_true, pred_a, counts, threshold=threshold_a)
         b = score_weighted(metric, y_true, pred_b, counts, threshold=threshold_b)
         deltas.append(b - a)
     delta = np.concatenate(deltas)
     used = delta[np.isfinite(delta)]
-    low, high = _interval(used, alpha)
+    low, high = percentile_interval(used, alpha)
     better = (used > 0) if m.greater_is_better else (used < 0)
     return _jsonable(
         {
@@ -356,11 +364,7 @@ def paired_bootstrap(
             "low": low,
             "high": high,
             "prob_b_better": float(better.mean()) if len(used) else None,
-            "p_value": (
-                float(min(1.0, 2 * min((used <= 0).mean(), (used >= 0).mean())))
-                if len(used)
-                else None
-            ),
+            "p_value": bootstrap_p_value(used),
             "alpha": alpha,
             "n_samples": n_samples,
             "n_used": len(used),
@@ -465,7 +469,7 @@ def segment_report(
             null = np.concatenate(
                 [
                     score_weighted(metric, y_true, proba_or_pred, counts, threshold=threshold)
-                    for counts in _resample_counts(rng, n, SEGMENT_DRAWS, size=rows)
+                    for counts in resample_counts(rng, n, SEGMENT_DRAWS, size=rows)
                 ]
             )
             null = null[np.isfinite(null)]
@@ -528,10 +532,13 @@ __all__ = [
     "SEGMENT_MIN_Z",
     "better_if",
     "bootstrap_interval",
+    "bootstrap_p_value",
     "choose_threshold",
     "classification_report",
     "cv_summary",
     "paired_bootstrap",
+    "percentile_interval",
     "regression_report",
+    "resample_counts",
     "segment_report",
 ]
