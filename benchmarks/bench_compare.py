@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _project import copy_pipeline, set_param
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small settings: the committed run takes well under a minute; experiments a few seconds each.
@@ -72,15 +73,6 @@ def source_version() -> str:
 
 def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _set(params: dict, assignment: str) -> None:
-    key, _, value = assignment.partition("=")
-    *parents, leaf = key.split(".")
-    node = params
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = yaml.safe_load(value)
 
 
 def _merge(params: dict, sections: dict) -> None:
@@ -131,20 +123,11 @@ def measured(root: Path, args: list[str]) -> tuple[subprocess.CompletedProcess, 
 def create_project(root: Path, overrides: list[str]) -> None:
     """A git + DVC copy of the pipeline with small params, run once and committed."""
     root.mkdir(parents=True)
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
-        shutil.copy(ROOT / name, root / name)
-    for folder in ("stages", "src"):
-        shutil.copytree(
-            ROOT / folder,
-            root / folder,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
-    (root / "data" / "raw").mkdir(parents=True)
-    (root / "data" / "raw" / ".gitkeep").touch()
+    copy_pipeline(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
     _merge(params, BASE_PARAMS)
     for assignment in overrides:
-        _set(params, assignment)
+        set_param(params, assignment)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, ["git", "init", "-q"])
     run(root, ["git", "config", "user.email", "bench@example.com"])

@@ -7,7 +7,6 @@ python benchmarks/bench_pipeline.py -S tune.n_trials=10 -S demo.rows=50000
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,17 +14,7 @@ import time
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _set(params: dict, assignment: str) -> None:
-    key, _, value = assignment.partition("=")
-    *parents, leaf = key.split(".")
-    node = params
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = yaml.safe_load(value)
+from _project import copy_pipeline, set_param
 
 
 def main() -> None:
@@ -34,19 +23,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name in ("dvc.yaml", "params.yaml", ".gitignore"):
-            shutil.copy(ROOT / name, work / name)
-        for folder in ("stages", "src"):
-            shutil.copytree(
-                ROOT / folder,
-                work / folder,
-                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-            )
-        (work / "data" / "raw").mkdir(parents=True)
-        (work / "data" / "raw" / ".gitkeep").touch()
+        copy_pipeline(work)
         params = yaml.safe_load((work / "params.yaml").read_text())
         for assignment in args.set:
-            _set(params, assignment)
+            set_param(params, assignment)
         (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
         def run(*cmd: str) -> None:
