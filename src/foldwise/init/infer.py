@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foldwise.data import check_same_columns, coerce_column, coerce_table, coerce_target, read_table
+from foldwise.data import check_same_columns, coerce_column, coerce_target, read_table
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
 from foldwise.problem import MAX_INTEGER_CLASSES, _infer_task, _label_key, to_python
@@ -251,11 +251,14 @@ def plan_table(
             dates[name] = "dates (not ISO; parsed as data.date_columns)"
             kinds[name] = "datetime"
     if time_column:
-        typed = coerce_table(
-            frame[[time_column]], target="", id_columns=[], date_columns=[time_column]
-        )
-        if typed.kinds[time_column] not in ("datetime", "numeric"):
-            raise FoldwiseError(f"--time-column {time_column!r} is not a date or number column")
+        _, kind, _ = coerce_column(frame[time_column])
+        if kind not in ("datetime", "numeric"):
+            try:
+                coerce_column(frame[time_column], declared_date=True)
+            except FoldwiseError as exc:
+                raise FoldwiseError(
+                    f"--time-column {time_column!r} is not a date or number column ({exc})"
+                ) from None
     elif dates:
         first = next(iter(dates))
         notes.append(
