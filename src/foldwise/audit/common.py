@@ -36,6 +36,7 @@ def jsonable(obj: Any) -> Any:
 
 
 def infer_kind(s: pd.Series) -> str:
+    """A column's kind from its dtype: boolean, datetime, numeric or categorical."""
     if ptypes.is_bool_dtype(s.dtype):
         return "boolean"
     if ptypes.is_datetime64_any_dtype(s.dtype):
@@ -107,6 +108,7 @@ def one_thread() -> threadpool_limits:
 
 
 def sample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted positions of at most ``max_rows`` of ``n`` rows, drawn with ``seed``."""
     if n <= max_rows:
         return np.arange(n)
     rng = np.random.default_rng(seed)
@@ -114,6 +116,7 @@ def sample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
 
 
 def share_of(part: float, whole: float) -> float | None:
+    """``part / whole``, or None when ``whole`` is 0."""
     return float(part) / float(whole) if whole else None
 
 
@@ -137,4 +140,5 @@ def make_finding(
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row over its values (the index ignored)."""
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()

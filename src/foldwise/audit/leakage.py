@@ -176,6 +176,7 @@ def leakage_section(
     config: AuditConfig,
     seed: int,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Single-column scores of every feature and dropped column, and the leakage findings."""
     task = schema["task"]
     family = "regression" if task == "regression" else "classification"
     metric = "r2" if family == "regression" else "roc_auc"

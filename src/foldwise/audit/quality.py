@@ -19,6 +19,7 @@ _QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 def column_profiles(
     train: pd.DataFrame, schema: dict[str, Any], kinds: dict[str, str]
 ) -> dict[str, Any]:
+    """Role, kind, missing share, distinct values and numeric summary of every column."""
     roles: dict[str, str] = {schema["target"]: "target"}
     roles.update(dict.fromkeys(schema.get("id_columns") or [], "id"))
     roles.update(dict.fromkeys(schema.get("drop_columns") or [], "drop_column"))
@@ -70,6 +71,7 @@ def _numeric_profile(x: np.ndarray) -> dict[str, Any]:
 def target_section(
     train: pd.DataFrame, schema: dict[str, Any], config: AuditConfig
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The target's distribution (classes or quantiles) and its imbalance/outlier findings."""
     name, task = schema["target"], schema["task"]
     y = train[name]
     findings: list[dict[str, Any]] = []
@@ -144,6 +146,7 @@ def _outlier_finding(
 def quality_findings(
     profiles: dict[str, Any], kinds: dict[str, str], config: AuditConfig
 ) -> list[dict[str, Any]]:
+    """Missing, constant, high-cardinality and outlier findings of the features."""
     out: list[dict[str, Any]] = []
     for name in kinds:
         p = profiles[name]
