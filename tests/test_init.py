@@ -229,3 +229,13 @@ def test_tracks_the_tables_with_dvc(root):
     assert "table.csv" in (root / "data/raw/.gitignore").read_text()
     again = init_project(root, source, "target", test_source=test)
     assert again.tracked == []
+
+
+def test_semicolon_separated_table(root):
+    frame = profile_table(300, seed=15)
+    path = root / "data" / "raw" / "bank.csv"
+    frame.to_csv(path, index=False, sep=";")
+    init(root, "data/raw/bank.csv")
+    config = load_config(root / "params.yaml")
+    assert config.data.csv_separator == ";"
+    assert config.data.id_columns == ["customer_id"]

@@ -167,7 +167,7 @@ def _segments(frame: pd.DataFrame, kinds: dict[str, str], exclude: set[str]) -> 
         if name in exclude or kinds.get(name) not in ("categorical", "boolean"):
             continue
         counts = frame[name].value_counts(dropna=True)
-        if not 2 <= len(counts) <= MAX_SEGMENT_LEVELS:
+        if not 2 <= len(counts) <= MAX_SEGMENT_LEVELS or counts.sum() < len(frame) / 2:
             continue
         if counts.iloc[0] / counts.sum() > _SEGMENT_MAX_TOP_SHARE:
             continue

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from foldwise.config import load_config, parse_params_text, read_params
-from foldwise.data import coerce_target, read_table
+from foldwise.data import CSV_SUFFIXES, coerce_target, read_table
 from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
 from foldwise.init.params_file import default_params_text, render_params
@@ -47,6 +47,17 @@ def _inside(root: Path, given: str, option: str) -> PurePosixPath:
             f"(mkdir -p {RAW_DIR} && cp {shlex.quote(given)} {RAW_DIR}/) and run foldwise init "
             f"on {RAW_DIR}/{absolute.name}"
         ) from None
+
+
+def detect_separator(path: Path) -> str:
+    """The field separator of a CSV file's header line: the most frequent of , ; tab |."""
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return ","
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _stage_outputs(root: Path) -> set[PurePosixPath]:
@@ -184,7 +195,7 @@ def init_project(
     files = {"source": _inside(root, source, "SOURCE")}
     if test_source is not None:
         files["test_source"] = _inside(root, test_source, "--test-source")
-    separator = "\t" if files["source"].suffix.lower() == ".tsv" else ","
+    separator = detect_separator(root / files["source"])
     plan = plan_table(
         root / files["source"],
         target,
