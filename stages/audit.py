@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from foldwise.audit import build_audit, failed_findings, render_markdown
+from foldwise.audit import build_audit, failed_findings, failure_line, render_markdown
 from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
@@ -22,14 +22,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FoldwiseError(f"{path}: file not found; run the prepare stage first")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _failure_line(findings: list[dict[str, Any]]) -> str:
-    parts = []
-    for f in findings:
-        where = f" in column {f['column']!r}" if f["column"] is not None else ""
-        parts.append(f"{f['kind']}{where} ({f['detail']})")
-    return "audit failed on audit.fail_on: " + "; ".join(parts)
 
 
 HEADLINE = (
@@ -71,7 +63,7 @@ def main() -> None:
         f"report in {(out / 'audit.md').relative_to(paths.root)}"
     )
     if failing:
-        raise FoldwiseError(_failure_line(failing))
+        raise FoldwiseError(failure_line(failing))
 
 
 if __name__ == "__main__":

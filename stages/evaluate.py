@@ -48,6 +48,35 @@ def log_plots(
     live.end()
 
 
+def _test_table(schema: dict, scored: int) -> dict:
+    """Where the scored test rows came from, and how many of the table's rows they are."""
+    split = schema.get("split") or {}
+    if split.get("strategy") != "provided":
+        return {
+            "source": "split",
+            "rows_scored": scored,
+            "description": f"the {split.get('strategy')} split's test part of data.source",
+        }
+    read = split.get("test_rows_read", scored)
+    kept = split.get("test_duplicate_rows_kept", 0)
+    unlabelled = split.get("test_rows_without_target", 0)
+    text = (
+        f"all {read} rows of {split.get('test_source')}"
+        if scored == read
+        else (
+            f"{scored} of {read} rows of {split.get('test_source')}; {unlabelled} without a target"
+        )
+    )
+    return {
+        "source": split.get("test_source"),
+        "rows_read": read,
+        "rows_scored": scored,
+        "duplicate_rows_kept": kept,
+        "rows_without_target": unlabelled,
+        "description": text + (f", {kept} duplicate rows kept" if kept else ""),
+    }
+
+
 def main() -> None:
     paths = ProjectPaths.from_cwd()
     config = load_config(paths.params)
@@ -102,6 +131,8 @@ def main() -> None:
     report = {
         "test_sha256": frame_sha256(test),
         "rows": len(test),
+        "test_rows_scored": len(test),
+        "test_table": _test_table(schema, len(test)),
         "model": bundle.metadata.get("model_name"),
         "primary_metric": {
             "name": problem.metric,
@@ -120,7 +151,8 @@ def main() -> None:
     low, high = interval["low"], interval["high"]
     ci = "undefined" if low is None or high is None else f"{low:.4f} to {high:.4f}"
     print(
-        f"evaluate: {problem.metric} {interval['estimate']:.4f} (95% CI {ci}) on {len(test)} test rows"
+        f"evaluate: {problem.metric} {interval['estimate']:.4f} (95% CI {ci}) on {len(test)} test "
+        f"rows scored ({report['test_table']['description']})"
     )
 
 

@@ -25,6 +25,13 @@ def main() -> None:
         f"({split['strategy']} split); task {prepared.problem.task}, "
         f"metric {prepared.problem.metric}"
     )
+    if split["strategy"] == "provided":
+        dropped = split["test_rows_without_target"]
+        print(
+            f"prepare: test table {split['test_source']} kept whole: {split['test_rows']} of "
+            f"{split['test_rows_read']} rows, {split['test_duplicate_rows_kept']} duplicate "
+            "row(s) kept" + (f", {dropped} row(s) without a target left out" if dropped else "")
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``foldwise`` command: compare runs, count test-set looks, run extra tuning workers."""
+"""The ``foldwise`` command: set up a table, compare runs, count test-set looks, run tuning workers."""
 
 from __future__ import annotations
 
@@ -93,10 +93,55 @@ def test_usage(root: Path, rev: str | None) -> None:
     print(count_test_looks(root, run.test_sha256).message())
 
 
+def init(args: argparse.Namespace) -> None:
+    """``foldwise init``: write params.yaml for a table, track it with DVC, print what it chose."""
+    from foldwise.init import init_project
+
+    result = init_project(
+        args.root,
+        args.source,
+        args.target,
+        test_source=args.test_source,
+        time_column=args.time_column,
+        group_column=args.group_column,
+        positive=args.positive,
+        task=args.task,
+        force=args.force,
+    )
+    for line in result.lines:
+        print(line)
+
+
+def _add_init_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "init",
+        help="write params.yaml for your own table (task, positive class, ids, dates, segments)",
+        description=(
+            "Read SOURCE (CSV or Parquet under data/raw/), decide the task, the positive class, "
+            "id, date and segment columns and the metric, track the table with DVC if needed and "
+            "write params.yaml with every other key at its default. Then run `dvc repro`."
+        ),
+    )
+    parser.add_argument("source", help="the table, e.g. data/raw/customers.csv")
+    parser.add_argument("--target", required=True, help="the column to predict")
+    parser.add_argument("--test-source", help="a separate test table with the same columns")
+    parser.add_argument("--time-column", help="date/number column for a temporal split")
+    parser.add_argument("--group-column", help="rows sharing a value stay on one side")
+    parser.add_argument("--positive", help="binary targets: the positive class label")
+    parser.add_argument(
+        "--task", choices=["binary", "multiclass", "regression"], help="override the inferred task"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite a params.yaml that was edited"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_init_parser(commands)
     worker = commands.add_parser(
         "tune-worker", help="run extra Optuna trials against the tune stage's shared study"
     )
@@ -131,7 +176,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     args = parser.parse_args(argv)
     try:
-        if args.command == "tune-worker":
+        if args.command == "init":
+            init(args)
+        elif args.command == "tune-worker":
             tune_worker(args.root, args.wait)
         elif args.command == "compare":
             code = compare(

@@ -56,6 +56,7 @@ class DataConfig(_Section):
     drop_columns: list[str] = Field(default_factory=list)
     date_columns: list[str] = Field(default_factory=list)
     csv_separator: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    drop_duplicates: bool = True
 
     @model_validator(mode="after")
     def _roles_do_not_overlap(self) -> DataConfig:
@@ -147,6 +148,7 @@ class AuditConfig(_Section):
     outlier_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05
     imbalance_ratio: Annotated[float, Field(ge=1.0)] = 20.0
     max_rows: Annotated[int, Field(ge=1000)] = 200_000
+    duplicate_excess: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
 
 
 class TrainConfig(_Section):

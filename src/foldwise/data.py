@@ -236,28 +236,37 @@ def coerce_target(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class CleaningStats:
-    """Rows removed before splitting."""
+    """Rows found repeated and rows removed before splitting."""
 
     rows_read: int
     duplicate_rows_removed: int
     missing_target_rows_dropped: int
+    duplicate_rows: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
             "rows_read": self.rows_read,
+            "duplicate_rows": self.duplicate_rows,
             "duplicate_rows_removed": self.duplicate_rows_removed,
             "missing_target_rows_dropped": self.missing_target_rows_dropped,
         }
 
 
-def clean_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, CleaningStats]:
-    """Remove exact duplicate rows and rows whose target is missing, counting both."""
-    deduped = frame.drop_duplicates(keep="first")
+def clean_rows(
+    frame: pd.DataFrame, target: str, *, drop_duplicates: bool = True
+) -> tuple[pd.DataFrame, CleaningStats]:
+    """Remove exact duplicate rows (if asked) and rows whose target is missing, counting both.
+
+    ``duplicate_rows`` counts rows repeating an earlier row either way.
+    """
+    repeated = frame.duplicated(keep="first")
+    deduped = frame[~repeated] if drop_duplicates else frame
     labelled = deduped[deduped[target].notna()]
     stats = CleaningStats(
         rows_read=len(frame),
         duplicate_rows_removed=len(frame) - len(deduped),
         missing_target_rows_dropped=len(deduped) - len(labelled),
+        duplicate_rows=int(repeated.sum()),
     )
     return labelled.reset_index(drop=True), stats
 

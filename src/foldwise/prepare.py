@@ -72,6 +72,9 @@ class Prepared:
     test: pd.DataFrame
     schema: dict[str, Any]
     problem: Problem
+    # The training part before duplicate removal, kept when a provided test table was not
+    # deduplicated alike: the audit's expected rate of cross-split duplicates comes from it.
+    train_reference: pd.DataFrame | None = None
 
 
 def feature_columns(config: Config, columns: list[str]) -> list[str]:
@@ -138,7 +141,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
 
     frame = typed.frame
     if is_test is None:
-        cleaned, stats = clean_rows(frame, data.target)
+        cleaned, stats = clean_rows(frame, data.target, drop_duplicates=data.drop_duplicates)
         problem = resolve_problem(config, cleaned[data.target])
         strategy = choose_split_strategy(
             config.split.strategy, problem.task, data.time_column, data.group_column
@@ -156,15 +159,24 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         )
         split_info = split.to_dict()
         test_stats = None
+        reference = None
     else:
-        train, stats = clean_rows(frame[~is_test.to_numpy()], data.target)
-        test, tstats = clean_rows(frame[is_test.to_numpy()], data.target)
+        raw_train = frame[~is_test.to_numpy()]
+        train, stats = clean_rows(raw_train, data.target, drop_duplicates=data.drop_duplicates)
+        # A test table someone gives you is scored whole: only rows without a label go.
+        test, tstats = clean_rows(frame[is_test.to_numpy()], data.target, drop_duplicates=False)
         problem = resolve_problem(config, train[data.target])
+        reference = None
+        if stats.duplicate_rows_removed:
+            reference = raw_train[raw_train[data.target].notna()].reset_index(drop=True)
         split_info = {
             "strategy": "provided",
             "test_source": data.test_source,
             "train_rows": len(train),
             "test_rows": len(test),
+            "test_rows_read": tstats.rows_read,
+            "test_duplicate_rows_kept": tstats.duplicate_rows,
+            "test_rows_without_target": tstats.missing_target_rows_dropped,
         }
         test_stats = tstats.to_dict()
         if len(test) == 0:
@@ -195,7 +207,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         counts = train[data.target].map(str).value_counts()
         schema["class_counts_train"] = {str(c): int(counts.get(str(c), 0)) for c in problem.classes}
         schema["classes"] = [to_python(c) for c in problem.classes]
-    return Prepared(train, test, schema, problem)
+    return Prepared(train, test, schema, problem, reference)
 
 
 def label_free_split_checks(prepared: Prepared, config: Config) -> dict[str, Any]:
@@ -205,10 +217,12 @@ def label_free_split_checks(prepared: Prepared, config: Config) -> dict[str, Any
     both sides and temporal overlap, never a test label.
     """
     target = config.data.target
+    reference = prepared.train_reference
     return compute_split_checks(
         prepared.train.drop(columns=[target]),
         prepared.test.drop(columns=[target]),
         prepared.schema,
         config.audit,
         config.seed,
+        train_reference=None if reference is None else reference.drop(columns=[target]),
     )

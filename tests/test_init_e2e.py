@@ -1,0 +1,38 @@
+"""End to end: `foldwise init` on a new table, then `dvc repro` runs to the end unedited."""
+
+import shutil
+import sys
+
+import pytest
+
+from tests.conftest import FAST_PARAMS, ROOT
+from tests.realistic_tables import profile_table
+
+pytestmark = pytest.mark.slow
+
+
+def test_init_then_repro_runs_to_the_end(project):
+    shutil.copy(ROOT / "params.yaml", project.root / "params.yaml")  # the demo's default
+    project.commit("demo params")
+    table = profile_table(700, seed=21, date=True, continuous=True)
+    test = profile_table(160, seed=22, date=True, continuous=True)
+    test = test.iloc[[*range(160), 0, 1, 2]]  # three repeated rows, kept
+    source = project.write_table(table)
+    test_source = project.write_table(test, "test.csv")
+    init = [sys.executable, "-m", "foldwise.cli", "init", source, "--target", "target"]
+    result = project.run([*init, "--test-source", test_source])
+    assert result.stdout.strip().endswith("next: dvc repro")
+    assert (project.root / "data/raw/table.csv.dvc").is_file()
+    # small settings so the run takes seconds; everything init wrote stays as it is
+    project.set_params(**FAST_PARAMS)
+    project.commit("foldwise init")
+    project.dvc("repro")
+    audit = project.read_json("reports/audit/audit.json")
+    assert audit["passed"] is True
+    evaluate = project.read_json("reports/evaluate/metrics.json")
+    assert evaluate["test_rows_scored"] == len(test)
+    assert evaluate["test_table"]["duplicate_rows_kept"] == 3
+    schema = project.read_json("data/prepared/schema.json")
+    assert schema["task"] == "binary"
+    assert schema["positive_label"] == "Yes"
+    assert schema["id_columns"] == ["customer_id"]
