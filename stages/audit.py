@@ -5,24 +5,12 @@ Never reads the sealed test table: train-vs-test results come from split_checks.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
-
+from foldwise.artifacts import read_json_checked, read_parquet_checked
 from foldwise.audit import build_audit, failed_findings, failure_line, render_markdown
 from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
 from foldwise.stage import write_json_atomic, write_text_atomic
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise FoldwiseError(f"{path}: file not found; run the prepare stage first")
-    return json.loads(path.read_text(encoding="utf-8"))
-
 
 HEADLINE = (
     "passed",
@@ -42,11 +30,9 @@ HEADLINE = (
 def main() -> None:
     cfg = load_config("params.yaml")
     paths = ProjectPaths.from_cwd()
-    if not paths.train_table.is_file():
-        raise FoldwiseError(f"{paths.train_table}: file not found; run the prepare stage first")
-    schema = _read_json(paths.schema)
-    split_checks = _read_json(paths.split_report)
-    train = pd.read_parquet(paths.train_table)
+    schema = read_json_checked(paths.schema, ("target",))
+    split_checks = read_json_checked(paths.split_report)
+    train = read_parquet_checked(paths.train_table, [schema["target"]])
 
     audit = build_audit(train, schema, split_checks, cfg.audit, cfg.seed)
     out = paths.report_dir("audit")

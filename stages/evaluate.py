@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
 
-from foldwise.bundle import Bundle
+from foldwise.artifacts import (
+    load_bundle_checked,
+    prediction_table,
+    read_parquet_checked,
+    read_schema,
+)
 from foldwise.config import load_config
 from foldwise.evaluation import (
     better_if,
@@ -80,10 +82,12 @@ def _test_table(schema: dict, scored: int) -> dict:
 def main() -> None:
     paths = ProjectPaths.from_cwd()
     config = load_config(paths.params)
-    schema = json.loads(paths.schema.read_text())
-    bundle = Bundle.load(paths.models_dir / "model")
+    schema = read_schema(paths.schema)
+    bundle = load_bundle_checked(paths.models_dir / "model")
     problem = bundle.problem
-    test = pd.read_parquet(paths.test_table)
+    test = read_parquet_checked(
+        paths.test_table, [problem.target, *(str(f["name"]) for f in bundle.features)]
+    )
     y = problem.encode(test[problem.target])
     scores = bundle.predict_scores(test)
     threshold = 0.5 if bundle.threshold is None else bundle.threshold
@@ -120,12 +124,11 @@ def main() -> None:
         seed=config.seed,
     )
     out_dir = paths.report_dir("evaluate")
+    # Every output is computed before the first is written, so a failure leaves none behind.
+    scored = bundle.predict(test)
+    scored.insert(0, "y_true", test[problem.target].to_numpy())
+    predictions = prediction_table(test, list(schema["id_columns"]), scored)
     log_plots(problem, y, scores, codes, str(out_dir / "live"))
-
-    predictions = bundle.predict(test)
-    for column in reversed(schema["id_columns"]):
-        predictions.insert(0, column, test[column].to_numpy())
-    predictions.insert(len(schema["id_columns"]), "y_true", test[problem.target].to_numpy())
     write_parquet_atomic(out_dir / "predictions.parquet", predictions)
 
     report = {

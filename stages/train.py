@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
+from foldwise.artifacts import prediction_table, read_json_checked
 from foldwise.bundle import Bundle, library_versions
 from foldwise.cv import folds_fingerprint
 from foldwise.errors import FoldwiseError
@@ -43,7 +42,8 @@ def main() -> None:
     config, schema, data, folds = run.config, run.schema, run.data, run.folds
     train, problem = data.frame, data.problem
     name = config.model.name
-    tuned = json.loads(paths.best_params.read_text())
+    tuned = read_json_checked(paths.best_params, ("model", "params"))
+    baselines = read_json_checked(paths.report_dir("baseline") / "metrics.json", ("models",))
     if tuned["model"] != name:
         raise FoldwiseError(
             f"{paths.best_params}: tuned for model {tuned['model']!r} but model.name is "
@@ -78,14 +78,17 @@ def main() -> None:
         task=problem.task,
         seed=derive_seed(config.seed, len(folds)),
     )
-    log_learning_curve(final.learning_curve, str(paths.report_dir("train") / "live"))
-
-    baselines = json.loads((paths.report_dir("baseline") / "metrics.json").read_text())
+    baseline_file = paths.report_dir("baseline") / "metrics.json"
+    try:
+        baseline_folds = {
+            base: report["cv"][primary]["values"] for base, report in baselines["models"].items()
+        }
+    except (KeyError, TypeError, AttributeError):
+        raise FoldwiseError(
+            f"{baseline_file}: no per-fold {primary} scores; run `dvc repro` to rebuild it"
+        ) from None
     margins = compare_to_baselines(
-        primary,
-        problem.greater_is_better,
-        summary[primary]["values"],
-        {base: report["cv"][primary]["values"] for base, report in baselines["models"].items()},
+        primary, problem.greater_is_better, summary[primary]["values"], baseline_folds
     )
     fingerprint = folds_fingerprint(folds)
     if baselines.get("folds_fingerprint") != fingerprint:
@@ -117,17 +120,13 @@ def main() -> None:
             "libraries": library_versions(),
         },
     )
-    bundle.save(paths.models_dir / "model")
-
-    oof = pd.DataFrame({"fold": run.fold_of_row, "y_true": data.y})
-    for column in schema["id_columns"]:
-        oof.insert(0, column, train[column].to_numpy())
+    own = {"fold": run.fold_of_row, "y_true": data.y}
     if problem.task == "regression":
-        oof["oof_prediction"] = run.oof
+        own["oof_prediction"] = run.oof
     else:
         for i, label in enumerate(problem.classes or ()):
-            oof[f"oof_proba_{label}"] = run.oof[:, i]
-    write_parquet_atomic(paths.report_dir("train") / "oof_predictions.parquet", oof)
+            own[f"oof_proba_{label}"] = run.oof[:, i]
+    oof = prediction_table(train, list(schema["id_columns"]), pd.DataFrame(own))
 
     report = {
         "model": name,
@@ -149,6 +148,10 @@ def main() -> None:
         "best_iteration": final.best_iteration,
         "fold_best_iterations": run.best_iterations,
     }
+    # Written only now that every output is computed: a failing run leaves no bundle behind.
+    bundle.save(paths.models_dir / "model")
+    write_parquet_atomic(paths.report_dir("train") / "oof_predictions.parquet", oof)
+    log_learning_curve(final.learning_curve, str(paths.report_dir("train") / "live"))
     write_json_atomic(paths.report_dir("train") / "metrics.json", report)
     print(
         f"train {name}: {primary} {summary[primary]['mean']:.4f} ± {summary[primary]['std']:.4f} "

@@ -38,7 +38,9 @@ def log_history(study_rows: list[dict[str, Any]], greater: bool, directory: str)
 
 
 def main() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar reports trials
+    # The progress bar reports trials; a failing trial's error is raised as one line, so
+    # Optuna's own "Trial 0 failed" warning and traceback are not shown before it.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     paths = ProjectPaths.from_cwd()
     run = load_training_run(paths)
     config, data, folds = run.config, run.data, run.folds

@@ -105,7 +105,10 @@ def test_numbers_as_text_with_blanks_and_spaces():
 def test_text_with_words_stays_categorical():
     out, kind, record = coerce_column(pd.Series(["1", "2", "three"], name="x"))
     assert kind == "categorical"
-    assert record is None
+    # Mostly numbers but read as categories: listed among the coercions, with the reason.
+    assert record is not None
+    assert record.to == "categorical"
+    assert "2 of 3 values are numbers" in record.note
     assert out.tolist() == ["1", "2", "three"]
 
 

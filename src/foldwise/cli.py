@@ -22,7 +22,7 @@ def tune_worker(root: Path, wait_s: float) -> None:
     from foldwise.training import load_training_run
     from foldwise.tuning import make_tuner, plan_studies, study_exists
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     paths = ProjectPaths(root)
     if load_config(paths.params).tune.storage is None:
         raise FoldwiseError(

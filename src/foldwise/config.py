@@ -57,6 +57,7 @@ class DataConfig(_Section):
     date_columns: list[str] = Field(default_factory=list)
     csv_separator: Annotated[str, Field(min_length=1, max_length=1)] = ","
     drop_duplicates: bool = True
+    decimal: Literal[".", ","] = "."
 
     @model_validator(mode="after")
     def _roles_do_not_overlap(self) -> DataConfig:
@@ -75,6 +76,11 @@ class DataConfig(_Section):
             dupes = sorted({c for c in cols if cols.count(c) > 1})
             if dupes:
                 raise ValueError(f"{key} lists {dupes} more than once")
+        if self.decimal == self.csv_separator:
+            raise ValueError(
+                f"data.decimal {self.decimal!r} is also data.csv_separator; a table with "
+                'decimal commas is separated by another character, e.g. csv_separator: ";"'
+            )
         if self.time_column and self.time_column in self.drop_columns:
             raise ValueError(f"data.time_column {self.time_column!r} is also in data.drop_columns")
         return self
@@ -368,4 +374,11 @@ def load_config(path: str | Path = "params.yaml") -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise FoldwiseError(f"{p}: not valid YAML{where}") from None
-    return parse_config(raw, str(p.name if p.name == "params.yaml" else p))
+    config = parse_config(raw, str(p.name if p.name == "params.yaml" else p))
+    # Model settings are checked against the estimators themselves, so the models module
+    # (and its libraries) is imported only here, not by parse_config's other callers.
+    from foldwise.models import check_model_settings
+
+    task = config.problem.task
+    check_model_settings(config, None if task == "auto" else task)
+    return config

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from foldwise.errors import FoldwiseError
+from foldwise.numbers import Decimal, decimal_hint, parse_numbers, refuse_ambiguous
 
 Kind = Literal["numeric", "categorical", "boolean", "datetime"]
 SplitStrategy = Literal["stratified", "random", "temporal", "group"]
@@ -32,6 +33,11 @@ BOOLEAN_PAIRS = (
 )
 TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+# A text column is numeric when at least this share of its non-missing cells are numbers; the
+# other cells become missing and are counted. Below it the column holds categories.
+NUMERIC_SHARE = 0.95
+# A categorical column with at least this share of numbers is listed among the coercions.
+MOSTLY_NUMBERS = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,19 @@ class Coercion:
     to: Kind
     blank_to_missing: int
     examples: tuple[str, ...] = ()
+    unparseable: int = 0
+    infinite_to_missing: int = 0
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "column": self.column,
             "to": self.to,
             "blank_to_missing": self.blank_to_missing,
+            "unparseable": self.unparseable,
+            "infinite_to_missing": self.infinite_to_missing,
             "examples": list(self.examples),
+            "note": self.note,
         }
 
 
@@ -77,13 +89,45 @@ def _check_unique_names(names: list[str], path: Path) -> None:
         raise FoldwiseError(f"{path}: a column has an empty name in the header row")
 
 
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def sniff_separator(path: Path) -> str | None:
+    """The separator that splits the first lines into the same number (> 1) of fields."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            lines = [line for _, line in zip(range(20), fh, strict=False)]
+    except (UnicodeDecodeError, OSError):
+        return None
+    best, best_fields = None, 1
+    for sep in SEPARATORS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=sep) if row}
+        except csv.Error:
+            continue
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = sep, fields
+    return best
+
+
+def separator_hint(path: Path, separator: str) -> str:
+    """A hint naming the separator the file seems to use, or asking to check the setting."""
+    found = sniff_separator(path)
+    if found is not None and found != separator:
+        shown = "\\t" if found == "\t" else found
+        return f'the file looks {shown!r}-separated: set data.csv_separator: "{shown}"'
+    return f"is data.csv_separator ({separator!r}) right?"
+
+
 def read_table(
     path: Path, *, separator: str = ",", text_columns: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """Read a CSV or Parquet table, refusing empty files, non-tables and duplicate column names.
 
-    ``text_columns`` (ids) are read as text so leading zeros survive.
+    CSV cells are read as text (numbers are parsed by :func:`coerce_column` under one set of
+    rules); ``text_columns`` is kept for callers that name their id columns.
     """
+    del text_columns  # every CSV column is read as text
     if not path.is_file():
         raise FoldwiseError(f"{path}: file not found; check data.source / data.test_source")
     if path.stat().st_size == 0:
@@ -92,39 +136,44 @@ def read_table(
     if suffix in PARQUET_SUFFIXES:
         try:
             names = list(pq.read_schema(path).names)
-        except (pa.ArrowException, OSError) as exc:
-            raise FoldwiseError(f"{path}: not a readable Parquet table ({exc})") from None
-        _check_unique_names(names, path)
-        frame = pd.read_parquet(path)
+            _check_unique_names(names, path)
+            frame = pd.read_parquet(path)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise FoldwiseError(f"{path}: not a readable Parquet table ({first})") from None
+        frame.columns = [str(c) for c in frame.columns]
     elif suffix in CSV_SUFFIXES:
         try:
             names = _header_names(path, separator)
         except (UnicodeDecodeError, csv.Error):
             raise FoldwiseError(
-                f"{path}: not a text table (cannot decode it as UTF-8 CSV)"
+                f"{path}: not a text table (cannot decode it as UTF-8 CSV; save it as UTF-8)"
             ) from None
         _check_unique_names(names, path)
         try:
             frame = pd.read_csv(
                 path,
                 sep=separator,
-                dtype=dict.fromkeys(set(text_columns) & set(names), "str"),
+                dtype="str",
                 skipinitialspace=False,
                 encoding="utf-8-sig",
                 low_memory=False,
             )
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise FoldwiseError(f"{path}: not a readable CSV table ({first})") from None
+            raise FoldwiseError(
+                f"{path}: not a readable CSV table ({first}); {separator_hint(path, separator)}"
+            ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
     else:
         raise FoldwiseError(
             f"{path}: unsupported file type {suffix or '(none)'!r}; expected .csv or .parquet"
         )
     if frame.shape[1] < 2:
+        hint = separator_hint(path, separator) if suffix in CSV_SUFFIXES else ""
         raise FoldwiseError(
             f"{path}: found {frame.shape[1]} column(s); expected a table with features and a "
-            "target (is data.csv_separator right?)"
+            f"target{'; ' + hint if hint else ''}"
         )
     if len(frame) == 0:
         raise FoldwiseError(f"{path}: the table has a header but no data rows")
@@ -141,17 +190,44 @@ def _is_text(values: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(values) or values.dtype == object
 
 
+def _examples(values: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...]:
+    return tuple(values[np.asarray(mask)].astype(str).unique()[:3].tolist())
+
+
+def _finite_numbers(values: pd.Series, name: str) -> tuple[pd.Series, Coercion | None]:
+    """A numeric column as float64 with inf/-inf turned into missing, counted."""
+    out = pd.Series(
+        values.to_numpy(dtype="float64", na_value=np.nan), index=values.index, name=values.name
+    )
+    infinite = np.isinf(out.to_numpy())
+    if not infinite.any():
+        return out, None
+    out[infinite] = np.nan
+    return out, Coercion(
+        name, "numeric", 0, _examples(values, infinite), infinite_to_missing=int(infinite.sum())
+    )
+
+
 def coerce_column(
-    values: pd.Series, *, declared_date: bool = False, allow_boolean: bool = True
+    values: pd.Series,
+    *,
+    declared_date: bool = False,
+    allow_boolean: bool = True,
+    decimal: Decimal = ".",
 ) -> tuple[pd.Series, Kind, Coercion | None]:
-    """Decide one column's kind and return it converted, with a record if text was converted."""
+    """Decide one column's kind and return it converted, with a record of what became missing.
+
+    Text is numeric when at least ``NUMERIC_SHARE`` of its non-missing cells are numbers
+    (:mod:`foldwise.numbers`); the rest become missing and are counted, as do infinities.
+    """
     name = str(values.name)
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean"), "boolean", None
     if pd.api.types.is_datetime64_any_dtype(values):
         return values, "datetime", None
     if pd.api.types.is_numeric_dtype(values) and not declared_date:
-        return values.astype("float64"), "numeric", None
+        out, record = _finite_numbers(values, name)
+        return out, "numeric", record
     if not _is_text(values) and not declared_date:
         return values.astype("str").astype("category").astype("str"), "categorical", None
 
@@ -179,12 +255,31 @@ def coerce_column(
         flags = text.str.lower().isin(TRUE_TOKENS).astype("boolean").mask(text.isna())
         return flags, "boolean", Coercion(name, "boolean", became_missing)
 
-    numbers = pd.to_numeric(present.str.replace(",", "", regex=False), errors="coerce")
-    if numbers.notna().all():
-        out = pd.Series(np.nan, index=values.index, dtype="float64", name=values.name)
-        out[numbers.index] = numbers.to_numpy(dtype="float64")
-        examples = tuple(values[text.isna() & ~raw_missing].astype(str).unique()[:3].tolist())
-        return out, "numeric", Coercion(name, "numeric", became_missing, examples)
+    numbers = parse_numbers(text, decimal)
+    if numbers.share < 1.0:
+        decimal_hint(name, text, numbers, decimal, NUMERIC_SHARE)
+    if numbers.share >= NUMERIC_SHARE:
+        if numbers.ambiguous:
+            refuse_ambiguous(name, text, decimal)
+        lost = (text.isna() & ~raw_missing) | numbers.not_numbers | numbers.infinite
+        record = Coercion(
+            name,
+            "numeric",
+            became_missing,
+            _examples(values, lost),
+            unparseable=int(numbers.not_numbers.sum()),
+            infinite_to_missing=int(numbers.infinite.sum()),
+        )
+        return numbers.values, "numeric", record
+    if numbers.share >= MOSTLY_NUMBERS:
+        words = numbers.not_numbers
+        note = (
+            f"{int(numbers.number.sum())} of {numbers.n_present} values are numbers; read as "
+            f"categories because {int(words.sum())} are not (at least {NUMERIC_SHARE:.0%} must "
+            "be numbers for a numeric column)"
+        )
+        record = Coercion(name, "categorical", 0, _examples(text, words), note=note)
+        return text.astype("str"), "categorical", record
     return text.astype("str"), "categorical", None
 
 
@@ -194,6 +289,7 @@ def coerce_table(
     target: str,
     id_columns: list[str],
     date_columns: list[str],
+    decimal: Decimal = ".",
 ) -> TypedTable:
     """Coerce every column: ids to text, the target keeps its labels, the rest by content."""
     out: dict[str, pd.Series] = {}
@@ -206,10 +302,12 @@ def coerce_table(
             kinds[name] = "categorical"
             continue
         if name == target:
-            out[name] = coerce_target(values)
+            out[name] = coerce_target(values, decimal=decimal)
             kinds[name] = "numeric" if pd.api.types.is_numeric_dtype(out[name]) else "categorical"
             continue
-        converted, kind, record = coerce_column(values, declared_date=name in date_columns)
+        converted, kind, record = coerce_column(
+            values, declared_date=name in date_columns, decimal=decimal
+        )
         out[name] = converted
         kinds[name] = kind
         if record is not None:
@@ -217,17 +315,34 @@ def coerce_table(
     return TypedTable(pd.DataFrame(out, index=frame.index), kinds, coercions)
 
 
-def coerce_target(values: pd.Series) -> pd.Series:
-    """The target with text stripped and numbers-as-text made numeric; labels keep their values."""
+def _refuse_infinite_target(name: str, values: pd.Series, infinite: np.ndarray) -> None:
+    if infinite.any():
+        raise FoldwiseError(
+            f"target {name!r}: {int(infinite.sum())} value(s) are not finite numbers (e.g. "
+            f"{values[infinite].astype(str).iloc[0]!r}); fix or remove those rows"
+        )
+
+
+def coerce_target(values: pd.Series, *, decimal: Decimal = ".") -> pd.Series:
+    """The target with text stripped and numbers-as-text made numeric; labels keep their values.
+
+    An infinite value (or one beyond float range) is refused, naming the target.
+    """
+    name = str(values.name)
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
     if not _is_text(values):
+        if pd.api.types.is_float_dtype(values):
+            as_float = values.to_numpy(dtype="float64", na_value=np.nan)
+            _refuse_infinite_target(name, values, np.isinf(as_float))
         return values
     text = _strip_text(values)
-    present = text.dropna()
-    numbers = pd.to_numeric(present, errors="coerce")
-    if len(present) and numbers.notna().all():
-        as_float = pd.to_numeric(text, errors="coerce")
+    numbers = parse_numbers(text, decimal)
+    if numbers.n_present and numbers.share < 1.0:
+        decimal_hint(f"{name}", text, numbers, decimal, 1.0)
+    if numbers.n_present and numbers.share == 1.0:
+        _refuse_infinite_target(name, values, numbers.infinite.to_numpy())
+        as_float = numbers.values
         if (as_float.dropna() % 1 == 0).all():
             return as_float.astype("Int64")
         return as_float

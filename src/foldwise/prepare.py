@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from foldwise.audit import compute_split_checks
 from foldwise.config import Config
+from foldwise.conform import conform_table
 from foldwise.data import (
     Kind,
     TypedTable,
@@ -23,10 +24,10 @@ from foldwise.data import (
 )
 from foldwise.errors import FoldwiseError
 from foldwise.hashing import file_sha256, frame_sha256
+from foldwise.models import check_model_settings
 from foldwise.problem import Problem, resolve_problem, to_python
 
 MAX_STORED_CATEGORIES = 1000
-SOURCE_MARK = "__foldwise_source__"
 
 
 def _check_columns(config: Config, columns: list[str], path: Path) -> None:
@@ -107,40 +108,72 @@ def _user_path(root: Path, given: str) -> Path:
     return root / path
 
 
-def _read_typed(config: Config, root: Path) -> tuple[TypedTable, pd.Series | None, Path]:
-    """Read the source (and the optional test table), coerced together so their types agree."""
+@dataclass
+class _Read:
+    """The typed source table and, when given, the typed separate test table."""
+
+    typed: TypedTable
+    source: Path
+    test: pd.DataFrame | None = None
+    test_path: Path | None = None
+    test_cells_to_missing: dict[str, int] = field(default_factory=dict)
+
+
+def _read_typed(config: Config, root: Path) -> _Read:
+    """Read the source and decide every column's kind on it; type the test table likewise."""
     data = config.data
     source = _user_path(root, data.source)
     text_columns = tuple(data.id_columns)
     frame = read_table(source, separator=data.csv_separator, text_columns=text_columns)
     _check_columns(config, list(frame.columns), source)
-    is_test: pd.Series | None = None
+    try:
+        typed = coerce_table(
+            frame,
+            target=data.target,
+            id_columns=list(data.id_columns),
+            date_columns=[*data.date_columns, *([data.time_column] if data.time_column else [])],
+            decimal=data.decimal,
+        )
+    except FoldwiseError as exc:
+        raise FoldwiseError(f"{source}: {exc}") from None
+    read = _Read(typed, source)
     if data.test_source:
         test_path = _user_path(root, data.test_source)
         test_frame = read_table(test_path, separator=data.csv_separator, text_columns=text_columns)
         check_same_columns(frame, test_frame, test_path)
-        test_frame = test_frame[list(frame.columns)]
-        both = pd.concat([frame, test_frame], ignore_index=True)
-        is_test = pd.Series([False] * len(frame) + [True] * len(test_frame))
-        frame = both
-    typed = coerce_table(
-        frame,
-        target=data.target,
-        id_columns=list(data.id_columns),
-        date_columns=[*data.date_columns, *([data.time_column] if data.time_column else [])],
-    )
-    return typed, is_test, source
+        read.test, read.test_cells_to_missing = conform_table(
+            test_frame[list(frame.columns)],
+            typed.kinds,
+            target=data.target,
+            train_target=typed.frame[data.target],
+            id_columns=list(data.id_columns),
+            decimal=data.decimal,
+            path=test_path,
+        )
+        read.test_path = test_path
+    return read
+
+
+def _check_features_have_values(train: pd.DataFrame, features: list[str], source: Path) -> None:
+    """A feature without a single value in the training rows gives a model nothing to learn."""
+    for name in features:
+        if train[name].isna().all():
+            raise FoldwiseError(
+                f"{source}: column {name!r} has no value in the training rows (every cell is "
+                "missing, blank or not finite); fix it or list it in data.drop_columns"
+            )
 
 
 def prepare_tables(config: Config, root: Path) -> Prepared:
     """Read, coerce, clean and split; return the tables and the schema describing them."""
     data = config.data
-    typed, is_test, source = _read_typed(config, root)
+    read = _read_typed(config, root)
+    typed, source = read.typed, read.source
     if data.time_column and typed.kinds[data.time_column] not in ("datetime", "numeric"):
         raise FoldwiseError(f"data.time_column {data.time_column!r} is not a date or number column")
 
     frame = typed.frame
-    if is_test is None:
+    if read.test is None:
         cleaned, stats = clean_rows(frame, data.target, drop_duplicates=data.drop_duplicates)
         problem = resolve_problem(config, cleaned[data.target])
         strategy = choose_split_strategy(
@@ -161,10 +194,10 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         test_stats = None
         reference = None
     else:
-        raw_train = frame[~is_test.to_numpy()]
+        raw_train = frame
         train, stats = clean_rows(raw_train, data.target, drop_duplicates=data.drop_duplicates)
         # A test table someone gives you is scored whole: only rows without a label go.
-        test, tstats = clean_rows(frame[is_test.to_numpy()], data.target, drop_duplicates=False)
+        test, tstats = clean_rows(read.test, data.target, drop_duplicates=False)
         problem = resolve_problem(config, train[data.target])
         reference = None
         if stats.duplicate_rows_removed:
@@ -178,11 +211,17 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
             "test_duplicate_rows_kept": tstats.duplicate_rows,
             "test_rows_without_target": tstats.missing_target_rows_dropped,
         }
-        test_stats = tstats.to_dict()
+        test_stats = {**tstats.to_dict(), "cells_to_missing": read.test_cells_to_missing}
         if len(test) == 0:
             raise FoldwiseError(f"{data.test_source}: no rows with a target value")
+        try:
+            problem.encode(test[data.target])
+        except FoldwiseError as exc:
+            raise FoldwiseError(f"{data.test_source}: {exc}") from None
 
     features = feature_columns(config, list(train.columns))
+    _check_features_have_values(train, features, source)
+    check_model_settings(config, problem.task)
     schema: dict[str, Any] = {
         "source": data.source,
         "source_sha256": file_sha256(source),
@@ -193,6 +232,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         "time_column": data.time_column,
         "group_column": data.group_column,
         "drop_columns": list(data.drop_columns),
+        "decimal": data.decimal,
         "columns": {name: typed.kinds[name] for name in train.columns},
         "features": _describe_features(train, typed.kinds, features),
         "split": split_info,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from foldwise.artifacts import read_parquet_checked, read_schema
 from foldwise.config import Config, load_config
 from foldwise.cv import make_folds, validation_split
 from foldwise.metrics import score
@@ -81,8 +81,9 @@ class TrainingRun:
 def load_training_run(paths: ProjectPaths) -> TrainingRun:
     """Validate params.yaml, read the prepared training table and make this run's folds."""
     config = load_config(paths.params)
-    schema = json.loads(paths.schema.read_text())
-    data = training_data(pd.read_parquet(paths.train_table), schema)
+    schema = read_schema(paths.schema)
+    names = [schema["target"], *(str(f.get("name")) for f in schema["features"])]
+    data = training_data(read_parquet_checked(paths.train_table, names), schema)
     return TrainingRun(config, schema, data, folds_for(data, config))
 
 
