@@ -239,3 +239,11 @@ def test_semicolon_separated_table(root):
     config = load_config(root / "params.yaml")
     assert config.data.csv_separator == ";"
     assert config.data.id_columns == ["customer_id"]
+
+
+def test_paths_are_taken_from_the_root(root, tmp_path_factory, monkeypatch):
+    """`--root` elsewhere: SOURCE is found under the root, not the working directory."""
+    source = write(root, profile_table(200, seed=16))
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    init(root, source)
+    assert load_config(root / "params.yaml").data.source == source

@@ -109,16 +109,17 @@ def _looks_like_dates(values: pd.Series) -> bool:
 
 def _task_reason(y: pd.Series, target: str, task: Task) -> str:
     n_unique = int(y.nunique())
-    shown = ", ".join(repr(v) for v in _labels(y)[:5])
+    labels = _labels(y)
+    shown = ", ".join(repr(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
     if task == "binary":
         return f"target {target!r} has 2 distinct values ({shown})"
     if task == "multiclass" and pd.api.types.is_numeric_dtype(y):
         return (
-            f"target {target!r} holds {n_unique} distinct whole numbers ({shown}, ...); up to "
+            f"target {target!r} holds {n_unique} distinct whole numbers ({shown}); up to "
             f"{MAX_INTEGER_CLASSES} are read as classes (pass --task regression for a quantity)"
         )
     if task == "multiclass":
-        return f"target {target!r} holds {n_unique} distinct labels ({shown}, ...)"
+        return f"target {target!r} holds {n_unique} distinct labels ({shown})"
     return f"target {target!r} is numeric with {n_unique} distinct values"
 
 

@@ -36,7 +36,9 @@ class InitResult:
 def _inside(root: Path, given: str, option: str) -> PurePosixPath:
     """``given`` as a path relative to the project root; refuses files outside it."""
     path = Path(given)
-    absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
+    if not path.is_absolute():
+        path = root / path if (root / path).is_file() else Path.cwd() / path
+    absolute = path.resolve()
     if not absolute.is_file():
         raise FoldwiseError(f"{given}: file not found ({option})")
     try:
