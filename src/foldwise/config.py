@@ -118,7 +118,7 @@ class SplitConfig(_Section):
 
 class CVConfig(_Section):
     folds: Annotated[int, Field(ge=2, le=20)] = 5
-    inner_folds: Annotated[int, Field(ge=2, le=10)] = 3
+    inner_folds: Annotated[int, Field(ge=2, le=10)] = 2
 
 
 class ModelConfig(_Section):

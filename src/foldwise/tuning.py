@@ -39,6 +39,7 @@ from foldwise.models import TabularModel
 from foldwise.training import (
     TrainingData,
     derive_seed,
+    fit_on_fold,
     fit_with_early_stopping,
     fold_scores,
     model_for,
@@ -175,9 +176,8 @@ class CappedRDBStorage(RDBStorage):
 def open_storage(config: Config, journal: Path) -> BaseStorage:
     """The study storage: a journal file by default, or the database in ``tune.storage``."""
     url = config.tune.storage
-    # The folder is an output of the tune stage in dvc.yaml: it must exist with a database too.
-    journal.parent.mkdir(parents=True, exist_ok=True)
     if url is None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
         # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
         # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
         Path(f"{journal}.lock").unlink(missing_ok=True)
@@ -298,18 +298,15 @@ class Tuner:
             scores: list[float] = []
             rounds: list[int] = []
             for j, (fit_idx, val_idx) in enumerate(folds):
-                part = _subset(data, fit_idx)
-                result = fit_with_early_stopping(
-                    self.build(part, params, seed),
-                    part.frame,
-                    part.X,
-                    part.y,
-                    config=self.config,
-                    task=task,
-                    seed=derive_seed(seed, j),
-                    refit=False,
+                X_val = data.X.iloc[val_idx]
+                result = fit_on_fold(
+                    self.build(data, params, seed),
+                    data.X.iloc[fit_idx],
+                    data.y[fit_idx],
+                    X_val,
+                    data.y[val_idx],
                 )
-                predicted = predict_scores(result.model, data.X.iloc[val_idx], task)
+                predicted = predict_scores(result.model, X_val, task)
                 value = fold_scores(data.problem, data.y[val_idx], predicted)[metric.name]
                 scores.append(value)
                 if result.best_iteration is not None:
