@@ -113,6 +113,24 @@ def search_space(config: Config, task: str) -> tuple[dict[str, Any], dict[str, A
     return space, fixed
 
 
+def trial_settings(config: Config) -> dict[str, Any]:
+    """``tune.trial_settings`` of the chosen model: added for the inner-fold trial fits only."""
+    return dict(config.tune.trial_settings.get(config.model.name, {}))
+
+
+def check_trial_settings(config: Config, data: TrainingData) -> None:
+    """Refuse ``tune.trial_settings`` the chosen model does not know, naming the key."""
+    name = config.model.name
+    extra = trial_settings(config)
+    if not extra:
+        return
+    try:
+        model_for(name, data, config, extra)
+    except FoldwiseError as exc:
+        text = str(exc).replace(f"model.{name}.", f"tune.trial_settings.{name}.", 1)
+        raise FoldwiseError(text) from None
+
+
 def default_trial(config: Config, space: dict[str, Any]) -> dict[str, Any]:
     """Trial 0: the model's settings from params.yaml (else the estimator's), clipped into range."""
     name = config.model.name
@@ -225,6 +243,7 @@ def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict)
         "seed": config.seed,
         "model": config.model.name,
         "settings": config.model.settings(),
+        "trial_settings": trial_settings(config),
         "space": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in space.items()},
         "fixed": {k: v for k, v in config.tune.search_space.items() if not hasattr(v, "low")},
         "metric": data.problem.metric,
@@ -274,8 +293,12 @@ class Tuner:
     embedded: bool = True
     enqueue_defaults: bool = True
 
-    def build(self, data: TrainingData, params: dict[str, Any], seed: int) -> TabularModel:
-        settings = {**self.config.model.settings(), **self.fixed, **params}
+    def build(
+        self, data: TrainingData, params: dict[str, Any], seed: int, *, trial: bool = False
+    ) -> TabularModel:
+        """The model of ``params``; ``trial`` adds ``tune.trial_settings`` (inner-fold fits)."""
+        extra = trial_settings(self.config) if trial else {}
+        settings = {**self.config.model.settings(), **self.fixed, **extra, **params}
         if self.config.model.name == "catboost" and self.config.tune.n_jobs > 1:
             settings.setdefault(
                 "thread_count", max(1, (os.cpu_count() or 2) // self.config.tune.n_jobs)
@@ -300,7 +323,7 @@ class Tuner:
             for j, (fit_idx, val_idx) in enumerate(folds):
                 X_val = data.X.iloc[val_idx]
                 result = fit_on_fold(
-                    self.build(data, params, seed),
+                    self.build(data, params, seed, trial=True),
                     data.X.iloc[fit_idx],
                     data.y[fit_idx],
                     X_val,
@@ -481,6 +504,7 @@ def make_tuner(
 ) -> Tuner:
     """The tuner every process of one configuration shares (the stage or an extra worker)."""
     space, fixed = search_space(config, data.problem.task)
+    check_trial_settings(config, data)
     return Tuner(
         config=config,
         storage=open_storage(config, journal),
