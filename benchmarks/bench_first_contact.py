@@ -218,8 +218,15 @@ BUILTIN = {
     "wine": ("cultivar", "null"),
     "diabetes": ("progression", "null"),
 }
-# The demo's churn-specific keys, reset for every other table.
-RESET = ["evaluate.segments=[]", "data.time_column=null", "data.group_column=null"]
+# The demo's churn-specific keys, reset for every other table. The audit's cross-split
+# duplicate rule is being reworked (issue 9, branch i9-init-audit): until then it fails tables
+# of repeated profiles, so this benchmark of time and scores leaves it out of audit.fail_on.
+RESET = [
+    "evaluate.segments=[]",
+    "data.time_column=null",
+    "data.group_column=null",
+    "audit.fail_on=[leakage, temporal_overlap]",
+]
 
 
 def table_settings(name: str, rows: int, work: Path) -> list[str]:
