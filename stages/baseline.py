@@ -11,7 +11,7 @@ from foldwise.training import cross_validate, load_training_run, model_for
 BASELINES = ("dummy", "logistic_regression")
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
     run = load_training_run(paths)
     config, data, folds = run.config, run.data, run.folds
@@ -22,12 +22,14 @@ def main() -> None:
         "folds_fingerprint": folds_fingerprint(folds),
         "models": {},
     }
+    seconds: dict[str, float] = {}
     for name in BASELINES:
         run = cross_validate(model_for(name, data, config), data, folds, config, name)
         summary = cv_summary(run.fold_scores)
         # Wall-clock time is printed, not recorded: a tracked report must not change when a
         # rerun only runs faster (dvc metrics diff would show noise).
         report["models"][name] = {"cv": summary}
+        seconds[name] = run.seconds
         report["better_if"] = better_if(summary)
         primary = summary[data.problem.metric]
         print(
@@ -35,6 +37,7 @@ def main() -> None:
             f"± {primary['std']:.4f} over {len(folds)} folds ({run.seconds:.1f} s)"
         )
     write_json_atomic(paths.report_dir("baseline") / "metrics.json", report)
+    return seconds
 
 
 if __name__ == "__main__":

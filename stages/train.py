@@ -36,7 +36,7 @@ def log_learning_curve(curve: dict | None, directory: str) -> None:
     live.end()
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
     run = load_training_run(paths)
     config, schema, data, folds = run.config, run.schema, run.data, run.folds
@@ -164,6 +164,7 @@ def main() -> None:
                 f"  vs {base}: {margin['margin_mean']:+.4f} ± {margin['margin_std']:.4f}, "
                 f"better on {margin['folds_better']}/{margin['folds']} folds"
             )
+    return {f"cv ({len(folds)} folds)": run.seconds, "final fit": final.seconds}
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import optuna
@@ -37,7 +38,7 @@ def log_history(study_rows: list[dict[str, Any]], greater: bool, directory: str)
     live.end()
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     # The progress bar reports trials; a failing trial's error is raised as one line, so
     # Optuna's own "Trial 0 failed" warning and traceback are not shown before it.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -57,8 +58,13 @@ def main() -> None:
 
     tuner.on_trial = on_trial
     out_dir = paths.report_dir("tune")
+    seconds: dict[str, float] = {}
     if config.tune.nested:
-        outer = [score_outer(tuner, data, planned, i) for i, planned in enumerate(plan[:-1])]
+        outer = []
+        for i, planned in enumerate(plan[:-1]):
+            started = time.perf_counter()
+            outer.append(score_outer(tuner, data, planned, i))
+            seconds[planned.name] = time.perf_counter() - started
         nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
     else:
         nested = {
@@ -69,6 +75,7 @@ def main() -> None:
         }
     last = plan[-1]
     final = tuner.run(last.name, last.data, last.inner, last.seed)
+    seconds[last.name] = final.seconds
     bar.close()
 
     # nested_cv.json is DVC metrics (scalars become `dvc exp show` columns); per-fold
@@ -123,6 +130,7 @@ def main() -> None:
             f"optimism gap {nested['optimism_gap_mean']:+.4f}"
         )
     print(f"tune: final inner {metric} {final.best_value:.4f}; best params {best['params']}")
+    return seconds
 
 
 if __name__ == "__main__":

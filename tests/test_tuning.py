@@ -26,6 +26,7 @@ from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
 from foldwise.config import load_config, parse_config
+from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
 from foldwise.prepare import Prepared, prepare_tables
@@ -33,6 +34,7 @@ from foldwise.stage import write_json_atomic, write_parquet_atomic
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import (
     FINISHED,
+    check_trial_settings,
     default_trial,
     make_tuner,
     nested_summary,
@@ -588,3 +590,53 @@ def test_nested_summary_matches_the_outer_folds_of_a_real_run(nested_run):
     assert [t["complete"] + t["pruned"] for t in summary["trials_per_fold"]] == [
         run.config.tune.n_trials
     ] * 3
+
+
+# ------------------------------------------------------------------ trial settings, quick
+
+
+def test_trial_settings_reach_only_the_inner_trial_fits(tmp_path, monkeypatch):
+    """Cheaper trial fits rank the trials; the outer refit is the model that is shipped."""
+    trial = {"hist_gradient_boosting": {"max_bins": 63}}
+    prepared = write_project(tmp_path, make_params(tune={"n_trials": 2, "trial_settings": trial}))
+    config = load_config(tmp_path / "params.yaml")
+    data = training_data(prepared.train, prepared.schema)
+    folds = folds_for(data, config)
+    tuner = make_tuner(config, data, folds, tmp_path / "studies.journal", worker=False)
+    planned = plan_studies(config, data, folds)[0]
+    seen: list = []
+    fit = TabularModel.fit
+
+    def recording_fit(model, X, y, *, X_val=None, y_val=None):
+        seen.append((model.settings or {}).get("max_bins"))
+        return fit(model, X, y, X_val=X_val, y_val=y_val)
+
+    monkeypatch.setattr(TabularModel, "fit", recording_fit)
+    score_outer(tuner, data, planned, 0)
+    trial_fits = 2 * config.cv.inner_folds
+    assert seen[:trial_fits] == [63] * trial_fits
+    assert seen[trial_fits:] == [None, None]  # early-stopping probe and refit, as shipped
+
+
+def test_trial_settings_are_checked_by_name(nested_run):
+    bad = make_params(tune={"trial_settings": {"hist_gradient_boosting": {"max_binz": 63}}})
+    with pytest.raises(
+        FoldwiseError, match=r"tune\.trial_settings\.hist_gradient_boosting\.max_binz"
+    ):
+        check_trial_settings(parse_config(bad), nested_run.data)
+    with pytest.raises(FoldwiseError, match=r"tune\.trial_settings\.xgboost"):
+        parse_config(make_params(tune={"trial_settings": {"xgboost": {"depth": 3}}}))
+
+
+def test_quick_setting_runs_one_study_of_the_defaults(tmp_path):
+    """README's quick setting: no outer loop, trial 0 (the defaults) only."""
+    prepared = write_project(tmp_path, make_params(tune={"nested": False, "n_trials": 1}))
+    config = load_config(tmp_path / "params.yaml")
+    data = training_data(prepared.train, prepared.schema)
+    folds = folds_for(data, config)
+    plan = plan_studies(config, data, folds)
+    assert [p.name for p in plan] == ["final"]
+    tuner = make_tuner(config, data, folds, tmp_path / "studies.journal", worker=False)
+    result = tuner.run(plan[0].name, plan[0].data, plan[0].inner, plan[0].seed)
+    assert (result.n_complete, result.n_pruned) == (1, 0)
+    assert result.best_params == default_trial(config, tuner.space)

@@ -125,7 +125,7 @@ class SplitConfig(_Section):
 
 class CVConfig(_Section):
     folds: Annotated[int, Field(ge=2, le=20)] = 5
-    inner_folds: Annotated[int, Field(ge=2, le=10)] = 3
+    inner_folds: Annotated[int, Field(ge=2, le=10)] = 2
 
 
 class ModelConfig(_Section):
@@ -206,6 +206,9 @@ class TuneConfig(_Section):
     n_jobs: Annotated[int, Field(ge=1, le=64)] = 1
     pruning: bool = True
     search_space: dict[str, RangeSpec | ChoiceSpec | Scalar] = Field(default_factory=dict)
+    # Settings added to model.<name> for the inner-fold trial fits only (cheaper fits to rank
+    # trials); outer refits, the train stage and the bundle use model.<name> alone.
+    trial_settings: dict[ModelName, dict[str, Scalar]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _storage_url(self) -> TuneConfig:

@@ -62,9 +62,23 @@ class ProjectPaths:
         return self.models_dir / "best_params.json"
 
     @property
+    def local_dir(self) -> Path:
+        """Untracked working state of this checkout (gitignored, never a DVC output)."""
+        return self.root / ".foldwise"
+
+    @property
     def tune_journal(self) -> Path:
-        """The embedded Optuna storage; kept across runs so a killed study resumes."""
-        return self.models_dir / "tune" / "studies.journal"
+        """The embedded Optuna storage; kept across runs so a killed study resumes.
+
+        Not a DVC output: it records trial timestamps and worker ids, so hashing it would
+        change dvc.lock on every fresh run.
+        """
+        return self.local_dir / "tune" / "studies.journal"
+
+    @property
+    def timings(self) -> Path:
+        """Wall time per stage and per part, one JSON line per stage run (see timings.py)."""
+        return self.local_dir / "timings.jsonl"
 
     def resolve(self, path: str | Path) -> Path:
         """A user-given path: absolute paths stay, relative ones are taken from the root."""

@@ -15,13 +15,29 @@ from foldwise.errors import FoldwiseError
 EXIT_USER_ERROR = 2
 
 
-def run_stage(main: Callable[[], None]) -> None:
-    """Call ``main``; a FoldwiseError is printed as ``error: <message>`` and exits with 2."""
+def run_stage(main: Callable[[], dict[str, float] | None], name: str | None = None) -> None:
+    """Call ``main``; a FoldwiseError is printed as ``error: <message>`` and exits with 2.
+
+    When ``main`` succeeds, its wall time (and the named parts it returns, in seconds) is
+    appended to the untracked ``.foldwise/timings.jsonl`` and the run's summary so far is
+    printed; see :mod:`foldwise.timings`.
+    """
+    from foldwise.paths import ProjectPaths
+    from foldwise.timings import process_started, report_stage
+
+    started = process_started()
     try:
-        main()
+        parts = main()
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
+    stage = name or Path(sys.argv[0]).stem
+    try:
+        lines = report_stage(ProjectPaths.from_cwd().timings, stage, started, parts)
+    except OSError as exc:  # timing is a courtesy: a read-only folder must not fail the stage
+        print(f"warning: timings not recorded ({exc})", file=sys.stderr)
+        return
+    print("\n".join(lines), flush=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -150,6 +150,30 @@ def fit_with_early_stopping(
     return FitResult(fitted, rounds, probe.learning_curve_, time.perf_counter() - started)
 
 
+def fit_on_fold(
+    model: TabularModel,
+    X_fit: pd.DataFrame,
+    y_fit: np.ndarray,
+    X_val: pd.DataFrame,
+    y_val: np.ndarray,
+) -> FitResult:
+    """Fit on a tuning fold's training rows; boosting models early-stop on its validation rows.
+
+    Tuning only: the trial is then scored on the same validation rows, so no carved part is
+    lost (each fit sees all of the fold's training rows). Stopping at the best round of the
+    scored rows flatters every trial alike by a little; the ranking of trials, not the inner
+    score, is what tuning uses, and the outer folds stay untouched.
+    """
+    started = time.perf_counter()
+    if not model.supports_early_stopping:
+        fitted = clone(model).fit(X_fit, y_fit)
+        return FitResult(fitted, seconds=time.perf_counter() - started)
+    fitted = clone(model).fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+    return FitResult(
+        fitted, fitted.best_iteration_, fitted.learning_curve_, time.perf_counter() - started
+    )
+
+
 def predict_scores(model: TabularModel, X: pd.DataFrame, task: str) -> np.ndarray:
     """Probabilities (n, k) for classification, values (n,) for regression."""
     if task == "regression":

@@ -39,6 +39,7 @@ from foldwise.models import TabularModel
 from foldwise.training import (
     TrainingData,
     derive_seed,
+    fit_on_fold,
     fit_with_early_stopping,
     fold_scores,
     model_for,
@@ -51,9 +52,11 @@ ALIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 # Default search spaces. Boosting rounds are not searched: early stopping learns them.
 SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
     "catboost": {
-        # Below ~0.03 fits need thousands of rounds for no gain on tabular data.
-        "learning_rate": RangeSpec(low=0.03, high=0.3, log=True),
-        "depth": RangeSpec(low=4, high=8, type="int"),
+        # Below ~0.05 fits need many more rounds (time grows as 1/lr) for little gain with
+        # early stopping; each extra level of depth doubles a round's cost, and 5k-30k-row
+        # tables rarely want 256 leaves. Wider ranges: tune.search_space.
+        "learning_rate": RangeSpec(low=0.05, high=0.3, log=True),
+        "depth": RangeSpec(low=4, high=7, type="int"),
         "l2_leaf_reg": RangeSpec(low=1.0, high=30.0, log=True),
         "random_strength": RangeSpec(low=0.1, high=10.0, log=True),
         "bagging_temperature": RangeSpec(low=0.0, high=1.0),
@@ -110,6 +113,24 @@ def search_space(config: Config, task: str) -> tuple[dict[str, Any], dict[str, A
             space.pop(key, None)
             fixed[key] = spec
     return space, fixed
+
+
+def trial_settings(config: Config) -> dict[str, Any]:
+    """``tune.trial_settings`` of the chosen model: added for the inner-fold trial fits only."""
+    return dict(config.tune.trial_settings.get(config.model.name, {}))
+
+
+def check_trial_settings(config: Config, data: TrainingData) -> None:
+    """Refuse ``tune.trial_settings`` the chosen model does not know, naming the key."""
+    name = config.model.name
+    extra = trial_settings(config)
+    if not extra:
+        return
+    try:
+        model_for(name, data, config, extra)
+    except FoldwiseError as exc:
+        text = str(exc).replace(f"model.{name}.", f"tune.trial_settings.{name}.", 1)
+        raise FoldwiseError(text) from None
 
 
 def default_trial(config: Config, space: dict[str, Any]) -> dict[str, Any]:
@@ -175,9 +196,8 @@ class CappedRDBStorage(RDBStorage):
 def open_storage(config: Config, journal: Path) -> BaseStorage:
     """The study storage: a journal file by default, or the database in ``tune.storage``."""
     url = config.tune.storage
-    # The folder is an output of the tune stage in dvc.yaml: it must exist with a database too.
-    journal.parent.mkdir(parents=True, exist_ok=True)
     if url is None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
         # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
         # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
         Path(f"{journal}.lock").unlink(missing_ok=True)
@@ -225,6 +245,7 @@ def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict)
         "seed": config.seed,
         "model": config.model.name,
         "settings": config.model.settings(),
+        "trial_settings": trial_settings(config),
         "space": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in space.items()},
         "fixed": {k: v for k, v in config.tune.search_space.items() if not hasattr(v, "low")},
         "metric": data.problem.metric,
@@ -274,8 +295,12 @@ class Tuner:
     embedded: bool = True
     enqueue_defaults: bool = True
 
-    def build(self, data: TrainingData, params: dict[str, Any], seed: int) -> TabularModel:
-        settings = {**self.config.model.settings(), **self.fixed, **params}
+    def build(
+        self, data: TrainingData, params: dict[str, Any], seed: int, *, trial: bool = False
+    ) -> TabularModel:
+        """The model of ``params``; ``trial`` adds ``tune.trial_settings`` (inner-fold fits)."""
+        extra = trial_settings(self.config) if trial else {}
+        settings = {**self.config.model.settings(), **self.fixed, **extra, **params}
         if self.config.model.name == "catboost" and self.config.tune.n_jobs > 1:
             settings.setdefault(
                 "thread_count", max(1, (os.cpu_count() or 2) // self.config.tune.n_jobs)
@@ -298,18 +323,15 @@ class Tuner:
             scores: list[float] = []
             rounds: list[int] = []
             for j, (fit_idx, val_idx) in enumerate(folds):
-                part = _subset(data, fit_idx)
-                result = fit_with_early_stopping(
-                    self.build(part, params, seed),
-                    part.frame,
-                    part.X,
-                    part.y,
-                    config=self.config,
-                    task=task,
-                    seed=derive_seed(seed, j),
-                    refit=False,
+                X_val = data.X.iloc[val_idx]
+                result = fit_on_fold(
+                    self.build(data, params, seed, trial=True),
+                    data.X.iloc[fit_idx],
+                    data.y[fit_idx],
+                    X_val,
+                    data.y[val_idx],
                 )
-                predicted = predict_scores(result.model, data.X.iloc[val_idx], task)
+                predicted = predict_scores(result.model, X_val, task)
                 value = fold_scores(data.problem, data.y[val_idx], predicted)[metric.name]
                 scores.append(value)
                 if result.best_iteration is not None:
@@ -383,7 +405,9 @@ class Tuner:
                 if self.embedded
                 else derive_seed(study_seed, index, os.getpid(), _host_number())
             )
-            study.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+            study.sampler = optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=startup_trials(target)
+            )
             jobs = min(self.config.tune.n_jobs, target - len(alive))
             # StudyFullError: another worker started the last trial first; count again.
             with contextlib.suppress(StudyFullError):
@@ -395,6 +419,15 @@ class Tuner:
             done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
             self.on_trial(name, done, target)
         return _result(name, study, time.perf_counter() - started)
+
+
+def startup_trials(n_trials: int) -> int:
+    """Random trials (after trial 0, the defaults) before TPE models the finished ones.
+
+    Half the budget, 3 to 10: with a dozen trials TPE's own default (10) would leave it
+    almost no trial to exploit what the random ones found.
+    """
+    return max(3, min(10, n_trials // 2))
 
 
 def _host_number() -> int:
@@ -484,6 +517,7 @@ def make_tuner(
 ) -> Tuner:
     """The tuner every process of one configuration shares (the stage or an extra worker)."""
     space, fixed = search_space(config, data.problem.task)
+    check_trial_settings(config, data)
     return Tuner(
         config=config,
         storage=open_storage(config, journal),
