@@ -115,6 +115,7 @@ def main() -> None:
             "params_sha256": params_sha256(params_used),
             "folds_fingerprint": fingerprint,
             "libraries": library_versions(),
+            "id_columns": list(schema["id_columns"]),  # foldwise serve logs the first as `id`
         },
     )
     bundle.save(paths.models_dir / "model")
