@@ -37,11 +37,12 @@ def record(request_id: str, n: int, ts: int = TS, shadow: bool = False) -> dict:
         "proba": np.column_stack([1 - p, p]).tolist(),
         "shadow_model_version": None,
         "features": {
-            "x1": [None if i == 0 else float(i) for i in range(n)],
+            "x1": [None if i == 0 else f" {i}.5 " if i == 2 else i for i in range(n)],
             "x2": [0.5] * n,
             "colour": ["red", None, *["blue"] * (n - 2)][:n],
-            "member": [True, None, *[False] * (n - 2)][:n],
-            "day": [TS, None, *[TS] * (n - 2)][:n],
+            "member": [True, None, *["no"] * (n - 2)][:n],
+            "day": ["2026-01-01", None, *["2026-01-01 12:30"] * (n - 2)][:n],
+            # raw values as sent: the log types them with the model's reader at compaction
         },
     }
     if shadow:
@@ -79,6 +80,9 @@ def test_log_round_trip_typed_and_partitioned_by_utc_date(tmp_path):
     assert first["colour"] == "red"
     assert first["member"] is True
     assert frame.iloc[1]["features"]["day"] is None
+    assert frame.iloc[2]["features"]["x1"] == 2.5
+    assert frame.iloc[2]["features"]["member"] is False
+    assert frame.iloc[2]["features"]["day"] == pd.Timestamp("2026-01-01 12:30")
 
 
 def test_recover_drops_a_torn_last_line_and_skips_live_segments(tmp_path):
@@ -225,3 +229,18 @@ def test_shadow_report_command_errors(tmp_path):
     result = run(root)
     assert result.returncode == 0, result.stderr
     assert "agreement of predicted labels" in result.stdout
+
+
+def test_requests_the_batch_reader_rejects_together_are_typed_one_by_one(tmp_path):
+    """Dates with a time zone in one request and without in another: each was valid alone."""
+    log = PredictionLog(tmp_path, FEATURES, compact_every=3600)
+    log.open()
+    first, second = record("r1", 2), record("r2", 2)
+    first["features"]["day"] = ["2026-01-01T00:00:00+02:00", None]
+    second["features"]["day"] = ["2026-01-01", None]
+    log.append(first)
+    log.append(second)
+    log.close()
+    days = read(tmp_path).sort_values(["request_id", "row"])["features"].map(lambda f: f["day"])
+    assert days.iloc[0] == pd.Timestamp("2025-12-31 22:00")  # UTC, as the model reads it
+    assert days.iloc[2] == pd.Timestamp("2026-01-01")

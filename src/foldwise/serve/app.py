@@ -22,7 +22,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.serve.auth import check_bearer
 from foldwise.serve.log import PredictionLog
 from foldwise.serve.metrics import MetricsMiddleware, ServerMetrics
-from foldwise.serve.model import Scores, ServedModel, log_features
+from foldwise.serve.model import Scores, ServedModel
 
 MANIFEST = "bundle.json"
 
@@ -168,11 +168,11 @@ class ServerState:
         request_id = uuid.uuid4().hex
         try:
             primary.check_rows(rows)
-            X = primary.frame(rows)
+            raw = primary.raw_features(rows)
+            ts = time.time_ns() // 1000
+            scores = primary.score(raw)
         except FoldwiseError as exc:
             raise RequestError(422, str(exc)) from None
-        ts = time.time_ns() // 1000
-        scores = primary.score(X)
         shadow_scores = self._score_shadow(rows)
         ids = primary.row_ids(rows, request_id)
         record: dict[str, Any] = {"request_id": request_id, "ts": ts, "id": ids}
@@ -181,7 +181,7 @@ class ServerState:
             record.update(shadow_scores.log_fields("shadow_"))
         else:
             record["shadow_model_version"] = None
-        record["features"] = log_features(X, primary.bundle.features)
+        record["features"] = raw
         assert self.log is not None
         self.log.append(record)
         self.metrics.rows.inc(len(rows))
@@ -193,8 +193,7 @@ class ServerState:
             return None
         try:
             shadow.check_rows(rows)
-            X = shadow.frame(rows)
-            return shadow.score(X)
+            return shadow.score(shadow.raw_features(rows))
         except Exception:  # the shadow never decides anything, nor fails a request
             self.metrics.shadow_errors.inc()
             return None

@@ -8,12 +8,14 @@ partitioning="hive")``, which skips names starting with ``.`` or ``_``)::
                                              per request, held under an exclusive flock
     _models/<model_version>.json             problem, features and threshold of each model
 
-Each request is one ``write()`` of one JSON line, flushed to the OS before the response goes
-out, so killing the process loses only requests still being scored. Every ``compact_every``
-seconds (and at shutdown) the live segment is closed, a new one opened, and the closed one is
-converted to one Parquet file per date, named after the segment, so converting it again after
-a crash overwrites the same files instead of duplicating rows. :func:`recover` converts
-segments left by a dead process (their lock is free); a torn last line is dropped.
+Each request is one ``write()`` of one JSON line holding its feature values as sent, flushed
+to the OS before the response goes out, so killing the process loses only requests still being
+scored. Every ``compact_every`` seconds (and at shutdown) the live segment is closed, a new one
+opened, and the closed one converted to one Parquet file per date, typing the features with the
+model's own reader (:func:`foldwise.models.feature_frame`) once per segment rather than once
+per request. The files are named after the segment, so converting it again after a crash
+overwrites them instead of duplicating rows. :func:`recover` converts segments left by a dead
+process (their lock is free); a torn last line is dropped.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from foldwise.errors import FoldwiseError
+from foldwise.models import feature_frame
 
 WAL_DIR = "_wal"
 MODELS_DIR = "_models"
@@ -159,13 +164,47 @@ def segment_tables(path: Path) -> dict[str, pa.Table]:
             for field in schema
             if field.name != "features"
         ]
-        feature_arrays = [
-            pa.array([v for r in day_records for v in r["features"][field.name]], type=field.type)
-            for field in feature_type
-        ]
+        typed = typed_features(day_records, header["features"])
+        feature_arrays = [pa.array(typed[field.name], type=field.type) for field in feature_type]
         arrays.append(pa.StructArray.from_arrays(feature_arrays, fields=list(feature_type)))
         tables[day] = pa.Table.from_arrays(arrays, schema=schema)
     return tables
+
+
+def _typed_lists(raw: pd.DataFrame, features: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Raw values typed as the model reads them, as lists (dates in microseconds since 1970)."""
+    X = feature_frame(raw, features)
+    out: dict[str, list[Any]] = {}
+    for feature in features:
+        name, kind = str(feature["name"]), feature["kind"]
+        values = X[name]
+        if kind == "numeric":
+            numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+            out[name] = [None if np.isnan(v) else v for v in numbers.tolist()]
+        elif kind == "datetime":
+            stamps = values.to_numpy(dtype="datetime64[us]")
+            ints = stamps.astype("int64").tolist()
+            out[name] = [None if np.isnat(s) else v for s, v in zip(stamps, ints, strict=True)]
+        else:
+            out[name] = values.to_numpy(dtype=object, na_value=None).tolist()
+    return out
+
+
+def typed_features(
+    records: list[dict[str, Any]], features: list[dict[str, Any]]
+) -> dict[str, list[Any]]:
+    """The requests' raw feature values typed by the model's own reader, in one pass.
+
+    Each request was read by the model when it was scored; a batch can still fail where two
+    requests disagree (e.g. dates with and without a time zone), so then each is typed alone.
+    """
+    names = [str(feature["name"]) for feature in features]
+    raw = pd.DataFrame({n: [v for r in records for v in r["features"][n]] for n in names})
+    try:
+        return _typed_lists(raw, features)
+    except FoldwiseError:
+        parts = [_typed_lists(pd.DataFrame(r["features"]), features) for r in records]
+        return {n: [v for part in parts for v in part[n]] for n in names}
 
 
 def compact_segment(root: Path, segment: Path) -> int:

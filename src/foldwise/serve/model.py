@@ -12,7 +12,6 @@ import pandas as pd
 
 from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError
-from foldwise.models import feature_frame
 
 VERSION_CHARS = 12
 # JSON types accepted per feature kind (raw input format: numbers may come as text, as in a CSV).
@@ -159,18 +158,19 @@ class ServedModel:
                         f"feature, got {_json_type(value)}"
                     )
 
-    def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
-        """The typed feature frame the model sees, from the raw request rows."""
-        names = self.feature_names
-        raw = pd.DataFrame({name: [row[name] for row in rows] for name in names})
+    def raw_features(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        """The request's values of each feature, as sent (the log types them at compaction)."""
+        return {name: [row[name] for row in rows] for name in self.feature_names}
+
+    def score(self, raw: dict[str, list[Any]]) -> Scores:
+        """Score raw feature values with the bundle's public :meth:`Bundle.predict`.
+
+        A value the model cannot read raises :class:`FoldwiseError` naming the column.
+        """
         try:
-            return feature_frame(raw, self.bundle.features)
+            out = self.bundle.predict(pd.DataFrame(raw))
         except FoldwiseError as exc:
             raise FoldwiseError(f"rows: {exc}") from None
-
-    def score(self, X: pd.DataFrame) -> Scores:
-        """Score typed feature rows with the bundle's public :meth:`Bundle.predict`."""
-        out = self.bundle.predict(X)
         if self.task == "regression":
             value = out["prediction"].to_numpy(dtype="float64")
             return Scores(self.version, None, value, None)
@@ -210,20 +210,3 @@ def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
-
-
-def log_features(X: pd.DataFrame, features: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The typed feature columns as JSON-ready lists (dates as microseconds since 1970)."""
-    out: dict[str, Any] = {}
-    for feature in features:
-        name, kind = str(feature["name"]), feature["kind"]
-        values = X[name]
-        if kind == "numeric":
-            out[name] = values.to_numpy(dtype="float64", na_value=np.nan).tolist()
-        elif kind == "datetime":
-            stamps = values.to_numpy(dtype="datetime64[us]")
-            ints = stamps.astype("int64").tolist()
-            out[name] = [None if np.isnat(s) else v for s, v in zip(stamps, ints, strict=True)]
-        else:
-            out[name] = values.to_numpy(dtype=object, na_value=None).tolist()
-    return out
