@@ -288,3 +288,26 @@ def test_sigkill_mid_load_leaves_a_readable_log_of_every_answered_request(bundle
         assert counts.get(request_id) == n, request_id
     assert len(counts) <= sent[0]  # at most the requests in flight on top of the answered ones
     assert len(counts) - len(answered) <= len(threads)
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_port_and_the_log(bundles, serve, tmp_path):
+    root, made = bundles
+    _, table = made["binary"]
+    log = tmp_path / "log"
+    server = serve(
+        "--model", str(root / "binary"), "--log-dir", str(log), "--workers", "2",
+        env={"FOLDWISE_TOKEN": TOKEN},
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    ids = set()
+    for _ in range(30):
+        answer = server.client.post("/predict", json={"rows": rows_of(table, 2)}, headers=headers)
+        assert answer.status_code == 200
+        ids.add(answer.json()["request_id"])
+    assert server.client.post("/predict", json={"rows": rows_of(table, 1)}).status_code == 401
+    server.stop()
+    assert server.process.returncode == 0
+    logged = read_log(log)
+    assert set(logged["request_id"]) == ids
+    assert len(logged) == 60

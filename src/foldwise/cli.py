@@ -109,7 +109,7 @@ def serve(args: argparse.Namespace) -> int:
         compact_every=args.compact_every,
         wait_for_model=args.wait_for_model,
     )
-    return run_server(settings, args.host, args.port)
+    return run_server(settings, args.host, args.port, args.workers, args.token_file)
 
 
 def add_serve_commands(commands: argparse._SubParsersAction) -> None:
@@ -127,6 +127,9 @@ def add_serve_commands(commands: argparse._SubParsersAction) -> None:
     srv.add_argument("--shadow", type=Path, default=None, help="a second bundle scored in shadow")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument(
+        "--workers", type=int, default=1, help="server processes (e.g. one per core); default 1"
+    )
     srv.add_argument("--log-dir", type=Path, default=Path("logs/predictions"))
     srv.add_argument("--token-file", type=Path, default=None, help="file holding the token")
     srv.add_argument("--max-rows", type=int, default=1000, help="rows per request")
