@@ -9,6 +9,7 @@ overhead. Bounded in count and time; traffic goes to 127.0.0.1 only.
 
     python benchmarks/bench_serve.py                       # trains a churn bundle (5k rows)
     python benchmarks/bench_serve.py --model models/model  # the pipeline's bundle
+    python benchmarks/bench_serve.py --workers 2           # one server process per core
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per 1-row configuration")
     parser.add_argument("--requests-100", type=int, default=300, help="per 100-row configuration")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="cap per configuration")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
 
@@ -186,9 +188,15 @@ def main() -> None:
     port = free_port()
     server_out = (work / "server.txt").open("w")
     command = [sys.executable, "-m", "foldwise.cli", "serve", "--model", str(model), "--host",
-               HOST, "--port", str(port), "--log-dir", str(work / "log")]  # fmt: skip
+               HOST, "--port", str(port), "--log-dir", str(work / "log"),
+               "--workers", str(args.workers)]  # fmt: skip
     process = subprocess.Popen(command, stdout=server_out, stderr=subprocess.STDOUT)
-    results: dict = {"load_before": os.getloadavg(), "cpus": os.cpu_count(), "runs": []}
+    results: dict = {
+        "load_before": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "runs": [],
+    }
     try:
         wait_ready(port, process)
         for n_rows in ROW_SIZES:
