@@ -78,6 +78,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent pid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
     return {f"p{q}": float(np.percentile(ms, q)) for q in (50, 95, 99)}
@@ -138,16 +152,22 @@ def in_process(model: Path, rows: list[dict], repeats: int, log_dir: Path) -> di
     state = ServerState(ServeSettings(model=model, log_dir=log_dir), ServerMetrics())
     state.load()
     timings: dict[str, list[float]] = {"bundle_predict": [], "server_path": []}
+    cpu = {"bundle_predict": 0.0, "server_path": 0.0}
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         bundle.predict(pd.DataFrame(rows))
         timings["bundle_predict"].append(time.perf_counter() - started)
-        started = time.perf_counter()
+        cpu["bundle_predict"] += time.process_time() - cpu_started
+        started, cpu_started = time.perf_counter(), time.process_time()
         state.predict(rows)
         timings["server_path"].append(time.perf_counter() - started)
+        cpu["server_path"] += time.process_time() - cpu_started
     assert state.log is not None
     state.log.close()
-    return {name: percentiles(values) for name, values in timings.items()}
+    return {
+        name: {**percentiles(values), "cpu_ms": 1000 * cpu[name] / repeats}
+        for name, values in timings.items()
+    }
 
 
 def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
@@ -204,14 +224,22 @@ def main() -> None:
             total = args.requests if n_rows == 1 else args.requests_100
             asyncio.run(load(port, body, 4, 50, 10))  # warm-up
             for clients in CLIENTS:
+                cpu_before = server_cpu_seconds(process.pid)
                 run = asyncio.run(load(port, body, clients, total, args.max_seconds))
-                run |= {"rows": n_rows, "clients": clients, "load": os.getloadavg()[0]}
+                cpu = server_cpu_seconds(process.pid) - cpu_before
+                run |= {
+                    "rows": n_rows,
+                    "clients": clients,
+                    "load": os.getloadavg()[0],
+                    "server_cpu_ms_per_request": 1000 * cpu / max(1, run["requests"]),
+                }
                 results["runs"].append(run)
                 print(
                     f"rows {n_rows:>3}  clients {clients:>2}  {run['requests']:>5} req "
                     f"in {run['seconds']:5.1f} s  {run['requests_per_s']:7.1f} req/s "
                     f"{run['requests_per_s'] * n_rows:8.0f} rows/s  p50 {run['p50']:6.1f} ms  "
                     f"p95 {run['p95']:6.1f} ms  p99 {run['p99']:6.1f} ms  errors {run['errors']}"
+                    f"  server CPU {run['server_cpu_ms_per_request']:.1f} ms/req"
                     f"  (load {run['load']:.1f})",
                     flush=True,
                 )
@@ -224,8 +252,9 @@ def main() -> None:
         results[f"in_process_{n_rows}"] = timing
         print(
             f"in process, {n_rows:>3} row(s): Bundle.predict p50 "
-            f"{timing['bundle_predict']['p50']:.2f} ms; validate+score+log p50 "
-            f"{timing['server_path']['p50']:.2f} ms",
+            f"{timing['bundle_predict']['p50']:.2f} ms (CPU {timing['bundle_predict']['cpu_ms']:.2f}"
+            f" ms); validate+score+log p50 {timing['server_path']['p50']:.2f} ms "
+            f"(CPU {timing['server_path']['cpu_ms']:.2f} ms)",
             flush=True,
         )
     results["load_after"] = os.getloadavg()
