@@ -118,6 +118,7 @@ def main() -> dict[str, float]:
             "params_sha256": params_sha256(params_used),
             "folds_fingerprint": fingerprint,
             "libraries": library_versions(),
+            "id_columns": list(schema["id_columns"]),  # foldwise serve logs the first as `id`
         },
     )
     own = {"fold": run.fold_of_row, "y_true": data.y}

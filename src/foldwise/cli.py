@@ -137,6 +137,86 @@ def _add_init_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
 
 
+def serve(args: argparse.Namespace) -> int:
+    """``foldwise serve``: the model behind HTTP, with an optional shadow and the prediction log."""
+    from foldwise.serve.app import ServeSettings
+    from foldwise.serve.auth import load_token
+    from foldwise.serve.server import run_server
+
+    settings = ServeSettings(
+        model=args.model,
+        shadow=args.shadow,
+        log_dir=args.log_dir,
+        token=load_token(args.token_file),
+        max_rows=args.max_rows,
+        max_body_bytes=args.max_body_bytes,
+        compact_every=args.compact_every,
+        wait_for_model=args.wait_for_model,
+    )
+    return run_server(settings, args.host, args.port, args.workers, args.token_file)
+
+
+def add_serve_commands(commands: argparse._SubParsersAction) -> None:
+    """The ``serve`` and ``shadow-report`` subcommands."""
+    srv = commands.add_parser(
+        "serve",
+        help="serve a model bundle over HTTP (/predict, /health, /schema, /metrics)",
+        description=(
+            "Serve a bundle with FastAPI + uvicorn, log every prediction as partitioned Parquet "
+            "under --log-dir, optionally score a --shadow bundle beside it. The bearer token "
+            "comes from --token-file or $FOLDWISE_TOKEN, never from the command line."
+        ),
+    )
+    srv.add_argument("--model", type=Path, default=Path("models/model"), help="bundle folder")
+    srv.add_argument("--shadow", type=Path, default=None, help="a second bundle scored in shadow")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument(
+        "--workers", type=int, default=1, help="server processes (e.g. one per core); default 1"
+    )
+    srv.add_argument("--log-dir", type=Path, default=Path("logs/predictions"))
+    srv.add_argument("--token-file", type=Path, default=None, help="file holding the token")
+    srv.add_argument("--max-rows", type=int, default=1000, help="rows per request")
+    srv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size")
+    srv.add_argument(
+        "--compact-every", type=float, default=60.0, help="seconds between log compactions"
+    )
+    srv.add_argument(
+        "--wait-for-model",
+        type=float,
+        default=0.0,
+        help="seconds to wait for --model to appear (e.g. mounted or copied in later); "
+        "/health answers 503 meanwhile",
+    )
+    rep = commands.add_parser(
+        "shadow-report",
+        help="compare the primary and shadow predictions of a prediction log",
+        description=(
+            "Agreement and score differences between the primary and shadow models on the "
+            "logged rows; with --labels (CSV/Parquet with `id` and the target column), which "
+            "model is better by a paired bootstrap on the same rows."
+        ),
+    )
+    rep.add_argument("log", type=Path, help="prediction log folder (--log-dir of serve)")
+    rep.add_argument("--labels", type=Path, default=None, help="labels file joined on `id`")
+    rep.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
+    rep.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    rep.add_argument("--bootstrap-samples", type=int, default=1000)
+
+
+def shadow_report(args: argparse.Namespace) -> None:
+    """``foldwise shadow-report``: print (and optionally write) the shadow comparison."""
+    from foldwise.serve.report import render_text, shadow_report_for
+    from foldwise.stage import write_json_atomic
+
+    report = shadow_report_for(
+        args.log, args.labels, alpha=args.alpha, n_samples=args.bootstrap_samples
+    )
+    print(render_text(report))
+    if args.json is not None:
+        write_json_atomic(args.json, report)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -174,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    add_serve_commands(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -193,6 +274,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.exit(code)
         elif args.command == "test-usage":
             test_usage(args.root.resolve(), args.rev)
+        elif args.command == "serve":
+            code = serve(args)
+            if code:
+                sys.exit(code)
+        elif args.command == "shadow-report":
+            shadow_report(args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

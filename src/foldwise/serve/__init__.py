@@ -1,0 +1,1 @@
+"""Serving: the HTTP app, the prediction log, shadow scoring and the shadow report."""

@@ -1,0 +1,360 @@
+"""The prediction log: a write-ahead file flushed per request, compacted into Parquet.
+
+Layout under the log root (readers use ``pyarrow.dataset.dataset(root, format="parquet",
+partitioning="hive")``, which skips names starting with ``.`` or ``_``)::
+
+    date=YYYY-MM-DD/part-<segment>.parquet   complete files only (temp name, fsync, rename)
+    _wal/<segment>.jsonl                     the live write-ahead segment(s), one JSON line
+                                             per request, held under an exclusive flock
+    _models/<model_version>.json             problem, features and threshold of each model
+
+Each request is one ``write()`` of one JSON line holding its feature values as sent, flushed
+to the OS before the response goes out, so killing the process loses only requests still being
+scored. Every ``compact_every`` seconds (and at shutdown) the live segment is closed, a new one
+opened, and the closed one converted to one Parquet file per date, typing the features with the
+model's own reader (:func:`foldwise.models.feature_frame`) once per segment rather than once
+per request. The files are named after the segment, so converting it again after a crash
+overwrites them instead of duplicating rows. :func:`recover` converts segments left by a dead
+process (their lock is free); a torn last line is dropped.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from foldwise.errors import FoldwiseError
+from foldwise.models import feature_frame
+
+WAL_DIR = "_wal"
+MODELS_DIR = "_models"
+WAL_FORMAT = 1
+_ARROW_KINDS = {
+    "numeric": pa.float64(),
+    "categorical": pa.string(),
+    "boolean": pa.bool_(),
+    "datetime": pa.timestamp("us"),
+}
+PREDICTION_COLUMNS = ("model_version", "prediction", "value", "proba")
+
+
+def log_schema(features: list[dict[str, Any]]) -> pa.Schema:
+    """The Parquet schema of the log for a model with these input features."""
+    fields = []
+    for feature in features:
+        kind = feature["kind"]
+        if kind not in _ARROW_KINDS:
+            raise FoldwiseError(f"schema feature {feature['name']!r}: unknown kind {kind!r}")
+        fields.append(pa.field(str(feature["name"]), _ARROW_KINDS[kind]))
+    prediction = [
+        ("model_version", pa.string()),
+        ("prediction", pa.string()),
+        ("value", pa.float64()),
+        ("proba", pa.list_(pa.float64())),
+    ]
+    return pa.schema(
+        [
+            pa.field("request_id", pa.string()),
+            pa.field("row", pa.int32()),
+            pa.field("id", pa.string()),
+            pa.field("ts", pa.timestamp("us", tz="UTC")),
+            *[pa.field(name, kind) for name, kind in prediction],
+            *[pa.field(f"shadow_{name}", kind) for name, kind in prediction],
+            pa.field("features", pa.struct(fields)),
+        ]
+    )
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_durable(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` so the file only ever appears complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        pq.write_table(table, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _read_segment(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the complete request records of a segment (a torn last line is dropped)."""
+    lines = path.read_bytes().split(b"\n")
+    records: list[dict[str, Any]] = []
+    header: dict[str, Any] | None = None
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if i == len(lines) - 1:  # the request in flight when the writer died
+                break
+            raise FoldwiseError(f"{path}: line {i + 1} is not JSON") from None
+        if header is None:
+            header = record
+        else:
+            records.append(record)
+    if header is None or header.get("wal") != WAL_FORMAT:
+        raise FoldwiseError(f"{path}: not a foldwise prediction-log segment")
+    return header, records
+
+
+def _column(records: list[dict[str, Any]], key: str) -> list[Any]:
+    out: list[Any] = []
+    for record in records:
+        values = record.get(key)
+        out.extend([None] * len(record["id"]) if values is None else values)
+    return out
+
+
+def segment_tables(path: Path) -> dict[str, pa.Table]:
+    """A segment's rows as one Arrow table per UTC date (``YYYY-MM-DD``)."""
+    header, records = _read_segment(path)
+    schema = log_schema(header["features"])
+    by_date: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        day = datetime.fromtimestamp(record["ts"] / 1e6, tz=UTC).strftime("%Y-%m-%d")
+        by_date.setdefault(day, []).append(record)
+    tables = {}
+    feature_type = schema.field("features").type
+    for day, day_records in by_date.items():
+        n_rows = [len(r["id"]) for r in day_records]
+        columns: dict[str, Any] = {
+            "request_id": [
+                r["request_id"] for r, n in zip(day_records, n_rows, strict=True) for _ in range(n)
+            ],
+            "row": [i for n in n_rows for i in range(n)],
+            "id": _column(day_records, "id"),
+            "ts": [r["ts"] for r, n in zip(day_records, n_rows, strict=True) for _ in range(n)],
+        }
+        for prefix in ("", "shadow_"):
+            columns[f"{prefix}model_version"] = [
+                r.get(f"{prefix}model_version")
+                for r, n in zip(day_records, n_rows, strict=True)
+                for _ in range(n)
+            ]
+            for name in ("prediction", "value", "proba"):
+                columns[f"{prefix}{name}"] = _column(day_records, f"{prefix}{name}")
+        arrays = [
+            pa.array(columns[field.name], type=field.type)
+            for field in schema
+            if field.name != "features"
+        ]
+        typed = typed_features(day_records, header["features"])
+        feature_arrays = [pa.array(typed[field.name], type=field.type) for field in feature_type]
+        arrays.append(pa.StructArray.from_arrays(feature_arrays, fields=list(feature_type)))
+        tables[day] = pa.Table.from_arrays(arrays, schema=schema)
+    return tables
+
+
+def _typed_lists(raw: pd.DataFrame, features: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Raw values typed as the model reads them, as lists (dates in microseconds since 1970)."""
+    X = feature_frame(raw, features)
+    out: dict[str, list[Any]] = {}
+    for feature in features:
+        name, kind = str(feature["name"]), feature["kind"]
+        values = X[name]
+        if kind == "numeric":
+            numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+            out[name] = [None if np.isnan(v) else v for v in numbers.tolist()]
+        elif kind == "datetime":
+            stamps = values.to_numpy(dtype="datetime64[us]")
+            ints = stamps.astype("int64").tolist()
+            out[name] = [None if np.isnat(s) else v for s, v in zip(stamps, ints, strict=True)]
+        else:
+            out[name] = values.to_numpy(dtype=object, na_value=None).tolist()
+    return out
+
+
+def typed_features(
+    records: list[dict[str, Any]], features: list[dict[str, Any]]
+) -> dict[str, list[Any]]:
+    """The requests' raw feature values typed by the model's own reader, in one pass.
+
+    Each request was read by the model when it was scored; a batch can still fail where two
+    requests disagree (e.g. dates with and without a time zone), so then each is typed alone.
+    """
+    names = [str(feature["name"]) for feature in features]
+    raw = pd.DataFrame({n: [v for r in records for v in r["features"][n]] for n in names})
+    try:
+        return _typed_lists(raw, features)
+    except FoldwiseError:
+        parts = [_typed_lists(pd.DataFrame(r["features"]), features) for r in records]
+        return {n: [v for part in parts for v in part[n]] for n in names}
+
+
+def compact_segment(root: Path, segment: Path) -> int:
+    """Convert a closed segment into Parquet parts, then delete it; returns the rows written."""
+    rows = 0
+    for day, table in sorted(segment_tables(segment).items()):
+        write_parquet_durable(table, root / f"date={day}" / f"part-{segment.stem}.parquet")
+        rows += table.num_rows
+    segment.unlink()
+    _fsync_dir(segment.parent)
+    return rows
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor holding an exclusive lock on ``path``, or None if another holds it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def recover(root: Path) -> int:
+    """Compact segments left behind by a dead writer (live writers' locked segments are skipped).
+
+    Returns the number of rows recovered. Safe to call while servers write to the same root.
+    """
+    wal = root / WAL_DIR
+    if not wal.is_dir():
+        return 0
+    rows = 0
+    for segment in sorted(wal.glob("*.jsonl")):
+        fd = _try_lock(segment)
+        if fd is None:
+            continue
+        try:
+            if segment.exists():  # another recoverer may have finished it meanwhile
+                rows += compact_segment(root, segment)
+        finally:
+            os.close(fd)
+    return rows
+
+
+class PredictionLog:
+    """Append request records to a locked write-ahead segment; compact it into Parquet."""
+
+    def __init__(
+        self, root: Path, features: list[dict[str, Any]], compact_every: float = 60.0
+    ) -> None:
+        self.root = root
+        self.features = features
+        self.compact_every = compact_every
+        self._lock = threading.Lock()
+        self._fh: Any = None
+        self._segment: Path | None = None
+        self._records = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        log_schema(features)  # fail early on a schema the log cannot hold
+
+    def open(self) -> None:
+        """Recover leftovers, open a fresh segment and start the periodic compaction."""
+        (self.root / WAL_DIR).mkdir(parents=True, exist_ok=True)
+        recover(self.root)
+        with self._lock:
+            self._rotate()
+        self._thread = threading.Thread(target=self._compact_loop, name="log-compact", daemon=True)
+        self._thread.start()
+
+    def record_model(self, version: str, description: dict[str, Any]) -> None:
+        """Write the model's problem, features and threshold beside the log (once per version)."""
+        folder = self.root / MODELS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{version}.json"
+        if path.exists():
+            return
+        tmp = folder / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.write_bytes(orjson.dumps(description, option=orjson.OPT_INDENT_2))
+        os.replace(tmp, path)
+
+    def _rotate(self) -> Path | None:
+        """Open a new segment (under ``self._lock``); return the closed one, if any."""
+        closed = self._segment
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()  # closing drops the flock: compaction takes it again
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self._segment = self.root / WAL_DIR / f"{stamp}-{uuid.uuid4().hex[:12]}.jsonl"
+        self._fh = self._segment.open("xb", buffering=0)
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        header = {"wal": WAL_FORMAT, "features": self.features, "pid": os.getpid()}
+        self._fh.write(orjson.dumps(header) + b"\n")
+        self._records = 0
+        return closed
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one request's record as one line, flushed to the OS before returning."""
+        line = orjson.dumps(record) + b"\n"
+        with self._lock:
+            if self._fh is None:
+                raise RuntimeError("prediction log is not open")
+            self._fh.write(line)  # unbuffered: one write() per request
+            self._records += 1
+
+    def compact(self) -> None:
+        """Close the live segment (if it holds requests), open a new one, convert the old one."""
+        with self._lock:
+            if self._fh is None or self._records == 0:
+                return
+            closed = self._rotate()
+        if closed is not None:
+            recover_one(self.root, closed)
+
+    def _compact_loop(self) -> None:
+        while not self._stop.wait(self.compact_every):
+            try:
+                self.compact()
+            except Exception as exc:  # keep serving; the segment stays for the next recovery
+                print(f"warning: prediction log compaction failed: {exc}", flush=True)
+
+    def close(self) -> None:
+        """Stop compacting, convert the live segment and remove it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            if self._fh is None:
+                return
+            segment = self._segment
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+        if segment is not None:
+            recover_one(self.root, segment)
+
+
+def recover_one(root: Path, segment: Path) -> None:
+    """Compact one closed segment under its lock (a concurrent :func:`recover` may own it)."""
+    fd = _try_lock(segment)
+    if fd is None:
+        return
+    try:
+        if segment.exists():
+            compact_segment(root, segment)
+    finally:
+        os.close(fd)
