@@ -57,18 +57,23 @@ def main() -> None:
 
     tuner.on_trial = on_trial
     out_dir = paths.report_dir("tune")
-    if config.tune.nested:
-        outer = [score_outer(tuner, data, planned, i) for i, planned in enumerate(plan[:-1])]
-        nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
-    else:
-        nested = {
-            "nested": False,
-            "metric": metric,
-            "note": "tune.nested is false: no outer loop was run, so there is no honest "
-            "estimate of tuning + training; the inner score below is optimistic",
-        }
-    last = plan[-1]
-    final = tuner.run(last.name, last.data, last.inner, last.seed)
+    try:
+        if config.tune.nested:
+            outer = [score_outer(tuner, data, planned, i) for i, planned in enumerate(plan[:-1])]
+            nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
+        else:
+            nested = {
+                "nested": False,
+                "metric": metric,
+                "note": "tune.nested is false: no outer loop was run, so there is no honest "
+                "estimate of tuning + training; the inner score below is optimistic",
+            }
+        last = plan[-1]
+        final = tuner.run(last.name, last.data, last.inner, last.seed)
+    except BaseException:
+        bar.leave = False  # clear the bar, so the error stands on a line of its own
+        bar.close()
+        raise
     bar.close()
 
     # nested_cv.json is DVC metrics (scalars become `dvc exp show` columns); per-fold

@@ -672,7 +672,9 @@ def test_damaged_file(built: Path, tmp_path: Path, case: Case) -> None:
 
 
 def _without_bar(err: str) -> str:
-    return "\n".join(line for line in err.splitlines() if not line.startswith("tune:"))
+    return "\n".join(
+        line for line in err.splitlines() if line.strip() and not line.startswith("tune:")
+    )
 
 
 @pytest.mark.parametrize(
