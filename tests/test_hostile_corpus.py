@@ -454,6 +454,10 @@ def test_test_table_never_changes_a_training_type(tiny: Tiny) -> None:
     prepared_test = pd.read_parquet(tiny.path("data/prepared/test.parquet"))
     assert prepared_test.x1.dtype == "float64"
     assert prepared_test.x1.isna().sum() == 4
+    assert tiny.run("audit").code == 0
+    report = tiny.path("reports/audit/audit.md").read_text()
+    assert "Test-table cells that did not fit" in report
+    assert "| `x1` | 4 |" in report
 
 
 def test_unambiguous_number_formats(tiny: Tiny) -> None:
