@@ -570,6 +570,7 @@ TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 SCHEMA = "data/prepared/schema.json"
 MODEL = "models/model"
+JOURNAL = "models/tune/studies.journal"
 
 DAMAGED = [
     Case("truncated-train-audit", truncate(TRAIN), (TRAIN, "dvc repro"), "audit"),
@@ -649,6 +650,12 @@ DAMAGED = [
     ),
     Case("truncated-test", truncate(TEST), (TEST, "dvc repro"), "evaluate"),
     Case(
+        "damaged-journal",
+        replace(JOURNAL, '{"op_code": 0}\n{not json}\n'),
+        (JOURNAL, "delete"),
+        "tune",
+    ),
+    Case(
         "test-from-another-run",
         lambda p: pd.read_parquet(p.path(TEST)).drop(columns=["x1"]).to_parquet(p.path(TEST)),
         (TEST, "x1"),
@@ -673,6 +680,20 @@ def test_damaged_file(built: Path, tmp_path: Path, case: Case) -> None:
     assert_one_line_error(result, *case.culprits)
     for output in OUTPUTS[case.stage]:
         assert not project.exists(output), output
+
+
+def test_tuning_resumes_after_a_kill_mid_write(built: Path, tmp_path: Path) -> None:
+    """A journal record cut off by a kill is dropped; the study resumes to its full trials."""
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    project = Tiny.__new__(Tiny)
+    project.root = root
+    journal = project.path(JOURNAL)
+    data = journal.read_bytes()
+    journal.write_bytes(data + data.splitlines(keepends=True)[-1][:25])
+    project.set({"tune": {"n_trials": 3}})
+    assert project.run("tune").code == 0
+    assert json.loads(project.path("models/best_params.json").read_text())["params"]
 
 
 def _without_bar(err: str) -> str:
