@@ -733,3 +733,18 @@ def test_the_same_settings_error_in_every_stage(
     assert_one_line_error(result, culprit)
     for output in OUTPUTS[stage]:
         assert not project.exists(output), output
+
+
+def test_scoring_reads_numbers_by_the_same_rules(built: Path) -> None:
+    """Bundle.predict: a decimal comma is refused (never read as 15), an infinity is missing."""
+    from foldwise.artifacts import load_bundle_checked
+    from foldwise.errors import FoldwiseError
+
+    bundle = load_bundle_checked(built / MODEL)
+    rows = tiny_table(4, seed=5).astype({"x1": "object"})
+    rows.loc[0, "x1"] = "1,5"
+    with pytest.raises(FoldwiseError, match=r"column 'x1'.*'1,5'"):
+        bundle.predict(rows)
+    rows.loc[0, "x1"] = np.inf
+    scored = bundle.predict(rows.astype({"x1": "float64"}))
+    assert np.isfinite(scored["proba_Yes"]).all()

@@ -45,6 +45,7 @@ except ImportError:  # a private module; without it only the key naming is lost
 from foldwise.data import BOOLEAN_PAIRS, MISSING_TOKENS, TRUE_TOKENS
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS, Task
+from foldwise.numbers import parse_numbers
 
 if TYPE_CHECKING:
     from foldwise.config import Config
@@ -132,24 +133,25 @@ def _as_float(values: pd.Series) -> pd.Series:
 
 
 def _coerce_numeric(values: pd.Series, name: str) -> pd.Series:
+    """Numbers as float64; infinities become missing, as when the training table was read."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return _as_float(values)
+        out = _as_float(values)
+        return out.mask(np.isinf(out.to_numpy()))
     if not _is_text(values):
         raise FoldwiseError(
             f"column {name!r} has dtype {values.dtype} but the model expects numbers"
         )
     text = _clean_text(values)
-    present = text.dropna()
-    numbers = pd.to_numeric(present.str.replace(",", "", regex=False), errors="coerce")
-    bad = present[numbers.isna()]
+    # The decimal point and proven thousands separators of foldwise.numbers: "1,5" is refused,
+    # never read as 15.
+    parsed = parse_numbers(text)
+    bad = text[parsed.not_numbers.to_numpy()]
     if len(bad):
         raise FoldwiseError(
             f"column {name!r}: {len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); "
             "the model expects a numeric column"
         )
-    out = pd.Series(np.nan, index=values.index, dtype="float64", name=values.name)
-    out[numbers.index] = numbers.to_numpy(dtype="float64")
-    return out
+    return parsed.values
 
 
 def _coerce_boolean(values: pd.Series, name: str) -> pd.Series:
