@@ -59,23 +59,28 @@ def main() -> dict[str, float]:
     tuner.on_trial = on_trial
     out_dir = paths.report_dir("tune")
     seconds: dict[str, float] = {}
-    if config.tune.nested:
-        outer = []
-        for i, planned in enumerate(plan[:-1]):
-            started = time.perf_counter()
-            outer.append(score_outer(tuner, data, planned, i))
-            seconds[planned.name] = time.perf_counter() - started
-        nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
-    else:
-        nested = {
-            "nested": False,
-            "metric": metric,
-            "note": "tune.nested is false: no outer loop was run, so there is no honest "
-            "estimate of tuning + training; the inner score below is optimistic",
-        }
-    last = plan[-1]
-    final = tuner.run(last.name, last.data, last.inner, last.seed)
-    seconds[last.name] = final.seconds
+    try:
+        if config.tune.nested:
+            outer = []
+            for i, planned in enumerate(plan[:-1]):
+                started = time.perf_counter()
+                outer.append(score_outer(tuner, data, planned, i))
+                seconds[planned.name] = time.perf_counter() - started
+            nested = {"nested": True, **nested_summary(outer, metric, tuner.space)}
+        else:
+            nested = {
+                "nested": False,
+                "metric": metric,
+                "note": "tune.nested is false: no outer loop was run, so there is no honest "
+                "estimate of tuning + training; the inner score below is optimistic",
+            }
+        last = plan[-1]
+        final = tuner.run(last.name, last.data, last.inner, last.seed)
+        seconds[last.name] = final.seconds
+    except BaseException:
+        bar.leave = False  # clear the bar, so the error stands on a line of its own
+        bar.close()
+        raise
     bar.close()
 
     # nested_cv.json is DVC metrics (scalars become `dvc exp show` columns); per-fold

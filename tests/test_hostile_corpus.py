@@ -454,6 +454,10 @@ def test_test_table_never_changes_a_training_type(tiny: Tiny) -> None:
     prepared_test = pd.read_parquet(tiny.path("data/prepared/test.parquet"))
     assert prepared_test.x1.dtype == "float64"
     assert prepared_test.x1.isna().sum() == 4
+    assert tiny.run("audit").code == 0
+    report = tiny.path("reports/audit/audit.md").read_text()
+    assert "Test-table cells that did not fit" in report
+    assert "| `x1` | 4 |" in report
 
 
 def test_unambiguous_number_formats(tiny: Tiny) -> None:
@@ -566,6 +570,7 @@ TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 SCHEMA = "data/prepared/schema.json"
 MODEL = "models/model"
+JOURNAL = ".foldwise/tune/studies.journal"
 
 DAMAGED = [
     Case("truncated-train-audit", truncate(TRAIN), (TRAIN, "dvc repro"), "audit"),
@@ -645,6 +650,12 @@ DAMAGED = [
     ),
     Case("truncated-test", truncate(TEST), (TEST, "dvc repro"), "evaluate"),
     Case(
+        "damaged-journal",
+        replace(JOURNAL, '{"op_code": 0}\n{not json}\n'),
+        (JOURNAL, "delete"),
+        "tune",
+    ),
+    Case(
         "test-from-another-run",
         lambda p: pd.read_parquet(p.path(TEST)).drop(columns=["x1"]).to_parquet(p.path(TEST)),
         (TEST, "x1"),
@@ -671,8 +682,24 @@ def test_damaged_file(built: Path, tmp_path: Path, case: Case) -> None:
         assert not project.exists(output), output
 
 
+def test_tuning_resumes_after_a_kill_mid_write(built: Path, tmp_path: Path) -> None:
+    """A journal record cut off by a kill is dropped; the study resumes to its full trials."""
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    project = Tiny.__new__(Tiny)
+    project.root = root
+    journal = project.path(JOURNAL)
+    data = journal.read_bytes()
+    journal.write_bytes(data + data.splitlines(keepends=True)[-1][:25])
+    project.set({"tune": {"n_trials": 3}})
+    assert project.run("tune").code == 0
+    assert json.loads(project.path("models/best_params.json").read_text())["params"]
+
+
 def _without_bar(err: str) -> str:
-    return "\n".join(line for line in err.splitlines() if not line.startswith("tune:"))
+    return "\n".join(
+        line for line in err.splitlines() if line.strip() and not line.startswith("tune:")
+    )
 
 
 @pytest.mark.parametrize(
@@ -706,3 +733,18 @@ def test_the_same_settings_error_in_every_stage(
     assert_one_line_error(result, culprit)
     for output in OUTPUTS[stage]:
         assert not project.exists(output), output
+
+
+def test_scoring_reads_numbers_by_the_same_rules(built: Path) -> None:
+    """Bundle.predict: a decimal comma is refused (never read as 15), an infinity is missing."""
+    from foldwise.artifacts import load_bundle_checked
+    from foldwise.errors import FoldwiseError
+
+    bundle = load_bundle_checked(built / MODEL)
+    rows = tiny_table(4, seed=5).astype({"x1": "object"})
+    rows.loc[0, "x1"] = "1,5"
+    with pytest.raises(FoldwiseError, match=r"column 'x1'.*'1,5'"):
+        bundle.predict(rows)
+    rows.loc[0, "x1"] = np.inf
+    scored = bundle.predict(rows.astype({"x1": "float64"}))
+    assert np.isfinite(scored["proba_Yes"]).all()

@@ -380,7 +380,7 @@ def load_config(path: str | Path = "params.yaml") -> Config:
     config = parse_config(raw, str(p.name if p.name == "params.yaml" else p))
     # Model settings are checked against the estimators themselves, so the models module
     # (and its libraries) is imported only here, not by parse_config's other callers.
-    from foldwise.models import check_model_settings
+    from foldwise.model_settings import check_model_settings
 
     task = config.problem.task
     check_model_settings(config, None if task == "auto" else task)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,15 +152,25 @@ def read_table(
             ) from None
         _check_unique_names(names, path)
         try:
-            frame = pd.read_csv(
-                path,
-                sep=separator,
-                dtype="str",
-                skipinitialspace=False,
-                encoding="utf-8-sig",
-                low_memory=False,
-            )
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            # A row with more fields than the header would silently shift into a pandas index
+            # (or lose its last cells with index_col=False): both are refused.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path,
+                    sep=separator,
+                    dtype="str",
+                    index_col=False,
+                    skipinitialspace=False,
+                    encoding="utf-8-sig",
+                    low_memory=False,
+                )
+        except (
+            pd.errors.ParserError,
+            pd.errors.ParserWarning,
+            UnicodeDecodeError,
+            ValueError,
+        ) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise FoldwiseError(
                 f"{path}: not a readable CSV table ({first}); {separator_hint(path, separator)}"
@@ -262,6 +273,8 @@ def coerce_column(
         if numbers.ambiguous:
             refuse_ambiguous(name, text, decimal)
         lost = (text.isna() & ~raw_missing) | numbers.not_numbers | numbers.infinite
+        if not lost.any() and not numbers.rewritten:  # plain numbers: nothing to report
+            return numbers.values, "numeric", None
         record = Coercion(
             name,
             "numeric",

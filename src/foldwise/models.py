@@ -11,9 +11,8 @@ import difflib
 import hashlib
 import inspect
 import json
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import catboost
 import joblib
@@ -45,9 +44,7 @@ except ImportError:  # a private module; without it only the key naming is lost
 from foldwise.data import BOOLEAN_PAIRS, MISSING_TOKENS, TRUE_TOKENS
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS, Task
-
-if TYPE_CHECKING:
-    from foldwise.config import Config
+from foldwise.numbers import parse_numbers
 
 MODEL_NAMES = (
     "catboost",
@@ -132,24 +129,25 @@ def _as_float(values: pd.Series) -> pd.Series:
 
 
 def _coerce_numeric(values: pd.Series, name: str) -> pd.Series:
+    """Numbers as float64; infinities become missing, as when the training table was read."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return _as_float(values)
+        out = _as_float(values)
+        return out.mask(np.isinf(out.to_numpy()))
     if not _is_text(values):
         raise FoldwiseError(
             f"column {name!r} has dtype {values.dtype} but the model expects numbers"
         )
     text = _clean_text(values)
-    present = text.dropna()
-    numbers = pd.to_numeric(present.str.replace(",", "", regex=False), errors="coerce")
-    bad = present[numbers.isna()]
+    # The decimal point and proven thousands separators of foldwise.numbers: "1,5" is refused,
+    # never read as 15.
+    parsed = parse_numbers(text)
+    bad = text[parsed.not_numbers.to_numpy()]
     if len(bad):
         raise FoldwiseError(
             f"column {name!r}: {len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); "
             "the model expects a numeric column"
         )
-    out = pd.Series(np.nan, index=values.index, dtype="float64", name=values.name)
-    out[numbers.index] = numbers.to_numpy(dtype="float64")
-    return out
+    return parsed.values
 
 
 def _coerce_boolean(values: pd.Series, name: str) -> pd.Series:
@@ -780,109 +778,6 @@ class TabularModel(BaseEstimator):
         model.feature_names_in_ = np.array([str(f["name"]) for f in model.features], dtype=object)
         model.n_features_in_ = len(model.features)
         return model
-
-
-def _catboost_value_error(settings: dict[str, Any], task: str) -> str | None:
-    """CatBoost's own check of parameter values (no fit); None when it finds nothing."""
-    try:
-        from catboost import _catboost as native
-    except ImportError:  # a private module; without it values are checked when fitting
-        return None
-    check = getattr(native, "_check_train_params", None)
-    if check is None:
-        return None
-    loss = {"binary": "Logloss", "multiclass": "MultiClass", "regression": "RMSE"}[task]
-    try:
-        check({"loss_function": loss, **settings})
-    except CatBoostError as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        # Names are checked against the signature; only value errors are CatBoost's to report.
-        if "Unknown option" in text:
-            return None
-        return text.split(": ", 1)[-1]
-    return None
-
-
-def _estimator_keys(name: str, task: str) -> tuple[str, list[str]]:
-    model = TabularModel(name=name, task=task, features=[], settings={})  # type: ignore[arg-type]
-    if name == "catboost":
-        cls = model._catboost_class()
-        return cls.__name__, [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    estimator = model._sklearn_estimator()
-    return type(estimator).__name__, list(estimator.get_params(deep=False))
-
-
-def _check_values(name: str, task: str, settings: dict[str, Any], where: str) -> None:
-    """Values the estimator itself refuses, checked without fitting."""
-    if name == "catboost":
-        problem = _catboost_value_error(settings, task)
-        if problem:
-            named = re.search(r'parameter "(\w+)"', problem)
-            if named and named.group(1) in settings and where.startswith("model."):
-                where = f"{where}.{named.group(1)}"
-            raise FoldwiseError(f"{where}: CatBoost refuses the value ({problem})")
-        return
-    model = TabularModel(name=name, task=task, features=[], settings={})  # type: ignore[arg-type]
-    estimator = model._sklearn_estimator().set_params(**settings)
-    validate = getattr(estimator, "_validate_params", None)
-    if validate is None:
-        return
-    try:
-        validate()
-    except InvalidParameterError as exc:
-        raise _invalid_parameter(name, exc) from None
-
-
-def _check_keys(name: str, keys: list[str], tasks: list[str], prefix: str) -> None:
-    known = [_estimator_keys(name, task) for task in tasks]
-    for key in sorted(keys):
-        if all(key not in allowed for _, allowed in known):
-            estimator, allowed = known[0]
-            error = _unknown_setting(name, key, estimator, allowed)
-            raise FoldwiseError(str(error).replace(f"model.{name}.{key}", f"{prefix}.{key}", 1))
-    _check_reserved(name, dict.fromkeys(keys))
-
-
-def check_model_settings(config: Config, task: str | None = None) -> None:
-    """Check every model's settings and ``tune.search_space`` by name and value; fit nothing.
-
-    Called when params.yaml is validated, in every stage, so an unknown setting stops
-    ``prepare`` with the same line as ``tune``. With ``task`` unknown (``problem.task: auto``)
-    a key is accepted when the classifier or the regressor takes it.
-    """
-    tasks = [task] if task in TASKS else ["binary", "regression"]
-    for name in MODEL_NAMES:
-        settings = config.model.settings(name)
-        _check_keys(name, list(settings), tasks, f"model.{name}")
-        for each in tasks:
-            allowed = _estimator_keys(name, each)[1]
-            mine = {k: v for k, v in settings.items() if k in allowed}
-            _check_values(name, each, mine, f"model.{name}")
-    name = config.model.name
-    space = config.tune.search_space
-    _check_keys(name, list(space), tasks, "tune.search_space")
-    settings = config.model.settings(name)
-    for key, spec in space.items():
-        if hasattr(spec, "choices"):
-            candidates = list(spec.choices)
-        elif hasattr(spec, "low"):
-            cast = int if spec.type == "int" else float
-            candidates = [cast(spec.low), cast(spec.high)]
-        else:
-            candidates = [spec]
-        for each in tasks:
-            if key not in _estimator_keys(name, each)[1]:
-                continue
-            allowed = _estimator_keys(name, each)[1]
-            base = {k: v for k, v in settings.items() if k in allowed}
-            for value in candidates:
-                try:
-                    _check_values(name, each, {**base, key: value}, f"tune.search_space.{key}")
-                except FoldwiseError as exc:
-                    text = str(exc).removeprefix(f"model.{name}.{key}: ")
-                    if not text.startswith("tune.search_space"):
-                        text = f"tune.search_space.{key} = {value!r}: {text}"
-                    raise FoldwiseError(text) from None
 
 
 def build_model(

@@ -54,6 +54,7 @@ class ParsedNumbers:
     present: pd.Series  # a non-missing cell
     number: pd.Series  # a cell that is a number (finite or not)
     infinite: pd.Series  # a number that is inf/-inf or beyond float range
+    rewritten: int  # cells read with thousands separators or a decimal comma
     ambiguous: bool  # thousands separators without proof (see the module docstring)
 
     @property
@@ -99,6 +100,7 @@ def parse_numbers(text: pd.Series, decimal: Decimal = ".") -> ParsedNumbers:
         present=pd.Series(present, index=index),
         number=pd.Series(readable, index=index),
         infinite=pd.Series(infinite, index=index),
+        rewritten=int((is_grouped | (is_plain & cells.str.contains(",", regex=False))).sum()),
         ambiguous=ambiguous,
     )
 

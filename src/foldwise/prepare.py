@@ -24,7 +24,7 @@ from foldwise.data import (
 )
 from foldwise.errors import FoldwiseError
 from foldwise.hashing import file_sha256, frame_sha256
-from foldwise.models import check_model_settings
+from foldwise.model_settings import check_model_settings
 from foldwise.problem import Problem, resolve_problem, to_python
 
 MAX_STORED_CATEGORIES = 1000

@@ -193,6 +193,30 @@ class CappedRDBStorage(RDBStorage):
         return super()._get_prepared_new_trial(study_id, template_trial, session)
 
 
+def check_journal(journal: Path) -> None:
+    """Drop a record cut off by a kill mid-write; refuse a journal damaged elsewhere.
+
+    Optuna appends one JSON record per line. A run killed while writing leaves a last line
+    without its newline: that record never completed, so it is removed (Optuna would append
+    the next record to it and then fail on every read). Any other unreadable line is an error.
+    """
+    if not journal.is_file():
+        return
+    data = journal.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        with journal.open("r+b") as fh:
+            fh.truncate(len(data))
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            json.loads(line)
+        except ValueError:
+            raise FoldwiseError(
+                f"{journal}: line {number} is damaged, so the tuning studies cannot be resumed; "
+                "delete the file to start them afresh (or `dvc checkout` to restore it)"
+            ) from None
+
+
 def open_storage(config: Config, journal: Path) -> BaseStorage:
     """The study storage: a journal file by default, or the database in ``tune.storage``."""
     url = config.tune.storage
@@ -201,6 +225,7 @@ def open_storage(config: Config, journal: Path) -> BaseStorage:
         # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
         # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
         Path(f"{journal}.lock").unlink(missing_ok=True)
+        check_journal(journal)
         return JournalStorage(JournalFileBackend(str(journal)))
     # The driver foldwise installs; SQLAlchemy 2.1 would pick psycopg 3 for postgresql://.
     engine_url = (

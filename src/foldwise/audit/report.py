@@ -29,6 +29,39 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _cells_to_missing_lines(cleaning: dict[str, Any]) -> list[str]:
+    """Infinities, mostly-number category columns and test-table cells that became missing."""
+    lines: list[str] = []
+    coercions = cleaning.get("coercions") or []
+    infinite = [c for c in coercions if c.get("infinite_to_missing")]
+    if infinite:
+        lines += ["Infinite or out-of-range numbers made missing:", ""]
+        lines += _table(
+            ["column", "cells"],
+            [[f"`{_md(c['column'])}`", _num(c["infinite_to_missing"])] for c in infinite],
+        )
+    notes = [c for c in coercions if c.get("note")]
+    if notes:
+        lines += ["Columns read as categories although they hold numbers:", ""]
+        lines += _table(
+            ["column", "why", "e.g."],
+            [
+                [f"`{_md(c['column'])}`", _md(c["note"]), _md(", ".join(c.get("examples") or []))]
+                for c in notes
+            ],
+        )
+    test_cells = ((cleaning.get("test_table") or {}).get("cells_to_missing")) or {}
+    if test_cells:
+        lines += [
+            "Test-table cells that did not fit the training column's type (made missing):",
+            "",
+        ]
+        lines += _table(
+            ["column", "cells"], [[f"`{_md(k)}`", _num(v)] for k, v in test_cells.items()]
+        )
+    return lines
+
+
 def _duplicates_cell(split: dict[str, Any]) -> str:
     """Test rows equal to a training row, their share and the share the table predicts."""
     dup = split.get("train_test_duplicates") or {}
@@ -121,6 +154,7 @@ def render_markdown(audit: dict[str, Any]) -> str:
                 for c in cl["coercions"]
             ],
         )
+    lines += _cells_to_missing_lines(cl)
 
     tgt = audit.get("target", {})
     lines += ["## Target", ""]
