@@ -214,13 +214,15 @@ def test_bad_inputs(root, tmp_path_factory):
 
 
 def test_tracks_the_tables_with_dvc(root):
+    source = write(root, profile_table(300, seed=13))
+    with pytest.raises(FoldwiseError, match="not a DVC repository"):
+        init_project(root, source, "target")
     for args in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"]):
         subprocess.run(args, cwd=root, check=True, capture_output=True)
     moved = root / "data" / "elsewhere.csv"
     profile_table(300, seed=13).to_csv(moved, index=False)
     with pytest.raises(FoldwiseError, match="not under data/raw/"):
         init_project(root, "data/elsewhere.csv", "target")
-    source = write(root, profile_table(300, seed=13))
     test = write(root, profile_table(100, seed=14), "test.csv")
     result = init_project(root, source, "target", test_source=test)
     assert result.tracked == [source, test]
