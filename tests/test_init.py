@@ -138,13 +138,13 @@ def test_refuses_to_overwrite_an_edited_params_yaml(root):
     source = write(root, profile_table(300, seed=8))
     init(root, source)
     init(root, source)  # the same file again: nothing to lose
-    edited = (root / "params.yaml").read_text().replace("n_trials: 12", "n_trials: 40")
+    edited = (root / "params.yaml").read_text().replace("seed: 42 ", "seed: 7  ")
     (root / "params.yaml").write_text(edited)
     with pytest.raises(FoldwiseError, match=r"differs from the demo's default.*--force"):
         init(root, source)
     assert (root / "params.yaml").read_text() == edited
     init(root, source, force=True)
-    assert load_config(root / "params.yaml").tune.n_trials == 12
+    assert load_config(root / "params.yaml").seed == 42
 
 
 def test_time_and_group_columns(root):
