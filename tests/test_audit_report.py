@@ -73,6 +73,8 @@ def test_stage_writes_reports_and_fails_with_one_line(tmp_path, monkeypatch, fai
         message = str(err.value)
         assert message.startswith("audit failed on audit.fail_on: leakage in column 'leak' (")
         assert "single-feature roc_auc" in message
+        assert "To fix: add 'leak' to data.drop_columns" in message
+        assert "or remove 'leakage' from audit.fail_on" in message
         assert "\n" not in message
     else:
         stage.main()

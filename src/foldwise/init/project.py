@@ -234,6 +234,11 @@ def init_project(
         if how is None:
             _check_untracked_location(rel, source if key == "source" else str(test_source))
             untracked[key] = rel
+    if untracked and not (root / ".dvc").is_dir():
+        raise FoldwiseError(
+            f"{root}: not a DVC repository, so {', '.join(map(str, untracked.values()))} cannot "
+            "be tracked; run `git init && dvc init` here first"
+        )
     tmp = _validate(text, params, plan, root / files["source"])
     result = InitResult(plan, params, lines=_report(plan))
     try:
