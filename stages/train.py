@@ -12,6 +12,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
 from foldwise.paths import ProjectPaths
+from foldwise.production.contract import input_schema
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
 from foldwise.training import (
     compare_to_baselines,
@@ -116,6 +117,7 @@ def main() -> None:
             "folds_fingerprint": fingerprint,
             "libraries": library_versions(),
         },
+        input_schema=input_schema(train, data.features, f"{problem.target} model input row"),
     )
     bundle.save(paths.models_dir / "model")
 
