@@ -66,4 +66,5 @@ def test_stage_scripts_import_their_package_modules_as_declared():
                 module = line.split()[1].removeprefix("foldwise.")
                 if module in {"config", "paths", "stage", "errors", "metrics"}:
                     continue  # shared plumbing, validated by params deps
-                assert f"src/foldwise/{module}.py" in deps, (name, module)
+                path = module.replace(".", "/")  # a subpackage module: production.gate
+                assert f"src/foldwise/{path}.py" in deps, (name, module)

@@ -80,9 +80,9 @@ def run_edge_cases(bundle: Bundle, sample: pd.DataFrame, large_rows: int = 50_00
     if bundle.input_schema is None:
         raise FoldwiseError("bundle has no input_schema.json; retrain with dvc repro train")
     properties = bundle.input_schema["properties"]
-    base = sample.reset_index(drop=True)
-    reference = bundle.predict_scores(base)
     names = [str(f["name"]) for f in bundle.features]
+    base = sample[[n for n in names if n in sample.columns]].reset_index(drop=True)
+    reference = bundle.predict_scores(base)
     cases: list[CaseResult] = []
 
     def add(name: str, expected: str, behaviour: str, check: Callable[[], tuple[bool, str]]):
