@@ -36,14 +36,15 @@ def _problem_section(bundle: Bundle) -> list[str]:
     ]
     if problem.classes is not None:
         labels = ", ".join(f"`{c}`" for c in problem.classes)
-        lines.append(f"Classes: {labels}.")
+        text = f"Classes: {labels}."
         if problem.task == "binary":
             threshold = 0.5 if bundle.threshold is None else bundle.threshold
-            lines.append(
+            text += (
                 f" Positive class `{problem.positive_label}`; a row is predicted positive when "
                 f"its probability is at least {threshold:.3f} (chosen on out-of-fold "
                 "predictions of the training rows)."
             )
+        lines.append(text)
     lines += [
         "",
         f"Primary metric: {problem.metric} ({'higher' if problem.greater_is_better else 'lower'} "
@@ -72,7 +73,16 @@ def _data_section(bundle: Bundle) -> list[str]:
 
 
 def _estimate_section(paths: ProjectPaths) -> list[str]:
-    lines = ["## How good is it", ""]
+    lines = [
+        "## How good is it",
+        "",
+        "Three numbers answer three questions. The honest estimate says how well the whole "
+        "recipe (tuning + training) does on new rows; the cross-validated score describes this "
+        "final model on its training rows, next to simple baselines; the test result is the "
+        "one look at rows held back from every choice. Expect new data to score near the "
+        "honest estimate, not above it.",
+        "",
+    ]
     nested = _read(paths.report_dir("tune") / "nested_cv.json")
     if nested and nested.get("nested", True) and nested.get("mean") is not None:
         lines.append(
