@@ -318,3 +318,42 @@ def test_a_scikit_learn_model_onnx_cannot_express_says_why(tmp_path):
     result = export_onnx(bundle, make_rows(100)[0], tmp_path / "model.onnx")
     assert not result["exported"]
     assert result["reason"].startswith("logistic_regression cannot be converted")
+
+
+# ----------------------------------------------------------------- model card
+
+
+def test_the_card_says_what_is_missing_and_reads_what_is_there(bundle_dir, tmp_path):
+    from foldwise.paths import ProjectPaths
+    from foldwise.production.card import render_card
+
+    paths = ProjectPaths(tmp_path)
+    bundle = Bundle.load(bundle_dir)
+    card = render_card(paths, bundle)
+    assert "Sealed test set: not scored yet" in card
+    assert "Not available (no `reports/explain/importance.json`)" in card
+    assert "Not validated (the validate stage has not run)" in card
+    explain = paths.report_dir("explain")
+    explain.mkdir(parents=True)
+    (explain / "importance.json").write_text(
+        json.dumps({"top_features": [{"feature": "b", "importance": 0.5}]})
+    )
+    evaluate = paths.report_dir("evaluate")
+    evaluate.mkdir(parents=True)
+    (evaluate / "metrics.json").write_text(
+        json.dumps(
+            {
+                "rows": 120,
+                "primary_metric": {
+                    "name": "roc_auc",
+                    "value": 0.81,
+                    "ci95_low": 0.75,
+                    "ci95_high": 0.86,
+                },
+            }
+        )
+    )
+    card = render_card(paths, bundle)
+    assert "- `b`: 0.5" in card
+    assert "**Sealed test set** (one look, 120 rows): roc_auc 0.8100" in card
+    assert "a row is predicted positive when its probability is at least 0.500" in card
