@@ -80,7 +80,7 @@ def test_one_row_as_dict_or_frame_equals_the_reference_path(name, task):
     model, X = fitted(name, task)
     scorer = FastScorer(model)
     for frame in (X, as_text(X), odd_rows(X)):
-        for i in range(min(len(frame), 6)):
+        for i in range(min(len(frame), 4)):
             one = frame.iloc[[i]]
             expected = scores(model, one)
             assert np.array_equal(scorer.scores(one), expected), (i, one)
