@@ -18,7 +18,6 @@ import pandas as pd
 
 from foldwise.errors import FoldwiseError
 from foldwise.models import (
-    MISSING_CATEGORY,
     TabularModel,
     _coerce_boolean,
     _coerce_categorical,
@@ -282,6 +281,3 @@ def _one_row_values(rows: pd.DataFrame, names: list[str]) -> dict[str, Any] | No
                 return None
             values[name] = array[0]
     return values
-
-
-__all__ = ["MISSING_CATEGORY", "FastScorer"]
