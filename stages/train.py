@@ -11,6 +11,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
 from foldwise.paths import ProjectPaths
+from foldwise.production.contract import input_schema
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
 from foldwise.training import (
     compare_to_baselines,
@@ -120,6 +121,7 @@ def main() -> dict[str, float]:
             "libraries": library_versions(),
             "id_columns": list(schema["id_columns"]),  # foldwise serve logs the first as `id`
         },
+        input_schema=input_schema(train, data.features, f"{problem.target} model input row"),
     )
     own = {"fold": run.fold_of_row, "y_true": data.y}
     if problem.task == "regression":

@@ -440,7 +440,7 @@ def test_save_and_load_give_identical_predictions(name, tmp_path):
     assert loaded.best_iteration_ == model.best_iteration_
     assert loaded.learning_curve_ == model.learning_curve_
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    expected_file = "model.cbm" if name == "catboost" else "pipeline.joblib"
+    expected_file = "model.cbm" if name == "catboost" else "pipeline.skops"
     assert (tmp_path / "model" / expected_file).is_file()
 
 

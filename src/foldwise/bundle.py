@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,17 @@ import numpy as np
 import pandas as pd
 
 from foldwise.errors import FoldwiseError
-from foldwise.models import TabularModel, feature_frame
+from foldwise.models import TabularModel
 from foldwise.problem import Problem
+from foldwise.production.integrity import folder_hashes, read_verified_manifest, seal_manifest
+from foldwise.production.scoring import FastScorer
 
-BUNDLE_FORMAT = 1
+# 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.
+BUNDLE_FORMAT = 2
 MANIFEST = "bundle.json"
 MODEL_DIR = "model"
+INPUT_SCHEMA = "input_schema.json"
+Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
 
 
@@ -43,6 +49,11 @@ class Bundle:
     features: list[dict[str, Any]]
     threshold: float | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # JSON Schema of one input row with what training saw (foldwise.production.contract).
+    input_schema: dict[str, Any] | None = None
+    # sha256 of every file of the folder, as recorded in the manifest (filled by save/load).
+    files: dict[str, str] = field(default_factory=dict)
+    _scorer: FastScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def save(self, directory: Path) -> None:
         """Write the bundle to ``directory`` (replaced as a whole, never half-written)."""
@@ -50,14 +61,23 @@ class Bundle:
         staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
         try:
             self.model.save(staging / MODEL_DIR)
-            manifest = {
-                "format": BUNDLE_FORMAT,
-                "problem": self.problem.to_dict(),
-                "features": self.features,
-                "threshold": self.threshold,
-                "metadata": self.metadata,
-            }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+            if self.input_schema is not None:
+                text = json.dumps(self.input_schema, indent=2, allow_nan=False, default=str)
+                (staging / INPUT_SCHEMA).write_text(text + "\n", encoding="utf-8")
+            # Hash last, after every file is in place, whoever wrote it.
+            self.files = folder_hashes(staging, MANIFEST)
+            manifest = seal_manifest(
+                {
+                    "format": BUNDLE_FORMAT,
+                    "problem": self.problem.to_dict(),
+                    "features": self.features,
+                    "threshold": self.threshold,
+                    "metadata": self.metadata,
+                    "files": self.files,
+                }
+            )
+            text = json.dumps(manifest, indent=2, default=str)
+            (staging / MANIFEST).write_text(text + "\n", encoding="utf-8")
             if directory.exists():
                 shutil.rmtree(directory)
             staging.rename(directory)
@@ -67,30 +87,37 @@ class Bundle:
 
     @classmethod
     def load(cls, directory: Path) -> Bundle:
-        """Read a bundle written by :meth:`save`."""
+        """Read a bundle written by :meth:`save`, after checking every file's sha256."""
+        directory = Path(directory)
+        # Verified before any model file is opened: nothing is deserialised unchecked.
+        manifest = read_verified_manifest(directory, MANIFEST)
         manifest_path = directory / MANIFEST
-        if not manifest_path.is_file():
-            raise FoldwiseError(f"{directory}: not a foldwise model bundle (no {MANIFEST})")
-        manifest = json.loads(manifest_path.read_text())
         if manifest.get("format") != BUNDLE_FORMAT:
             raise FoldwiseError(
                 f"{manifest_path}: bundle format {manifest.get('format')!r} is not supported "
-                f"(expected {BUNDLE_FORMAT})"
+                f"(expected {BUNDLE_FORMAT}); retrain with dvc repro train"
             )
+        schema_path = directory / INPUT_SCHEMA
         return cls(
             model=TabularModel.load(directory / MODEL_DIR),
             problem=Problem.from_dict(manifest["problem"]),
             features=manifest["features"],
             threshold=manifest["threshold"],
             metadata=manifest.get("metadata", {}),
+            input_schema=json.loads(schema_path.read_text()) if schema_path.is_file() else None,
+            files=dict(manifest["files"]),
         )
 
-    def predict_scores(self, rows: pd.DataFrame) -> np.ndarray:
+    @property
+    def scorer(self) -> FastScorer:
+        """The fast raw-row scorer of this bundle's model (built once)."""
+        if self._scorer is None:
+            self._scorer = FastScorer(self.model)
+        return self._scorer
+
+    def predict_scores(self, rows: Rows) -> np.ndarray:
         """Class probabilities (n, k) or regression values (n,) for raw rows."""
-        X = feature_frame(rows, self.features)
-        if self.problem.task == "regression":
-            return np.asarray(self.model.predict(X), dtype="float64")
-        return np.asarray(self.model.predict_proba(X), dtype="float64")
+        return self.scorer.scores(rows)
 
     def predict_codes(self, scores: np.ndarray) -> np.ndarray:
         """Hard predictions as class codes, using the bundle's threshold for binary tasks."""
@@ -99,15 +126,33 @@ class Bundle:
             return (scores[:, 1] >= threshold).astype("int64")
         return scores.argmax(axis=1)
 
-    def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Score raw rows: a frame of predictions (original labels) and class probabilities."""
+    def predict(self, rows: Rows) -> pd.DataFrame:
+        """Score raw rows: a frame of predictions (original labels) and class probabilities.
+
+        ``rows`` is a table, or one mapping of column to value, or a list of them (parsed
+        JSON); the result's index is the table's, else 0..n-1.
+        """
         scores = self.predict_scores(rows)
-        out = pd.DataFrame(index=rows.index)
+        index = rows.index if isinstance(rows, pd.DataFrame) else pd.RangeIndex(len(scores))
+        columns: dict[str, Any] = {}
         if self.problem.task == "regression":
-            out["prediction"] = scores
-            return out
+            columns["prediction"] = scores
+        else:
+            assert self.problem.classes is not None
+            columns["prediction"] = self.problem.decode(self.predict_codes(scores))
+            for i, label in enumerate(self.problem.classes):
+                columns[f"proba_{label}"] = scores[:, i]
+        return pd.DataFrame(columns, index=index, copy=False)
+
+    def predict_records(self, rows: Rows) -> list[dict[str, Any]]:
+        """Score raw rows into plain dicts (for JSON): ``prediction`` and ``proba_<label>``."""
+        scores = self.predict_scores(rows)
+        if self.problem.task == "regression":
+            return [{"prediction": float(v)} for v in scores]
         assert self.problem.classes is not None
-        out["prediction"] = self.problem.decode(self.predict_codes(scores))
-        for i, label in enumerate(self.problem.classes):
-            out[f"proba_{label}"] = scores[:, i]
-        return out
+        labels = self.problem.decode(self.predict_codes(scores))
+        names = [f"proba_{label}" for label in self.problem.classes]
+        return [
+            {"prediction": label, **dict(zip(names, row.tolist(), strict=True))}
+            for label, row in zip(labels, scores, strict=True)
+        ]

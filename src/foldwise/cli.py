@@ -217,6 +217,29 @@ def shadow_report(args: argparse.Namespace) -> None:
         write_json_atomic(args.json, report)
 
 
+def model_command(args: argparse.Namespace) -> None:
+    """``foldwise model list|prod|fetch|rollback``: model versions through GTO and DVC."""
+    from foldwise.production import registry
+
+    root = args.root.resolve()
+    if args.action == "list":
+        versions = registry.list_versions(root, args.name)
+        if not versions:
+            print(f"{args.name}: no registered versions")
+        for v in versions:
+            stages = f" [{', '.join(v.stages)}]" if v.stages else ""
+            print(f"{v.ref}{stages} {v.commit[:12]} {v.created_at}")
+    elif args.action == "prod":
+        v = registry.stage_version(root, args.name, args.stage)
+        print(f"{v.ref} {v.commit[:12]}")
+    elif args.action == "fetch":
+        out = registry.fetch_bundle(root, args.ref, args.out)
+        print(f"{args.ref}: bundle verified and written to {out}")
+    elif args.action == "rollback":
+        old, new = registry.rollback(root, args.name, args.stage)
+        print(f"{args.name}#{args.stage}: {old} -> {new}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -255,6 +278,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     add_serve_commands(commands)
+
+    model = commands.add_parser(
+        "model", help="model versions (GTO + DVC): list, prod, fetch, rollback"
+    )
+    model_actions = model.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("list", "registered versions, newest first, with their stages"),
+        ("prod", "the version assigned to a stage (default prod)"),
+        ("fetch", "write a version's bundle (REF: model@v1.2.0 or model#prod) to --out"),
+        ("rollback", "re-assign the stage to the version it held before"),
+    ):
+        sub = model_actions.add_parser(action, help=text)
+        sub.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+        if action == "fetch":
+            sub.add_argument("ref", help="GTO ref, e.g. model@v1.2.0 or model#prod")
+            sub.add_argument("--out", type=Path, required=True, help="folder to write")
+        else:
+            sub.add_argument("--name", default="model", help="artifact name in dvc.yaml")
+        if action in ("prod", "rollback"):
+            sub.add_argument("--stage", default="prod", help="GTO stage")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -280,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.exit(code)
         elif args.command == "shadow-report":
             shadow_report(args)
+
+        elif args.command == "model":
+            model_command(args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

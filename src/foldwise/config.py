@@ -230,6 +230,17 @@ class CompareConfig(_Section):
     bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
 
 
+class ProductionConfig(_Section):
+    """The validate stage's budgets, measured in a fresh process on raw training rows."""
+
+    max_latency_ms: Annotated[float, Field(gt=0)] = 50.0
+    min_rows_per_s: Annotated[float, Field(ge=0)] = 2000.0
+    max_model_mb: Annotated[float, Field(gt=0)] = 200.0
+    max_memory_mb: Annotated[float, Field(gt=0)] = 2048.0
+    latency_calls: Annotated[int, Field(ge=20, le=100_000)] = 300
+    large_batch_rows: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+
+
 class Config(_Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
@@ -243,6 +254,7 @@ class Config(_Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
+    production: ProductionConfig = Field(default_factory=ProductionConfig)
 
     @model_validator(mode="after")
     def _combinations(self) -> Config:

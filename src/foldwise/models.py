@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import catboost
-import joblib
 import numpy as np
 import pandas as pd
 import sklearn
@@ -58,8 +57,10 @@ KINDS = ("numeric", "categorical", "boolean", "datetime")
 MISSING_CATEGORY = "__missing__"
 MODEL_FILE = "model.json"
 CATBOOST_FILE = "model.cbm"
-PIPELINE_FILE = "pipeline.joblib"
-SAVE_FORMAT = 1
+PIPELINE_FILE = "pipeline.skops"
+LEGACY_PIPELINE_FILE = "pipeline.joblib"
+# 2: scikit-learn pipelines in skops format (loading runs no code), never pickle/joblib.
+SAVE_FORMAT = 2
 # HistGradientBoosting encodes at most this many categories per feature natively.
 HGB_MAX_CATEGORIES = 255
 
@@ -720,7 +721,7 @@ class TabularModel(BaseEstimator):
     # ----------------------------------------------------------------- persistence
 
     def save(self, directory: Path) -> None:
-        """Write the fitted model: CatBoost's native file or a joblib pipeline, plus JSON."""
+        """Write the fitted model: CatBoost's native file or a skops pipeline, plus JSON."""
         check_is_fitted(self, "estimator_")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -734,7 +735,9 @@ class TabularModel(BaseEstimator):
             metadata["train_finish_time"] = ""
             self.estimator_.save_model(str(directory / CATBOOST_FILE), format="cbm")
         else:
-            joblib.dump(self.estimator_, directory / PIPELINE_FILE)
+            from foldwise.production.safe_io import dump_pipeline
+
+            dump_pipeline(self.estimator_, directory / PIPELINE_FILE)
         state = {
             "format": SAVE_FORMAT,
             "params": self.get_params(deep=False),
@@ -756,6 +759,11 @@ class TabularModel(BaseEstimator):
         if not state_path.is_file():
             raise FoldwiseError(f"{directory}: not a saved foldwise model (no {MODEL_FILE})")
         state = json.loads(state_path.read_text(encoding="utf-8"))
+        if (directory / LEGACY_PIPELINE_FILE).exists():
+            raise FoldwiseError(
+                f"{directory / LEGACY_PIPELINE_FILE}: pickled models are never loaded (a pickle "
+                "can run code); retrain with dvc repro train to get a skops file"
+            )
         if state.get("format") != SAVE_FORMAT:
             raise FoldwiseError(
                 f"{state_path}: model format {state.get('format')!r} is not supported "
@@ -766,7 +774,9 @@ class TabularModel(BaseEstimator):
             estimator = model._catboost_class()()
             estimator.load_model(str(directory / CATBOOST_FILE), format="cbm")
         else:
-            estimator = joblib.load(directory / PIPELINE_FILE)
+            from foldwise.production.safe_io import load_pipeline
+
+            estimator = load_pipeline(directory / PIPELINE_FILE)
         fitted = state["fitted"]
         model.estimator_ = estimator
         model.best_iteration_ = fitted["best_iteration"]

@@ -1,0 +1,1 @@
+"""Production readiness: fast scoring, input contract, integrity, export, card, registry."""

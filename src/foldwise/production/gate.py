@@ -1,0 +1,126 @@
+"""The production-readiness gate: budgets, edge cases and export in one report, then a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from foldwise.bundle import Bundle
+from foldwise.config import ProductionConfig
+from foldwise.errors import FoldwiseError
+from foldwise.production.edge_cases import run_edge_cases
+from foldwise.production.export import export_onnx
+from foldwise.production.measure import check_budgets, measure_in_fresh_process
+
+PARITY_ROWS = 5000
+
+
+@dataclass
+class GateResult:
+    """Everything the validate stage measured, and the one-line failures (empty: passed)."""
+
+    report: dict[str, Any]
+    failures: list[str]
+
+
+def run_gate(
+    bundle_dir: Path, train_path: Path, config: ProductionConfig, export_path: Path, seed: int
+) -> GateResult:
+    """Measure, check and export; never raises for a missed budget (see ``failures``)."""
+    bundle = Bundle.load(bundle_dir)
+    train = pd.read_parquet(train_path)
+    figures = measure_in_fresh_process(bundle_dir, train_path, config.latency_calls)
+    budgets = check_budgets(figures, config.model_dump())
+    sample = train.sample(n=min(len(train), 500), random_state=seed)
+    cases = run_edge_cases(bundle, sample, large_rows=config.large_batch_rows)
+    parity_rows = train.sample(n=min(len(train), PARITY_ROWS), random_state=seed)
+    export = export_onnx(bundle, parity_rows, export_path)
+    failures = [check["message"] for check in budgets if not check["met"]]
+    failures += [
+        f"edge case {case['name']!r}: expected to {case['expected']}; {case['detail']}"
+        for case in cases
+        if not case["passed"]
+    ]
+    report = {
+        "model": bundle.metadata.get("model_name", bundle.model.name),
+        "verdict": "pass" if not failures else "fail",
+        "figures": figures,
+        "budgets": budgets,
+        "edge_cases": cases,
+        "onnx": export,
+        "bundle_files": bundle.files,
+        "input_schema": "input_schema.json in the bundle",
+    }
+    return GateResult(report, failures)
+
+
+def gate_metrics(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers for DVC metrics (``dvc exp show``)."""
+    figures = report["figures"]
+    return {
+        "verdict_pass": report["verdict"] == "pass",
+        "latency_p99_ms": figures["latency_p99_ms"],
+        "rows_per_s": figures["rows_per_s"],
+        "model_mb": figures["model_mb"],
+        "peak_memory_mb": figures["peak_memory_mb"],
+        "edge_cases_passed": sum(case["passed"] for case in report["edge_cases"]),
+        "edge_cases": len(report["edge_cases"]),
+        "onnx_exported": bool(report["onnx"].get("exported")),
+    }
+
+
+def render_gate(report: dict[str, Any]) -> str:
+    """The gate's Markdown report: figures against budgets, edge cases, export."""
+    figures = report["figures"]
+    lines = [
+        f"# Production readiness: {report['verdict'].upper()}",
+        "",
+        f"Measured in a fresh process on {figures['rows']:,} raw training rows "
+        f"(load average {', '.join(f'{x:.2f}' for x in figures['load_average'])}).",
+        "",
+        "| budget | measured | limit | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for check in report["budgets"]:
+        lines.append(
+            f"| `{check['budget']}` | {check['measured']:.4g} {check['unit']} | "
+            f"{check['limit']:g} | {'yes' if check['met'] else '**no**'} |"
+        )
+    lines += [
+        "",
+        f"One row (dict): p50 {figures['latency_p50_ms']:.3f} ms, p99 "
+        f"{figures['latency_p99_ms']:.3f} ms over {figures['latency_calls']} calls; bundle load "
+        f"{figures['load_s']:.2f} s.",
+        "",
+        "## Edge cases",
+        "",
+        "| case | expected | behaviour | held | what happened |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for case in report["edge_cases"]:
+        detail = case["detail"].replace("|", "\\|")
+        lines.append(
+            f"| {case['name']} | {case['expected']} | {case['behaviour']} | "
+            f"{'yes' if case['passed'] else '**no**'} | {detail} |"
+        )
+    onnx = report["onnx"]
+    lines += ["", "## ONNX export", ""]
+    if onnx.get("exported"):
+        lines.append(
+            f"Exported to `{onnx['path']}`; largest absolute difference from the bundle on "
+            f"{onnx['parity_rows']:,} raw rows: {onnx['max_abs_diff']:.2e} "
+            f"(tolerance {onnx['tolerance']:g})."
+        )
+    else:
+        lines.append(f"Not exported: {onnx['reason']}.")
+    return "\n".join(lines) + "\n"
+
+
+def require_pass(result: GateResult) -> None:
+    """Raise the first failure as the stage's one-line error (after the report is written)."""
+    if result.failures:
+        more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
+        raise FoldwiseError(f"validate: {result.failures[0]}{more}")

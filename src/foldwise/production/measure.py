@@ -1,0 +1,129 @@
+"""Production figures of a bundle, measured in a fresh process, and the budgets they must meet.
+
+``python -m foldwise.production.measure BUNDLE ROWS OUT.json [CALLS]`` loads the bundle in a
+new interpreter (so import and load costs, caches and memory are what a server would see),
+scores the raw rows in one batch, times ``CALLS`` one-row calls given as dicts (the serving
+path), and writes the figures as JSON. :func:`measure_in_fresh_process` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from foldwise.errors import FoldwiseError
+
+
+def folder_mb(directory: Path) -> float:
+    """Total size of the files under ``directory`` in MB (10^6 bytes)."""
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) / 1e6
+
+
+def _measure(bundle_dir: Path, rows_path: Path, calls: int) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
+    from foldwise.bundle import Bundle
+
+    start = time.perf_counter()
+    bundle = Bundle.load(bundle_dir)
+    load_s = time.perf_counter() - start
+    rows = pd.read_parquet(rows_path)
+    if len(rows) == 0:
+        raise FoldwiseError(f"{rows_path}: no rows to measure on")
+    bundle.predict(rows.iloc[:100])  # warm up
+    batch_s = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        bundle.predict(rows)
+        batch_s = min(batch_s, time.perf_counter() - start)
+    picks = np.random.default_rng(0).integers(0, len(rows), size=calls)
+    records = rows.iloc[picks].to_dict("records")
+    for record in records[:20]:
+        bundle.predict_records(record)
+    latencies = []
+    for record in records:
+        start = time.perf_counter()
+        bundle.predict_records(record)
+        latencies.append(time.perf_counter() - start)
+    ms = np.asarray(latencies) * 1e3
+    return {
+        "rows": len(rows),
+        "load_s": load_s,
+        "batch_s": batch_s,
+        "rows_per_s": len(rows) / batch_s,
+        "latency_calls": calls,
+        "latency_p50_ms": float(np.percentile(ms, 50)),
+        "latency_p99_ms": float(np.percentile(ms, 99)),
+        # Linux reports kilobytes; the peak of this whole process, imports included.
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "model_mb": folder_mb(bundle_dir),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def measure_in_fresh_process(bundle_dir: Path, rows_path: Path, calls: int) -> dict[str, Any]:
+    """Run :func:`_measure` in a new interpreter; its one-line error becomes ours."""
+    with tempfile.TemporaryDirectory(prefix="foldwise-measure-") as tmp:
+        out = Path(tmp) / "figures.json"
+        args = [sys.executable, "-m", "foldwise.production.measure"]
+        args += [str(bundle_dir), str(rows_path), str(out), str(calls)]
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+            raise FoldwiseError(
+                f"measuring {bundle_dir} failed: {lines[-1] if lines else result.returncode}"
+            )
+        return json.loads(out.read_text())
+
+
+BUDGETS = (
+    # (params key, figure, unit, "max" or "min")
+    ("max_latency_ms", "latency_p99_ms", "ms (p99, one row)", "max"),
+    ("min_rows_per_s", "rows_per_s", "rows/s (batch)", "min"),
+    ("max_model_mb", "model_mb", "MB (bundle folder)", "max"),
+    ("max_memory_mb", "peak_memory_mb", "MB (peak memory)", "max"),
+)
+
+
+def check_budgets(figures: dict[str, Any], budgets: dict[str, float]) -> list[dict[str, Any]]:
+    """One entry per budget: the limit, the measured figure and whether it was met."""
+    checks = []
+    for key, figure, unit, side in BUDGETS:
+        limit, value = float(budgets[key]), float(figures[figure])
+        met = value <= limit if side == "max" else value >= limit
+        word = "at most" if side == "max" else "at least"
+        checks.append(
+            {
+                "budget": f"production.{key}",
+                "limit": limit,
+                "measured": value,
+                "unit": unit,
+                "met": met,
+                "message": f"production.{key}: measured {value:.4g} {unit}; budget {word} {limit:g}",
+            }
+        )
+    return checks
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of the fresh measuring process."""
+    bundle_dir, rows_path, out = Path(argv[0]), Path(argv[1]), Path(argv[2])
+    calls = int(argv[3]) if len(argv) > 3 else 300
+    try:
+        figures = _measure(bundle_dir, rows_path, calls)
+    except FoldwiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    out.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

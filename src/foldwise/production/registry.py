@@ -1,0 +1,196 @@
+"""Model versions with GTO (git tags) and DVC: list, see a stage, fetch a version, roll back.
+
+The model is the DVC artifact ``model`` declared in ``dvc.yaml`` (``artifacts:``). GTO records
+a version as the git tag ``model@v1.2.0`` on the commit whose ``dvc.lock`` pins the bundle, and
+a stage assignment as ``model#prod#N``; the highest ``N`` is the current one. The bundle of
+any version is read from the DVC cache or remote at that commit (``dvc.api``), then checked
+like any bundle (every file's sha256).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from foldwise.errors import FoldwiseError
+
+DEFAULT_NAME = "model"
+_REF = re.compile(r"^(?P<name>[A-Za-z0-9_.\-/]+?)(?:@(?P<version>[^#@]+)|#(?P<stage>[^#@]+))?$")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered version: its name, version, commit and the stages it is in now."""
+
+    name: str
+    version: str
+    commit: str
+    stages: tuple[str, ...]
+    created_at: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def _gto() -> Any:
+    try:
+        import gto.api
+    except ImportError:
+        raise FoldwiseError("model versions need GTO: pip install 'foldwise[registry]'") from None
+    return gto.api
+
+
+def list_versions(root: Path, name: str = DEFAULT_NAME) -> list[ModelVersion]:
+    """Every registered version of ``name``, newest first."""
+    api = _gto()
+    try:
+        # One version per stage: the latest assignment is the one in the stage.
+        shown = api.show(str(root), name, assignments_per_version=-1, versions_per_stage=1)
+    except Exception as exc:  # GTO raises its own exception types for a bad repo or name
+        raise FoldwiseError(f"{root}: cannot read the model registry: {exc}") from None
+    versions = []
+    for entry in shown:
+        if not entry.get("registrations"):
+            continue
+        stages = tuple(s["stage"] for s in entry.get("stages", []) if s.get("is_active", True))
+        versions.append(
+            ModelVersion(
+                name=name,
+                version=str(entry["version"]),
+                commit=str(entry["commit_hexsha"]),
+                stages=stages,
+                created_at=str(entry.get("created_at")),
+            )
+        )
+    return versions
+
+
+def stage_version(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> ModelVersion:
+    """The version currently assigned to ``stage``."""
+    for version in list_versions(root, name):
+        if stage in version.stages:
+            return version
+    raise FoldwiseError(f"{name}#{stage}: no version is assigned to stage {stage!r}")
+
+
+def _assignments(root: Path, name: str, stage: str) -> list[tuple[int, str]]:
+    """(N, version) of every ``name#stage#N`` assignment, oldest first."""
+    api = _gto()
+    events = api.history(str(root), name)
+    found = []
+    for event in events:
+        if event.get("event") == "assignment" and event.get("stage") == stage:
+            number = str(event.get("ref", "")).rsplit("#", 1)[-1]
+            if number.isdigit():
+                found.append((int(number), str(event["version"])))
+    return sorted(found)
+
+
+def assign(root: Path, name: str, version: str, stage: str = "prod") -> None:
+    """Assign ``stage`` to ``version`` (a new ``name#stage#N`` tag; the latest one counts)."""
+    api = _gto()
+    try:
+        # force: a version that held the stage before (a rollback) gets a new, later tag.
+        api.assign(str(root), name, stage, version=version, skip_registration=True, force=True)
+    except Exception as exc:
+        raise FoldwiseError(f"{name}@{version}: cannot assign stage {stage!r}: {exc}") from None
+
+
+def register(root: Path, name: str, version: str, ref: str = "HEAD") -> ModelVersion:
+    """Register the model at git ``ref`` as ``version`` (a ``name@version`` tag)."""
+    api = _gto()
+    try:
+        api.register(str(root), name, ref, version=version)
+    except Exception as exc:
+        raise FoldwiseError(f"{name}@{version}: cannot register: {exc}") from None
+    return next(v for v in list_versions(root, name) if v.version == version)
+
+
+def rollback(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> tuple[str, str]:
+    """Re-assign ``stage`` to the version it held before the current one; (from, to)."""
+    history = _assignments(root, name, stage)
+    if not history:
+        raise FoldwiseError(f"{name}#{stage}: no version was ever assigned to {stage!r}")
+    current = stage_version(root, name, stage).version
+    previous = next((v for _, v in reversed(history) if v != current), None)
+    if previous is None:
+        raise FoldwiseError(
+            f"{name}#{stage}: only {current} was ever in {stage!r}; nothing to roll back to"
+        )
+    assign(root, name, previous, stage)
+    return current, previous
+
+
+def resolve(root: Path, ref: str) -> ModelVersion:
+    """A GTO ref (``model@v1.2.0``, ``model#prod``, or ``model`` for the newest) to a version."""
+    match = _REF.match(ref.strip())
+    if not match:
+        raise FoldwiseError(f"{ref!r}: expected a ref like model@v1.2.0 or model#prod")
+    name = match["name"]
+    if match["stage"]:
+        return stage_version(root, name, match["stage"])
+    versions = list_versions(root, name)
+    if not versions:
+        raise FoldwiseError(f"{name}: no registered versions (gto register {name} ...)")
+    if match["version"] is None:
+        return versions[0]
+    for version in versions:
+        if version.version == match["version"]:
+            return version
+    known = ", ".join(v.version for v in versions[:10])
+    raise FoldwiseError(f"{ref}: no such version (registered: {known})")
+
+
+def _artifact_path(root: Path, name: str, commit: str) -> str:
+    """The artifact's path as declared in dvc.yaml at ``commit``."""
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:dvc.yaml"], cwd=root, capture_output=True, text=True
+    )
+    if shown.returncode != 0:
+        raise FoldwiseError(f"{commit[:12]}: no dvc.yaml in that commit")
+    artifacts = (yaml.safe_load(shown.stdout) or {}).get("artifacts") or {}
+    if name not in artifacts or "path" not in artifacts[name]:
+        raise FoldwiseError(f"dvc.yaml at {commit[:12]}: no artifact {name!r} with a path")
+    return str(artifacts[name]["path"])
+
+
+def fetch_bundle(root: Path, ref: str, out: Path) -> Path:
+    """Materialise the bundle of a GTO ref at ``out`` (replaced) and return ``out``.
+
+    Reads the artifact's files at the version's commit through ``dvc.api.DVCFileSystem``
+    (local cache first, then the DVC remote), then verifies every file's sha256.
+    """
+    from dvc.api import DVCFileSystem
+
+    from foldwise.bundle import MANIFEST
+    from foldwise.production.integrity import read_verified_manifest
+
+    version = resolve(root, ref)
+    path = _artifact_path(root, version.name, version.commit)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        fs = DVCFileSystem(str(root), rev=version.commit)
+        try:
+            fs.get(path, str(staging / "bundle"), recursive=True)
+        except Exception as exc:
+            raise FoldwiseError(
+                f"{version.ref}: cannot fetch {path} at {version.commit[:12]} from the DVC "
+                f"cache or remote (dvc push it first?): {exc}"
+            ) from None
+        read_verified_manifest(staging / "bundle", MANIFEST)
+        if out.exists():
+            shutil.rmtree(out)
+        (staging / "bundle").rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
