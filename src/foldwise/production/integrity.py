@@ -18,6 +18,9 @@ from foldwise.hashing import file_sha256
 
 SELF_HASH_KEY = "manifest_sha256"
 
+# A changed file is never trusted; the cached original or a rebuild is.
+RESTORE = "run `dvc checkout` to restore the cached bundle (or `dvc repro` to rebuild it)"
+
 
 def folder_hashes(directory: Path, exclude: str) -> dict[str, str]:
     """The sha256 of every file under ``directory`` (POSIX relative paths), except ``exclude``."""
@@ -52,7 +55,7 @@ def read_verified_manifest(directory: Path, manifest_name: str) -> dict[str, Any
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FoldwiseError(f"{path}: not valid JSON (truncated or edited); retrain") from None
+        raise FoldwiseError(f"{path}: not valid JSON (truncated or edited); {RESTORE}") from None
     if not isinstance(manifest, dict):
         raise FoldwiseError(f"{path}: expected a JSON object")
     recorded = manifest.get(SELF_HASH_KEY)
@@ -62,21 +65,25 @@ def read_verified_manifest(directory: Path, manifest_name: str) -> dict[str, Any
             "dvc repro train"
         )
     if recorded != manifest_digest(manifest):
-        raise FoldwiseError(f"{path}: content changed after the bundle was written (sha256)")
+        raise FoldwiseError(
+            f"{path}: content changed after the bundle was written (sha256); {RESTORE}"
+        )
     expected: dict[str, str] = manifest["files"]
     actual = folder_hashes(directory, manifest_name)
     for name in sorted(expected):
         if name not in actual:
-            raise FoldwiseError(f"{directory / name}: listed in {manifest_name} but missing")
+            raise FoldwiseError(
+                f"{directory / name}: listed in {manifest_name} but missing; {RESTORE}"
+            )
         if actual[name] != expected[name]:
             raise FoldwiseError(
                 f"{directory / name}: changed after the bundle was written (sha256 "
-                f"{actual[name][:12]}… != recorded {expected[name][:12]}…)"
+                f"{actual[name][:12]}… != recorded {expected[name][:12]}…); {RESTORE}"
             )
     extra = sorted(set(actual) - set(expected))
     if extra:
         raise FoldwiseError(
             f"{directory / extra[0]}: not listed in {manifest_name} (added after the bundle "
-            "was written)"
+            f"was written); {RESTORE}"
         )
     return manifest
