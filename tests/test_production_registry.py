@@ -89,6 +89,10 @@ def test_register_assign_fetch_and_roll_back(tmp_path):
     assert "model#prod: v1.1.0 -> v1.0.0" in rolled.stdout
     assert prod_hashes() == v1
     assert foldwise(root, "model", "prod").stdout.startswith("model@v1.0.0")
+    # What `foldwise serve --version model#prod` serves after the roll back.
+    served, version = registry.materialize(root, "model#prod")
+    assert version.ref == "model@v1.0.0"
+    assert folder_hashes(served, "") == v1
 
     fetched = foldwise(root, "model", "fetch", "model@v1.1.0", "--out", str(tmp_path / "v2"))
     assert fetched.returncode == 0, fetched.stderr

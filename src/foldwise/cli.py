@@ -143,9 +143,25 @@ def serve(args: argparse.Namespace) -> int:
     from foldwise.serve.auth import load_token
     from foldwise.serve.server import run_server
 
+    model, model_version = args.model, None
+    shadow, shadow_version = args.shadow, None
+    if args.version or args.shadow_version:
+        from foldwise.production.registry import materialize
+
+        root = Path.cwd()
+        if args.version:
+            model, version = materialize(root, args.version)
+            model_version = version.ref
+            print(f"serving {version.ref} (commit {version.commit[:12]}) from {model}")
+        if args.shadow_version:
+            shadow, version = materialize(root, args.shadow_version)
+            shadow_version = version.ref
+            print(f"shadow: {version.ref} (commit {version.commit[:12]}) from {shadow}")
     settings = ServeSettings(
-        model=args.model,
-        shadow=args.shadow,
+        model=model or Path("models/model"),
+        model_version=model_version,
+        shadow=shadow,
+        shadow_version=shadow_version,
         log_dir=args.log_dir,
         token=load_token(args.token_file),
         max_rows=args.max_rows,
@@ -167,8 +183,16 @@ def add_serve_commands(commands: argparse._SubParsersAction) -> None:
             "comes from --token-file or $FOLDWISE_TOKEN, never from the command line."
         ),
     )
-    srv.add_argument("--model", type=Path, default=Path("models/model"), help="bundle folder")
-    srv.add_argument("--shadow", type=Path, default=None, help="a second bundle scored in shadow")
+    primary = srv.add_mutually_exclusive_group()
+    primary.add_argument("--model", type=Path, default=None, help="bundle folder (models/model)")
+    primary.add_argument(
+        "--version", default=None, help="a registered version: model@v1.2.0 or model#prod"
+    )
+    second = srv.add_mutually_exclusive_group()
+    second.add_argument("--shadow", type=Path, default=None, help="a second bundle in shadow")
+    second.add_argument(
+        "--shadow-version", default=None, help="a registered version scored in shadow"
+    )
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument(

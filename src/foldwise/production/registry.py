@@ -194,3 +194,15 @@ def fetch_bundle(root: Path, ref: str, out: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def materialize(root: Path, ref: str) -> tuple[Path, ModelVersion]:
+    """The verified bundle of a GTO ref under ``.foldwise/models/<name>@<version>``.
+
+    The ref is resolved once (``model#prod`` names whichever version is in prod now), so the
+    folder and the version reported beside it always agree.
+    """
+    version = resolve(root, ref)
+    out = root / ".foldwise" / "models" / version.ref.replace("/", "_")
+    fetch_bundle(root, version.ref, out)
+    return out, version

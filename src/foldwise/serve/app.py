@@ -40,6 +40,7 @@ class ServeSettings:
     compact_every: float = 60.0
     wait_for_model: float = 0.0
     model_version: str | None = None  # e.g. a GTO version; default: the bundle's hash prefix
+    shadow_version: str | None = None
 
 
 class RequestError(Exception):
@@ -90,7 +91,7 @@ class ServerState:
         if settings.shadow is not None:
             if not (settings.shadow / MANIFEST).is_file():
                 raise FoldwiseError(f"--shadow {settings.shadow}: not a foldwise model bundle")
-            shadow = ServedModel.load(settings.shadow)
+            shadow = ServedModel.load(settings.shadow, settings.shadow_version)
             primary.check_compatible(shadow)
         log = PredictionLog(settings.log_dir, primary.bundle.features, settings.compact_every)
         log.open()

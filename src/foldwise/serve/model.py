@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError
@@ -168,7 +167,9 @@ class ServedModel:
         A value the model cannot read raises :class:`FoldwiseError` naming the column.
         """
         try:
-            out = self.bundle.predict(pd.DataFrame(raw))
+            # A list of dicts is the bundle's cheapest raw input (no per-call DataFrame).
+            n = len(next(iter(raw.values()), []))
+            out = self.bundle.predict([{k: v[i] for k, v in raw.items()} for i in range(n)])
         except FoldwiseError as exc:
             raise FoldwiseError(f"rows: {exc}") from None
         if self.task == "regression":
