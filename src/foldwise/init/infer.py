@@ -17,6 +17,7 @@ import pandas as pd
 
 from foldwise.data import check_same_columns, coerce_column, coerce_target, read_table
 from foldwise.errors import FoldwiseError
+from foldwise.label_map import apply_label_map, suggest_label_map
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
 from foldwise.problem import MAX_INTEGER_CLASSES, _infer_task, _label_key, to_python
 
@@ -67,6 +68,7 @@ class TablePlan:
     columns: list[str] = field(default_factory=list)
     test_rows: int | None = None
     notes: list[str] = field(default_factory=list)
+    label_map: dict[str, str] = field(default_factory=dict)
 
 
 def looks_like_id_name(name: str) -> bool:
@@ -282,10 +284,14 @@ def plan_table(
         raise FoldwiseError(f"--positive is for binary targets; target {target!r} is {chosen}")
 
     test_rows = None
+    label_map: dict[str, str] = {}
     if test_source is not None:
         test = read_table(test_source, separator=separator)
         check_same_columns(frame, test, test_source)
         test_y = coerce_target(test[target])
+        if chosen != "regression":
+            label_map = suggest_label_map(_labels(y), _labels(test_y))
+            test_y, _ = apply_label_map(test_y, label_map)
         _check_test_labels(y, test_y, chosen, (target, test_name, source_name))
         test_rows = len(test)
 
@@ -309,6 +315,7 @@ def plan_table(
         columns=[str(c) for c in frame.columns],
         test_rows=test_rows,
         notes=notes,
+        label_map=label_map,
     )
 
 

@@ -15,7 +15,7 @@ from foldwise.config import load_config, parse_params_text, read_params
 from foldwise.data import CSV_SUFFIXES, coerce_target, read_table
 from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
-from foldwise.init.params_file import default_params_text, render_params
+from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
 from foldwise.prepare import _check_columns
 from foldwise.problem import resolve_problem
@@ -168,6 +168,11 @@ def _report(plan: TablePlan) -> list[str]:
     lines.append(f"segments (evaluate.segments): {', '.join(plan.segments) or 'none found'}")
     if plan.test_source:
         lines.append(f"test table: {plan.test_source} ({plan.test_rows} rows, scored whole)")
+    if plan.label_map:
+        lines.append(
+            f"test labels renamed (data.label_map): {arrows_text(plan.label_map)} (they differ from "
+            "the training labels only by case, surrounding spaces or punctuation)"
+        )
     lines += [f"note: {note}" for note in plan.notes]
     return lines
 
