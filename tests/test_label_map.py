@@ -89,3 +89,32 @@ def test_suggestions_only_for_one_clear_match():
     assert values.tolist()[:2] == ["x", "x"]
     assert pd.isna(values.iloc[2])
     assert n == 1
+
+
+def test_init_detects_a_semicolon_file_with_decimal_commas(root):  # noqa: F811
+    """A European CSV: `;` separator and decimal commas are written, printed and read right."""
+    frame = profile_table(300, seed=35)
+    balance = pd.Series(range(300), dtype="float64") * 3.37 + 0.5
+    frame["balance"] = [f"{v:.2f}".replace(".", ",") for v in balance]
+    frame.to_csv(root / "data" / "raw" / "bank.csv", index=False, sep=";")
+    result = init(root, "data/raw/bank.csv")
+    config = load_config(root / "params.yaml")
+    assert config.data.csv_separator == ";"
+    assert config.data.decimal == ","
+    lines = "\n".join(result.lines)
+    assert "reading: csv_separator ';' (detected in the file), decimal ','" in lines
+    assert "'balance' read as numbers only with a decimal comma" in lines
+    prepared = prepare_tables(config, root)
+    assert prepared.schema["columns"]["balance"] == "numeric"
+    read = pd.concat([prepared.train, prepared.test])["balance"].sort_values().to_numpy()
+    assert read == pytest.approx(balance.round(2).to_numpy())
+
+
+def test_init_keeps_the_dot_when_the_data_does_not_say_otherwise(root):  # noqa: F811
+    frame = profile_table(200, seed=36)
+    frame["ratio"] = [f"{v / 7:.3f}" for v in range(200)]
+    frame.to_csv(root / "data" / "raw" / "t.csv", index=False, sep=";")
+    result = init(root, "data/raw/t.csv")
+    config = load_config(root / "params.yaml")
+    assert (config.data.csv_separator, config.data.decimal) == (";", ".")
+    assert "decimal '.'" in "\n".join(result.lines)

@@ -96,6 +96,7 @@ def table_values(plan: TablePlan) -> dict[tuple[str, str], Any]:
         ("data", "drop_columns"): [],
         ("data", "date_columns"): list(plan.date_columns),
         ("data", "csv_separator"): plan.csv_separator,
+        ("data", "decimal"): plan.decimal,
         ("data", "label_map"): dict(plan.label_map),
         ("problem", "task"): plan.task,
         ("problem", "positive_label"): plan.positive_label,
@@ -117,6 +118,10 @@ def _header(plan: TablePlan, command: str) -> list[str]:
         lines.append(f"#   id column {name!r} ({reason})")
     for name, reason in plan.date_columns.items():
         lines.append(f"#   date column {name!r} ({reason})")
+    if plan.csv_separator != ",":
+        lines.append(f"#   csv separator {plan.csv_separator!r} (detected in the file)")
+    if plan.decimal_reason:
+        lines.append(f"#   decimal mark {plan.decimal!r} ({plan.decimal_reason})")
     if plan.label_map:
         lines.append(f"#   test labels renamed (data.label_map): {arrows_text(plan.label_map)}")
     if plan.segments:
