@@ -58,6 +58,26 @@ class DataConfig(_Section):
     csv_separator: Annotated[str, Field(min_length=1, max_length=1)] = ","
     drop_duplicates: bool = True
     decimal: Literal[".", ","] = "."
+    label_map: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _label_map_is_one_step(self) -> DataConfig:
+        for old, new in self.label_map.items():
+            if not old.strip() or not new.strip():
+                raise ValueError("data.label_map: labels must not be empty or blank")
+            if old.strip() != old:
+                raise ValueError(
+                    f"data.label_map key {old!r}: write it without surrounding spaces (cells "
+                    "are compared with their spaces trimmed)"
+                )
+            if old == new:
+                raise ValueError(f"data.label_map maps {old!r} to itself; remove the entry")
+            if new in self.label_map:
+                raise ValueError(
+                    f"data.label_map maps to {new!r}, which it also renames; each label is "
+                    "renamed once, so map every spelling straight to the final label"
+                )
+        return self
 
     @model_validator(mode="after")
     def _roles_do_not_overlap(self) -> DataConfig:

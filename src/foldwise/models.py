@@ -55,6 +55,9 @@ MODEL_NAMES = (
 EARLY_STOPPING_MODELS = frozenset({"catboost", "hist_gradient_boosting"})
 KINDS = ("numeric", "categorical", "boolean", "datetime")
 MISSING_CATEGORY = "__missing__"
+# Category values that look like the missing token (``__missing__``, ``\__missing__``, ...)
+# get one more leading backslash, so a real value never merges with missing cells.
+_MISSING_LIKE = r"\\*" + MISSING_CATEGORY
 MODEL_FILE = "model.json"
 CATBOOST_FILE = "model.cbm"
 PIPELINE_FILE = "pipeline.skops"
@@ -256,6 +259,14 @@ def feature_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+def _category_values(values: pd.Series) -> np.ndarray:
+    """Category cells as objects, missing ones as the missing token, never confused with it."""
+    hit = values.astype("str").str.fullmatch(_MISSING_LIKE).fillna(False).astype(bool)
+    if hit.any():
+        values = values.astype(object).where(~hit, "\\" + values.astype("str"))
+    return values.to_numpy(dtype=object, na_value=MISSING_CATEGORY)
+
+
 def _model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
     """Floats for numbers, booleans and dates (days since 1970); plain text for categories."""
     columns: dict[str, Any] = {}
@@ -263,7 +274,7 @@ def _model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
         name = str(feature["name"])
         values = frame[name]
         if feature["kind"] == "categorical":
-            columns[name] = values.to_numpy(dtype=object, na_value=MISSING_CATEGORY)
+            columns[name] = _category_values(values)
         elif feature["kind"] == "datetime":
             days = (values - _EPOCH) / pd.Timedelta(days=1)
             columns[name] = days.to_numpy(dtype="float64", na_value=np.nan)

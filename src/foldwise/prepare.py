@@ -24,6 +24,7 @@ from foldwise.data import (
 )
 from foldwise.errors import FoldwiseError
 from foldwise.hashing import file_sha256, frame_sha256
+from foldwise.label_map import apply_label_map
 from foldwise.model_settings import check_model_settings
 from foldwise.problem import Problem, resolve_problem, to_python
 
@@ -117,6 +118,7 @@ class _Read:
     test: pd.DataFrame | None = None
     test_path: Path | None = None
     test_cells_to_missing: dict[str, int] = field(default_factory=dict)
+    labels_mapped: dict[str, int] = field(default_factory=dict)
 
 
 def _read_typed(config: Config, root: Path) -> _Read:
@@ -126,6 +128,10 @@ def _read_typed(config: Config, root: Path) -> _Read:
     text_columns = tuple(data.id_columns)
     frame = read_table(source, separator=data.csv_separator, text_columns=text_columns)
     _check_columns(config, list(frame.columns), source)
+    labels_mapped: dict[str, int] = {}
+    frame[data.target], labels_mapped["source"] = apply_label_map(
+        frame[data.target], data.label_map
+    )
     try:
         typed = coerce_table(
             frame,
@@ -136,11 +142,14 @@ def _read_typed(config: Config, root: Path) -> _Read:
         )
     except FoldwiseError as exc:
         raise FoldwiseError(f"{source}: {exc}") from None
-    read = _Read(typed, source)
+    read = _Read(typed, source, labels_mapped=labels_mapped)
     if data.test_source:
         test_path = _user_path(root, data.test_source)
         test_frame = read_table(test_path, separator=data.csv_separator, text_columns=text_columns)
         check_same_columns(frame, test_frame, test_path)
+        test_frame[data.target], labels_mapped["test_source"] = apply_label_map(
+            test_frame[data.target], data.label_map
+        )
         read.test, read.test_cells_to_missing = conform_table(
             test_frame[list(frame.columns)],
             typed.kinds,
@@ -233,6 +242,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         "group_column": data.group_column,
         "drop_columns": list(data.drop_columns),
         "decimal": data.decimal,
+        "label_map": dict(data.label_map),
         "columns": {name: typed.kinds[name] for name in train.columns},
         "features": _describe_features(train, typed.kinds, features),
         "split": split_info,
@@ -240,6 +250,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
             **stats.to_dict(),
             "test_table": test_stats,
             "coercions": [c.to_dict() for c in typed.coercions],
+            "labels_mapped": read.labels_mapped,
         },
         "train_sha256": frame_sha256(train),
     }

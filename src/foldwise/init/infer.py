@@ -17,7 +17,9 @@ import pandas as pd
 
 from foldwise.data import check_same_columns, coerce_column, coerce_target, read_table
 from foldwise.errors import FoldwiseError
+from foldwise.label_map import apply_label_map, suggest_label_map
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
+from foldwise.numbers import Decimal, guess_decimal
 from foldwise.problem import MAX_INTEGER_CLASSES, _infer_task, _label_key, to_python
 
 # "customer_id", "CustomerID", "row-id", "id", "uuid", "guid", "id_number", "ID"
@@ -63,10 +65,13 @@ class TablePlan:
     date_columns: dict[str, str] = field(default_factory=dict)
     segments: list[str] = field(default_factory=list)
     csv_separator: str = ","
+    decimal: Decimal = "."
+    decimal_reason: str | None = None
     rows: int = 0
     columns: list[str] = field(default_factory=list)
     test_rows: int | None = None
     notes: list[str] = field(default_factory=list)
+    label_map: dict[str, str] = field(default_factory=dict)
 
 
 def looks_like_id_name(name: str) -> bool:
@@ -178,6 +183,24 @@ def _segments(frame: pd.DataFrame, kinds: dict[str, str], exclude: set[str]) -> 
     return out
 
 
+def choose_decimal(frame: pd.DataFrame, separator: str) -> tuple[Decimal, str | None]:
+    """``","`` when text columns read as numbers only with a decimal comma, and why."""
+    votes: dict[Decimal, list[str]] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.dropna().astype("str").str.strip()
+        text = text[text != ""]
+        if len(text) and (mark := guess_decimal(text)) is not None:
+            votes.setdefault(mark, []).append(str(name))
+    commas = votes.get(",", [])
+    if not commas or "." in votes or separator == ",":
+        return ".", None
+    shown = ", ".join(repr(c) for c in commas[:5]) + (" ..." if len(commas) > 5 else "")
+    return ",", f"column(s) {shown} read as numbers only with a decimal comma"
+
+
 def _check_test_labels(train_y: pd.Series, test_y: pd.Series, task: Task, names: tuple) -> None:
     """The test table's target must use the training table's labels (or be numeric)."""
     target, test_name, source_name = names
@@ -220,6 +243,7 @@ def plan_table(
             "pass --time-column or --group-column, not both: a split is either temporal or by "
             "group (set split.strategy in params.yaml afterwards to combine them)"
         )
+    decimal, decimal_reason = choose_decimal(frame, separator)
     roles = {target, *(c for c in (time_column, group_column) if c)}
     n = len(frame)
     notes: list[str] = []
@@ -229,7 +253,7 @@ def plan_table(
     for name in frame.columns:
         if name in roles:
             continue
-        _, kind, _ = coerce_column(frame[name])
+        _, kind, _ = coerce_column(frame[name], decimal=decimal)
         kinds[name] = kind
         reason = _id_reason(name, frame[name], kind)
         if reason:
@@ -252,10 +276,10 @@ def plan_table(
             dates[name] = "dates (not ISO; parsed as data.date_columns)"
             kinds[name] = "datetime"
     if time_column:
-        _, kind, _ = coerce_column(frame[time_column])
+        _, kind, _ = coerce_column(frame[time_column], decimal=decimal)
         if kind not in ("datetime", "numeric"):
             try:
-                coerce_column(frame[time_column], declared_date=True)
+                coerce_column(frame[time_column], declared_date=True, decimal=decimal)
             except FoldwiseError as exc:
                 raise FoldwiseError(
                     f"--time-column {time_column!r} is not a date or number column ({exc})"
@@ -267,7 +291,7 @@ def plan_table(
             f"predict the future, rerun with --time-column {first} for a temporal split"
         )
 
-    y = coerce_target(frame[target]).dropna()
+    y = coerce_target(frame[target], decimal=decimal).dropna()
     if y.nunique() < 2:
         raise FoldwiseError(
             f"target {target!r} has fewer than two distinct values in {source_name}; a model "
@@ -282,10 +306,14 @@ def plan_table(
         raise FoldwiseError(f"--positive is for binary targets; target {target!r} is {chosen}")
 
     test_rows = None
+    label_map: dict[str, str] = {}
     if test_source is not None:
         test = read_table(test_source, separator=separator)
         check_same_columns(frame, test, test_source)
-        test_y = coerce_target(test[target])
+        test_y = coerce_target(test[target], decimal=decimal)
+        if chosen != "regression":
+            label_map = suggest_label_map(_labels(y), _labels(test_y))
+            test_y, _ = apply_label_map(test_y, label_map)
         _check_test_labels(y, test_y, chosen, (target, test_name, source_name))
         test_rows = len(test)
 
@@ -305,10 +333,13 @@ def plan_table(
         date_columns={c: r for c, r in dates.items() if c != time_column},
         segments=_segments(frame, kinds, exclude),
         csv_separator=separator,
+        decimal=decimal,
+        decimal_reason=decimal_reason,
         rows=n,
         columns=[str(c) for c in frame.columns],
         test_rows=test_rows,
         notes=notes,
+        label_map=label_map,
     )
 
 

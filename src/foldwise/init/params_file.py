@@ -41,6 +41,12 @@ def yaml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(yaml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))}: {yaml_value(v)}" for k, v in value.items())
+            + "}"
+        )
     text = str(value)
     if _PLAIN.match(text) and yaml.safe_load(text) == text and parse_params_text(text) == text:
         return text
@@ -90,11 +96,18 @@ def table_values(plan: TablePlan) -> dict[tuple[str, str], Any]:
         ("data", "drop_columns"): [],
         ("data", "date_columns"): list(plan.date_columns),
         ("data", "csv_separator"): plan.csv_separator,
+        ("data", "decimal"): plan.decimal,
+        ("data", "label_map"): dict(plan.label_map),
         ("problem", "task"): plan.task,
         ("problem", "positive_label"): plan.positive_label,
         ("problem", "metric"): plan.metric,
         ("evaluate", "segments"): list(plan.segments),
     }
+
+
+def arrows_text(mapping: dict[str, str]) -> str:
+    """``'>50K.' -> '>50K', ...`` for a label map."""
+    return ", ".join(f"{old!r} -> {new!r}" for old, new in mapping.items())
 
 
 def _header(plan: TablePlan, command: str) -> list[str]:
@@ -105,6 +118,12 @@ def _header(plan: TablePlan, command: str) -> list[str]:
         lines.append(f"#   id column {name!r} ({reason})")
     for name, reason in plan.date_columns.items():
         lines.append(f"#   date column {name!r} ({reason})")
+    if plan.csv_separator != ",":
+        lines.append(f"#   csv separator {plan.csv_separator!r} (detected in the file)")
+    if plan.decimal_reason:
+        lines.append(f"#   decimal mark {plan.decimal!r} ({plan.decimal_reason})")
+    if plan.label_map:
+        lines.append(f"#   test labels renamed (data.label_map): {arrows_text(plan.label_map)}")
     if plan.segments:
         lines.append(f"#   segments: low-cardinality columns {', '.join(plan.segments)}")
     return [line.replace("\n", " ") + "\n" for line in lines]

@@ -12,10 +12,10 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from foldwise.config import load_config, parse_params_text, read_params
-from foldwise.data import CSV_SUFFIXES, coerce_target, read_table
+from foldwise.data import CSV_SUFFIXES, coerce_target, read_table, sniff_separator
 from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
-from foldwise.init.params_file import default_params_text, render_params
+from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
 from foldwise.prepare import _check_columns
 from foldwise.problem import resolve_problem
@@ -52,9 +52,11 @@ def _inside(root: Path, given: str, option: str) -> PurePosixPath:
 
 
 def detect_separator(path: Path) -> str:
-    """The field separator of a CSV file's header line: the most frequent of , ; tab |."""
+    """The CSV field separator: the one splitting the first lines alike, else the header's."""
     if path.suffix.lower() not in CSV_SUFFIXES:
         return ","
+    if (found := sniff_separator(path)) is not None:
+        return found
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
         header = fh.readline()
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
@@ -139,7 +141,7 @@ def _validate(text: str, params: Path, plan: TablePlan, source: Path) -> Path:
             source, separator=plan.csv_separator, text_columns=tuple(plan.id_columns)
         )
         _check_columns(config, list(frame.columns), source)
-        problem = resolve_problem(config, coerce_target(frame[plan.target]))
+        problem = resolve_problem(config, coerce_target(frame[plan.target], decimal=plan.decimal))
         if problem.task != plan.task:
             raise FoldwiseError(f"params.yaml would give task {problem.task}, not {plan.task}")
     except BaseException:
@@ -156,6 +158,12 @@ def _report(plan: TablePlan) -> list[str]:
     ]
     if plan.positive_label is not None:
         lines.append(f"positive class: {plan.positive_label!r} ({plan.positive_reason})")
+    if plan.csv_separator != "," or plan.decimal != ".":
+        reason = f"; {plan.decimal_reason}" if plan.decimal_reason else ""
+        lines.append(
+            f"reading: csv_separator {plan.csv_separator!r} (detected in the file), decimal "
+            f"{plan.decimal!r}{reason}"
+        )
     lines.append(f"metric: {plan.metric} ({metric_direction(plan.metric)} is better)")
     ids = ", ".join(f"{c} ({r})" for c, r in plan.id_columns.items())
     lines.append(f"id columns (never features): {ids or 'none found'}")
@@ -168,6 +176,11 @@ def _report(plan: TablePlan) -> list[str]:
     lines.append(f"segments (evaluate.segments): {', '.join(plan.segments) or 'none found'}")
     if plan.test_source:
         lines.append(f"test table: {plan.test_source} ({plan.test_rows} rows, scored whole)")
+    if plan.label_map:
+        lines.append(
+            f"test labels renamed (data.label_map): {arrows_text(plan.label_map)} (they differ from "
+            "the training labels only by case, surrounding spaces or punctuation)"
+        )
     lines += [f"note: {note}" for note in plan.notes]
     return lines
 
