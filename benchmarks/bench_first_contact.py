@@ -299,7 +299,10 @@ def run_pipeline(name: str, rows: int, extra: list[str]) -> dict:
             return {"table": name, "error": " | ".join(tail), "wall": wall}
         nested = json.loads((work / "reports" / "tune" / "nested_cv.json").read_text())
         evaluate = json.loads((work / "reports" / "evaluate" / "metrics.json").read_text())
-        timing = [line for line in repro.stdout.splitlines() if line.startswith(("timing", "  "))]
+        lines = repro.stdout.splitlines()
+        # The last stage's summary is the whole run's (see foldwise.timings).
+        last = max((i for i, line in enumerate(lines) if line.startswith("timing:")), default=0)
+        timing = [line for line in lines[last:] if line.startswith(("timing:", "  "))]
         return {
             "table": name,
             "rows": int(evaluate["rows"]),
@@ -315,7 +318,7 @@ def run_pipeline(name: str, rows: int, extra: list[str]) -> dict:
                 evaluate["primary_metric"]["ci95_high"],
             ],
             "catboost_defaults": catboost_defaults(work),
-            "timing": timing[-12:],
+            "timing": timing,
         }
 
 
