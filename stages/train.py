@@ -11,6 +11,7 @@ from foldwise.cv import folds_fingerprint
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
+from foldwise.monitor.reference import build_reference, importances_of
 from foldwise.paths import ProjectPaths
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
 from foldwise.training import (
@@ -116,6 +117,19 @@ def main() -> None:
             "folds_fingerprint": fingerprint,
             "libraries": library_versions(),
         },
+        # What training rows and out-of-fold predictions looked like, for `foldwise monitor`.
+        reference=build_reference(
+            data.X,
+            data.features,
+            task=problem.task,
+            classes=None if problem.classes is None else list(problem.classes),
+            oof=run.oof,
+            y=data.y,
+            cv=summary,
+            primary_metric=primary,
+            id_columns=list(schema["id_columns"]),
+            importances=importances_of(final.model),
+        ),
     )
     bundle.save(paths.models_dir / "model")
 

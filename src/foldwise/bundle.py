@@ -20,6 +20,7 @@ from foldwise.problem import Problem
 BUNDLE_FORMAT = 1
 MANIFEST = "bundle.json"
 MODEL_DIR = "model"
+REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.monitor.reference)
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
 
 
@@ -34,6 +35,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def load_reference(directory: Path) -> dict[str, Any] | None:
+    """The bundle's reference profile (``reference.json``), or None if it has none."""
+    path = directory / REFERENCE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise FoldwiseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
 @dataclass
 class Bundle:
     """A fitted model with its schema, label mapping, threshold and provenance."""
@@ -43,6 +55,7 @@ class Bundle:
     features: list[dict[str, Any]]
     threshold: float | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] | None = None
 
     def save(self, directory: Path) -> None:
         """Write the bundle to ``directory`` (replaced as a whole, never half-written)."""
@@ -58,6 +71,9 @@ class Bundle:
                 "metadata": self.metadata,
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+            if self.reference is not None:
+                text = json.dumps(self.reference, indent=1, allow_nan=False, default=str)
+                (staging / REFERENCE).write_text(text + "\n")
             if directory.exists():
                 shutil.rmtree(directory)
             staging.rename(directory)
@@ -83,6 +99,7 @@ class Bundle:
             features=manifest["features"],
             threshold=manifest["threshold"],
             metadata=manifest.get("metadata", {}),
+            reference=load_reference(directory),
         )
 
     def predict_scores(self, rows: pd.DataFrame) -> np.ndarray:

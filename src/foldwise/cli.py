@@ -93,6 +93,58 @@ def test_usage(root: Path, rev: str | None) -> None:
     print(count_test_looks(root, run.test_sha256).message())
 
 
+def monitor(args: argparse.Namespace) -> int:
+    """``foldwise monitor``: judge production periods; exit 1 when retraining is due."""
+    from foldwise.config import Config, load_config
+    from foldwise.monitor.run import monitor as run_monitor
+
+    params = args.params
+    config = load_config(params) if params.is_file() or params != Path("params.yaml") else Config()
+    summary = run_monitor(
+        args.batches,
+        model_dir=args.model,
+        labels_paths=args.labels or [],
+        period=args.by or config.monitor.period,
+        out=args.out,
+        config=config,
+        time_column=args.time_column,
+    )
+    for period in summary["periods"]:
+        verdict = period["verdict"]
+        print(
+            f"{period['period']}: {verdict['status']}"
+            + (f" ({'; '.join(verdict['reasons'][:3])})" if verdict["reasons"] else "")
+        )
+    first = summary["first_retrain_period"]
+    print(f"retraining {'due from ' + first if first else 'not due'}; report: {summary['report']}")
+    return int(summary["exit_code"])
+
+
+def simulate(args: argparse.Namespace) -> None:
+    """``foldwise simulate``: production batches with planted changes (and a prediction log)."""
+    from foldwise.monitor.simulate import Scenario, write_simulation
+
+    scenario = Scenario(
+        months=args.months,
+        rows_per_month=args.rows,
+        train_rows=args.train_rows,
+        shift_month=args.shift_month or None,
+        concept_month=args.concept_month or None,
+        label_delay=args.label_delay,
+        seed=args.seed,
+    )
+    manifest = write_simulation(scenario, args.out)
+    if args.log is not None:
+        from foldwise.monitor.simulate import write_log
+
+        write_log(manifest, args.model, args.log)
+    print(
+        f"simulate: {len(manifest['batches'])} monthly batches in {args.out}/batches, "
+        f"labels in {args.out}/labels (delay {args.label_delay} month(s))"
+        + (f", prediction log in {args.log}" if args.log is not None else "")
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -129,6 +181,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    mon = commands.add_parser(
+        "monitor",
+        help="data quality, drift and performance of production rows per period; retrain trigger",
+        description=(
+            "Compare production rows with the bundle's reference profile, per period. BATCH is "
+            "the prediction log folder (hive-partitioned Parquet) or CSV/Parquet batch files. "
+            "Writes report.md, summary.json, drift.png, performance.png and dashboard.html into "
+            "--out. Exit codes: 0 ok, 1 retraining is due (retrain.when), 2 bad input."
+        ),
+    )
+    mon.add_argument("batches", nargs="+", type=Path, metavar="BATCH")
+    mon.add_argument(
+        "--labels", type=Path, nargs="+", action="extend", help="CSV/Parquet files: id + target"
+    )
+    mon.add_argument("--by", choices=["day", "week", "month"], help="default: monitor.period")
+    mon.add_argument("--model", type=Path, default=Path("models/model"), help="the bundle")
+    mon.add_argument("--out", type=Path, default=Path("reports/monitor"), help="report folder")
+    mon.add_argument("--params", type=Path, default=Path("params.yaml"), help="monitor: settings")
+    mon.add_argument("--time-column", default="ts", help="batch column dating each row")
+    sim = commands.add_parser(
+        "simulate", help="months of production batches with a planted covariate and concept change"
+    )
+    sim.add_argument("--out", type=Path, default=Path("data/simulated"))
+    sim.add_argument("--months", type=int, default=12)
+    sim.add_argument("--rows", type=int, default=2000, help="rows per month")
+    sim.add_argument("--train-rows", type=int, default=20000, help="rows of train.csv")
+    sim.add_argument("--shift-month", type=int, default=5, help="0: no covariate shift")
+    sim.add_argument("--concept-month", type=int, default=9, help="0: no concept change")
+    sim.add_argument("--label-delay", type=int, default=1, help="months until labels arrive")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--log", type=Path, help="also score the batches into a prediction log here")
+    sim.add_argument("--model", type=Path, default=Path("models/model"), help="bundle for --log")
     args = parser.parse_args(argv)
     try:
         if args.command == "tune-worker":
@@ -146,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.exit(code)
         elif args.command == "test-usage":
             test_usage(args.root.resolve(), args.rev)
+        elif args.command == "monitor":
+            code = monitor(args)
+            if code:
+                sys.exit(code)
+        elif args.command == "simulate":
+            simulate(args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
