@@ -88,6 +88,15 @@ def compare_counts(
     }
 
 
+def _above(k: int, n: int, rate: float, config: MonitorConfig) -> bool:
+    """Are ``k`` of ``n`` significantly more than ``rate`` would give (one-sided binomial)?"""
+    if rate <= 0:
+        return k > 0
+    return bool(
+        stats.binomtest(int(k), int(n), min(rate, 1.0), alternative="greater").pvalue < config.alpha
+    )
+
+
 def quality_findings(
     name: str, profile: dict[str, Any], counts: FeatureCounts, config: MonitorConfig
 ) -> list[dict[str, Any]]:
@@ -116,7 +125,12 @@ def quality_findings(
     present = rows - counts.counts[0]
     if is_binned(profile["kind"]) and present and profile["min"] is not None:
         share = counts.out_of_range / present
-        if share > config.out_of_range_share:
+        # Even from the training distribution about 2 in n_ref + 1 new values fall outside
+        # the training range; flag a share beyond the tolerance and beyond that chance.
+        chance = 2.0 / (profile["rows"] - profile["counts"][0] + 1)
+        if share > config.out_of_range_share and _above(
+            counts.out_of_range, present, chance, config
+        ):
             findings.append(
                 {
                     "check": "out_of_range",
@@ -130,7 +144,8 @@ def quality_findings(
         unseen = sum(counts.new_categories.values())
         share = unseen / rows
         # A long tail keeps producing unseen levels; flag only beyond what training predicts.
-        if share > profile.get("unseen_expected", 0.0) + config.new_category_share:
+        expected = profile.get("unseen_expected", 0.0)
+        if share > expected + config.new_category_share and _above(unseen, rows, expected, config):
             top = sorted(counts.new_categories.items(), key=lambda kv: -kv[1])[:5]
             findings.append(
                 {
