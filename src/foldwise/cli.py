@@ -145,6 +145,31 @@ def simulate(args: argparse.Namespace) -> None:
     )
 
 
+def retrain(args: argparse.Namespace) -> None:
+    """``foldwise retrain``: challenger experiment, paired comparison, GTO registration."""
+    from foldwise.config import load_config
+    from foldwise.monitor.retrain import retrain as run_retrain
+
+    root = args.root.resolve()
+    summary = run_retrain(
+        root,
+        load_config(root / "params.yaml"),
+        batches=[p.resolve() for p in args.batches],
+        labels_paths=[p.resolve() for p in args.labels],
+        name=args.name,
+        champion_ref=args.champion,
+        out=args.out if args.out.is_absolute() else root / args.out,
+    )
+    c = summary["comparison"]
+    print(
+        f"challenger {summary['challenger']['registered']} vs champion {summary['champion']} on "
+        f"{c['rows']} recent rows: {c['metric']} {c['estimate']:+.4f} "
+        f"[{c['low']:+.4f}, {c['high']:+.4f}], p={c['p_value']:.3g}: {c['verdict']}"
+    )
+    print(f"not promoted; after review: {summary['promote']}")
+    print(f"report: {summary['report']}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -213,6 +238,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--log", type=Path, help="also score the batches into a prediction log here")
     sim.add_argument("--model", type=Path, default=Path("models/model"), help="bundle for --log")
+    ret = commands.add_parser(
+        "retrain",
+        help="append newly labelled rows, run a challenger experiment, compare it with prod",
+        description=(
+            "Append the labelled production rows (all but the latest retrain.recent_periods) to "
+            "the DVC-tracked data.source, run `dvc exp run` (the challenger), compare it with "
+            "the champion (--champion, default the version in prod) on the held-out recent rows "
+            "with a paired bootstrap, and register it with GTO without promoting it."
+        ),
+    )
+    ret.add_argument("batches", nargs="+", type=Path, metavar="BATCH", help="CSV/Parquet")
+    ret.add_argument("--labels", type=Path, nargs="+", action="extend", required=True)
+    ret.add_argument("--name", help="experiment name (default: retrain-<latest period>)")
+    ret.add_argument("--champion", default="model#prod", help="GTO ref or git revision")
+    ret.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    ret.add_argument("--out", type=Path, default=Path("reports/retrain"), help="report folder")
     args = parser.parse_args(argv)
     try:
         if args.command == "tune-worker":
@@ -236,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.exit(code)
         elif args.command == "simulate":
             simulate(args)
+        elif args.command == "retrain":
+            retrain(args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

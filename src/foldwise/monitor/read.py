@@ -26,7 +26,7 @@ from foldwise.monitor.collect import Collector, PeriodStats, period_keys
 from foldwise.monitor.reference import column_values, is_binned
 
 LOG_COLUMNS = ("ts", "id", "value", "proba", "prediction", "features")
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 500_000
 
 
 @dataclass
@@ -112,8 +112,12 @@ def read_log(root: Path, bundle: Bundle, period: str, labels: pd.DataFrame | Non
     findings = _check_log_schema(dataset.schema, bundle.features, root)
     task = bundle.problem.task
     collector = Collector(bundle.reference, period, bundle.threshold)
+    # Little read-ahead: memory stays near one batch per column whatever the log's size.
     scanner = dataset.scanner(
-        columns=["ts", "value", "proba", "prediction", "features"], batch_size=BATCH_ROWS
+        columns=["ts", "value", "proba", "prediction", "features"],
+        batch_size=BATCH_ROWS,
+        batch_readahead=2,
+        fragment_readahead=1,
     )
     for batch in scanner.to_batches():
         if batch.num_rows == 0:
