@@ -40,14 +40,19 @@ def train_churn_bundle(root: Path, table: Path) -> Path:
     """Train on ``table`` (copied to ``root/data/raw/churn.csv``); write the bundle ``root/model``."""
     (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
     shutil.copy(table, root / "data" / "raw" / "churn.csv")
-    config = parse_config(PARAMS)
+    return train_bundle(root, PARAMS)
+
+
+def train_bundle(root: Path, params: dict) -> Path:
+    """Train the table ``params`` names (under ``root``) as the train stage does; save the bundle."""
+    config = parse_config(params)
     prepared = prepare_tables(config, root)
     data = training_data(prepared.train, prepared.schema)
     folds = folds_for(data, config)
     model = model_for("catboost", data, config)
     run = cross_validate(model, data, folds, config, "catboost")
     final = fit_with_early_stopping(
-        model, data.frame, data.X, data.y, config=config, task="binary",
+        model, data.frame, data.X, data.y, config=config, task=data.problem.task,
         seed=derive_seed(config.seed, len(folds)),
     )  # fmt: skip
     summary = cv_summary(run.fold_scores)
@@ -56,18 +61,18 @@ def train_churn_bundle(root: Path, table: Path) -> Path:
         model=final.model,
         problem=problem,
         features=data.features,
-        threshold=0.3,
+        threshold=0.3 if data.problem.task == "binary" else None,
         metadata={"model_name": "catboost", "train_sha256": prepared.schema["train_sha256"]},
         reference=build_reference(
             data.X,
             data.features,
             task=problem.task,
-            classes=list(problem.classes or ()),
+            classes=None if problem.classes is None else list(problem.classes),
             oof=run.oof,
             y=data.y,
             cv=summary,
             primary_metric=problem.metric,
-            id_columns=["customer_id"],
+            id_columns=list(config.data.id_columns),
             importances=importances_of(final.model),
         ),
     )

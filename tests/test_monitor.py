@@ -213,3 +213,34 @@ def test_params_are_validated():
         parse_config({"monitor": {"drift_pis": 0.1}})
     with pytest.raises(FoldwiseError, match=r"retrain.when"):
         parse_config({"retrain": {"when": ["sometimes"]}})
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_other_tasks(task, tmp_path):
+    from tests.conftest import make_table
+    from tests.monitor_support import train_bundle
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    make_table(task, n=400, seed=0).to_csv(tmp_path / "data" / "raw" / "t.csv", index=False)
+    params = {
+        "data": {"source": "data/raw/t.csv", "target": "label", "id_columns": ["row_id"]},
+        "cv": {"folds": 3},
+        "model": {"catboost": {"iterations": 60, "depth": 3}},
+    }
+    model = train_bundle(tmp_path, params)
+    batch = make_table(task, n=300, seed=1)
+    batch["row_id"] = [f"B{i}" for i in range(len(batch))]
+    batch["ts"] = "2025-02-03T10:00:00Z"
+    batch.drop(columns="label").to_csv(tmp_path / "batch.csv", index=False)
+    batch[["row_id", "label"]].rename(columns={"row_id": "id"}).to_csv(
+        tmp_path / "l.csv", index=False
+    )
+    summary = monitor([tmp_path / "batch.csv"], model_dir=model, labels_paths=[tmp_path / "l.csv"],
+                      period="week", out=tmp_path / "r", config=parse_config({"monitor": {"min_rows": 50}}))  # fmt: skip
+    (period,) = summary["periods"]
+    assert period["period"] == "2025-02-03"
+    assert period["verdict"]["status"] in ("ok", "warn")
+    metric = "log_loss" if task == "multiclass" else "rmse"
+    assert period["performance"]["realized"][metric]["estimate"] > 0
+    assert ("accuracy" in period["performance"]["estimated"]) == (task == "multiclass")
+    assert {d["kind"] for d in period["drift"]} >= {"numeric", "categorical", "boolean", "datetime"}

@@ -166,6 +166,9 @@ class Collector:
         if task == "binary":
             self._add_binary(codes, periods, np.asarray(score, dtype="float64"))
         elif task == "multiclass" and confidence is not None:
+            calibration = self.reference["prediction"].get("confidence_calibration")
+            if calibration is not None:
+                confidence = calibrate(np.asarray(confidence, dtype="float64"), calibration)
             sums = np.bincount(codes, weights=confidence, minlength=len(labels))
             for p, s in zip(periods, sums, strict=True):
                 p.expected_correct += float(s)

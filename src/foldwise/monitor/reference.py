@@ -193,8 +193,13 @@ def build_reference(
     prediction: dict[str, Any] = {}
     if task == "multiclass":
         assert classes is not None
-        predicted = pa.array([str(classes[i]) for i in oof[scored].argmax(axis=1)], pa.string())
+        codes = oof[scored].argmax(axis=1)
+        predicted = pa.array([str(classes[i]) for i in codes], pa.string())
         prediction = feature_profile(predicted, "categorical", bins)
+        # P(the predicted class is right) as a function of its probability, out of fold.
+        prediction["confidence_calibration"] = fit_calibration(
+            oof[scored].max(axis=1), (codes == y[scored]).astype("float64")
+        )
     else:
         score = score_of(task, oof[scored])
         prediction = feature_profile(score, "numeric", bins)
