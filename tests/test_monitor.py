@@ -244,3 +244,18 @@ def test_other_tasks(task, tmp_path):
     assert period["performance"]["realized"][metric]["estimate"] > 0
     assert ("accuracy" in period["performance"]["estimated"]) == (task == "multiclass")
     assert {d["kind"] for d in period["drift"]} >= {"numeric", "categorical", "boolean", "datetime"}
+
+
+def test_schema_violations_name_the_column(sim, tmp_path):
+    rows = pd.read_csv(sim["manifest"]["batches"][0], dtype={"customer_id": "str"})
+    rows["age"] = rows["age"].astype(object)
+    rows.loc[:49, "age"] = "unknown"
+    rows["loyalty_tier"] = "gold"
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    summary = run(sim, "schema", inputs=[tmp_path / "bad.csv"], labels=[])
+    messages = [f["message"] for f in summary["schema_findings"]]
+    assert (
+        "bad.csv: column 'age': 50 value(s) are not numbers (e.g. 'unknown'); counted as missing"
+        in messages
+    )
+    assert "bad.csv: column 'loyalty_tier' is not a model feature" in messages

@@ -73,14 +73,23 @@ def _log_features(struct: pa.StructArray, features: list[dict[str, Any]]) -> dic
     for feature in features:
         name, kind = str(feature["name"]), feature["kind"]
         values = struct.field(name)
-        if kind == "numeric":
-            columns[name] = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        elif kind == "datetime":
-            micros = values.cast(pa.timestamp("us")).cast(pa.int64())
-            columns[name] = micros.to_numpy(zero_copy_only=False).astype("float64") / 86_400e6
-        else:
-            columns[name] = values.cast(pa.string())
+        try:
+            columns[name] = _typed(values, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise FoldwiseError(
+                f"prediction log: column {name!r} cannot be read as {kind} ({exc})"
+            ) from None
     return columns
+
+
+def _typed(values: pa.Array, kind: str) -> Any:
+    """One logged feature as the collector takes it (float days for dates, text for categories)."""
+    if kind == "numeric":
+        return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if kind == "datetime":
+        micros = values.cast(pa.timestamp("us")).cast(pa.int64())
+        return micros.to_numpy(zero_copy_only=False).astype("float64") / 86_400e6
+    return values.cast(pa.string())
 
 
 def _check_log_schema(schema: pa.Schema, features: list[dict[str, Any]], root: Path) -> list[dict]:
@@ -99,10 +108,32 @@ def _check_log_schema(schema: pa.Schema, features: list[dict[str, Any]], root: P
             "written by another model or a changed schema"
         )
     extra = sorted(set(names) - {str(f["name"]) for f in features})
-    return [
+    findings = [
         {"check": "schema", "column": name, "message": f"column {name!r} is not a model feature"}
         for name in extra
     ]
+    for feature in features:
+        name, kind = str(feature["name"]), feature["kind"]
+        logged = struct.field(name).type
+        if not _fits(logged, kind):
+            findings.append(
+                {
+                    "check": "schema",
+                    "column": name,
+                    "message": f"column {name!r} is logged as {logged}, expected {kind}; converted",
+                }
+            )
+    return findings
+
+
+def _fits(logged: pa.DataType, kind: str) -> bool:
+    if kind == "numeric":
+        return pa.types.is_floating(logged) or pa.types.is_integer(logged)
+    if kind == "datetime":
+        return pa.types.is_timestamp(logged) or pa.types.is_date(logged)
+    if kind == "boolean":
+        return pa.types.is_boolean(logged)
+    return pa.types.is_string(logged) or pa.types.is_large_string(logged)
 
 
 def read_log(root: Path, bundle: Bundle, period: str, labels: pd.DataFrame | None) -> Observed:
@@ -233,6 +264,8 @@ def read_batches(
             for c in frame.columns
             if c not in known
         ]
+        frame, bad = _unparsable_numbers(frame, bundle.features, path)
+        findings += bad
         typed = feature_frame(frame, bundle.features)
         scores = bundle.predict_scores(frame)
         ts = _batch_times(frame, path, time_column)
@@ -254,6 +287,34 @@ def read_batches(
     if labels is not None:
         labelled, summary = _labelled_from_batches(pieces, bundle, period, labels)
     return Observed(collector.periods(), labelled, "batches", findings, summary)
+
+
+def _unparsable_numbers(
+    frame: pd.DataFrame, features: list[dict[str, Any]], path: Path
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Numeric feature values that are not numbers become missing, each column reported."""
+    findings = []
+    for feature in features:
+        name = str(feature["name"])
+        values = frame[name]
+        if feature["kind"] != "numeric" or pd.api.types.is_numeric_dtype(values):
+            continue
+        text = values.astype("str").str.strip()
+        blank = values.isna() | (text == "")
+        numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        bad = numbers.isna() & ~blank
+        if bad.any():
+            example = text[bad].iloc[0]
+            findings.append(
+                {
+                    "check": "schema",
+                    "column": name,
+                    "message": f"{path.name}: column {name!r}: {int(bad.sum())} value(s) are not "
+                    f"numbers (e.g. {example!r}); counted as missing",
+                }
+            )
+            frame = frame.assign(**{name: values.mask(bad)})
+    return frame, findings
 
 
 def _batch_times(frame: pd.DataFrame, path: Path, time_column: str) -> np.ndarray | None:
