@@ -109,9 +109,12 @@ def time_monitor(work: Path, model: Path) -> dict:
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 1):
         raise SystemExit(f"monitor failed ({result.returncode}):\n{result.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB -> MiB (Linux)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss / 1024  # KiB -> MiB (Linux)
     return {
         "seconds": round(seconds, 1),
+        # CPU seconds of the child: on a shared machine the wall time mostly measures the others.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_mib": round(peak, 1),
         "exit_code": result.returncode,
         "load_before": [round(x, 2) for x in load_before],
