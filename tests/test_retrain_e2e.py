@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 
@@ -44,7 +45,11 @@ def test_retrain_promote_and_roll_back(project, tmp_path, capsys):
     assert "paired bootstrap" in report
     assert "2025-04" in report
     rows_after = (root / "data" / "raw" / "churn.csv").read_text().count("\n")
-    assert rows_after - rows_before == 3 * SCENARIO.rows_per_month - 3  # ids seen twice: once
+    summary = json.loads((root / "reports" / "retrain" / "comparison.json").read_text())
+    assert summary["train_periods"] == ["2025-01", "2025-02", "2025-03"]
+    assert summary["recent_periods"] == ["2025-04"]
+    # Months 1-3 (the generator's exact duplicates count once).
+    assert rows_after - rows_before == summary["appended_rows"] > 0.99 * 3 * SCENARIO.rows_per_month
     # Registered, never promoted by the command.
     assert registry.stage_ref(root) == "model@v0.1.0"
 
