@@ -230,7 +230,7 @@ class MonitorConfig(_Section):
     missing_jump: Annotated[float, Field(gt=0, le=1)] = 0.1
     out_of_range_share: Annotated[float, Field(gt=0, le=1)] = 0.01
     new_category_share: Annotated[float, Field(gt=0, le=1)] = 0.01
-    performance_drop: Annotated[float, Field(ge=0)] = 0.03
+    performance_drop: Annotated[float, Field(ge=0)] = 0.05
     bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 500
 
 

@@ -3,7 +3,7 @@
 Estimation follows confidence-based performance estimation (NannyML's CBPE): when the model's
 probabilities are calibrated, a row scored p is a positive with probability p, so the expected
 confusion counts, ROC curve and accuracy of a period follow from its scores alone. The
-probabilities are calibrated by an isotonic map fitted on out-of-fold predictions at train time
+probabilities are calibrated by Platt scaling fitted on out-of-fold predictions at train time
 (multiclass: the probability of the predicted class mapped to how often it was right).
 The interval is the spread of the realized metric over labels drawn from those probabilities.
 It sees performance change through changed inputs only: when the relationship between features
