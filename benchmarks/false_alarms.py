@@ -35,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     checks = ("drift", "prediction_drift", "quality", "estimated_drop", "realized_drop")
     counts = dict.fromkeys((*checks, "residual", "retrain", "periods", "judged_labels"), 0)
-    per_feature: dict[str, int] = {}
+    per_feature: dict[str, int] = {}  # drifted features and quality findings by column
+    psi_max = 0.0
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
@@ -60,8 +61,13 @@ def main() -> None:
             for f in drifted:
                 per_feature[f] = per_feature.get(f, 0) + 1
             counts["drift"] += bool(drifted)
-            counts["prediction_drift"] += bool((p["prediction_drift"] or {}).get("drifted"))
+            prediction = p["prediction_drift"] or {}
+            counts["prediction_drift"] += bool(prediction.get("drifted"))
+            psi_max = max(psi_max, prediction.get("psi") or 0.0)
             counts["quality"] += bool(p["quality"])
+            for q in p["quality"]:
+                key = f"{q['check']}:{q['column']}"
+                per_feature[key] = per_feature.get(key, 0) + 1
             perf = p["performance"]
             counts["estimated_drop"] += bool((perf.get("estimated_drop") or {}).get("dropped"))
             if perf.get("realized_drop"):
@@ -69,7 +75,7 @@ def main() -> None:
                 counts["realized_drop"] += bool(perf["realized_drop"]["dropped"])
                 counts["residual"] += any(r["significant"] for r in perf.get("residuals", []))
             counts["retrain"] += p["verdict"]["status"] == "retrain"
-        print(f"seed {seed}: {json.dumps(counts)}", flush=True)
+        print(f"seed {seed}: {json.dumps(counts)} max prediction PSI {psi_max:.3f}", flush=True)
     result = {
         "settings": vars(args) | {"json": None},
         "counts": counts,
