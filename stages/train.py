@@ -21,6 +21,7 @@ from foldwise.training import (
     fit_with_early_stopping,
     load_training_run,
     model_for,
+    predict_scores,
 )
 
 
@@ -129,6 +130,7 @@ def main() -> None:
             primary_metric=primary,
             id_columns=list(schema["id_columns"]),
             importances=importances_of(final.model),
+            final=predict_scores(final.model, data.X, problem.task),
         ),
     )
     bundle.save(paths.models_dir / "model")

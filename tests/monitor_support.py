@@ -20,6 +20,7 @@ from foldwise.training import (
     fit_with_early_stopping,
     folds_for,
     model_for,
+    predict_scores,
     training_data,
 )
 
@@ -74,6 +75,7 @@ def train_bundle(root: Path, params: dict) -> Path:
             primary_metric=problem.metric,
             id_columns=list(config.data.id_columns),
             importances=importances_of(final.model),
+            final=predict_scores(final.model, data.X, problem.task),
         ),
     )
     bundle.save(root / "model")

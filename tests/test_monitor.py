@@ -87,7 +87,11 @@ def test_concept_change_caught_by_realized_performance_naming_the_feature(summar
     for month in MONTHS[:5]:
         perf = periods[month]["performance"]
         assert not perf["realized_drop"]["dropped"], (month, perf["realized_drop"])
-        assert perf["agreement"]["roc_auc"], (month, perf["estimated"], perf["realized"])
+        # Without a concept change the label-free estimate tracks the realized value (its
+        # interval covers label noise only, not the calibration's own error).
+        gap = perf["estimated"]["roc_auc"]["estimate"] - perf["realized"]["roc_auc"]["estimate"]
+        assert abs(gap) < 0.05, (month, perf["estimated"], perf["realized"])
+        assert not perf["estimated_drop"]["dropped"]
     for month in MONTHS[:2]:  # where the inputs have not moved, residuals stay within noise
         residuals = periods[month]["performance"]["residuals"]
         assert not any(r["significant"] for r in residuals), (month, residuals)

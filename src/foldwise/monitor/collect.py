@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from foldwise.monitor.reference import bin_index, calibrate, is_binned
+from foldwise.monitor.reference import bin_index, calibrate, is_binned, positive_probability
 
 PERIODS = ("day", "week", "month")
 
@@ -177,7 +177,7 @@ class Collector:
         pred = self.reference["prediction"]
         edges = np.asarray(pred["score_edges"], dtype="float64")
         n_bins = len(edges) + 1
-        p_cal = calibrate(score, pred["calibration"])
+        p_cal = positive_probability(score, pred)
         fine = np.searchsorted(edges, score, side="right")
         key = codes * n_bins + fine
         size = len(periods) * n_bins

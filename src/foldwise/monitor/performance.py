@@ -24,9 +24,9 @@ from foldwise.metrics import get_metric
 from foldwise.monitor.collect import PeriodStats
 from foldwise.monitor.reference import (
     bins_for,
-    calibrate,
     is_binned,
     n_slots,
+    positive_probability,
     residual_profile,
 )
 
@@ -140,7 +140,7 @@ def residuals_by_feature(
     bin while the relationship holds. A concept change shows up in the feature whose
     relationship with the target changed; a pure covariate shift does not.
     """
-    p = calibrate(frame["value"].to_numpy("float64"), reference["prediction"]["calibration"])
+    p = positive_probability(frame["value"].to_numpy("float64"), reference["prediction"])
     y = frame["y"].to_numpy("float64")
     rows = []
     n_features = len(reference["features"])

@@ -159,6 +159,14 @@ def calibrate(scores: np.ndarray, calibration: dict[str, float]) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def positive_probability(scores: np.ndarray, prediction: dict[str, Any]) -> np.ndarray:
+    """Calibrated P(positive) of the deployed model's scores (binary)."""
+    mapping = prediction.get("score_map")
+    if mapping is not None:
+        scores = np.interp(scores, mapping["x"], mapping["y"])
+    return calibrate(scores, prediction["calibration"])
+
+
 def score_of(task: str, proba_or_value: np.ndarray) -> np.ndarray:
     """The monitored prediction score: P(positive) (binary), the value (regression)."""
     if task == "binary":
@@ -190,11 +198,16 @@ def build_reference(
     primary_metric: str,
     id_columns: list[str],
     importances: dict[str, float] | None,
+    final: np.ndarray | None = None,
     bins: int = DEFAULT_BINS,
 ) -> dict[str, Any]:
     """The reference profile of training rows ``X`` (typed) and their out-of-fold predictions.
 
     ``oof`` is (n, k) probabilities or (n,) values, NaN for rows never scored out of fold.
+    ``final`` is the final model's scores of the same rows: the deployed model is not the
+    fold models (it is fitted on more rows, so it is sharper), and its distribution of scores
+    is what production scores are compared with. Its scores are mapped onto the out-of-fold
+    scale by quantile (``score_map``) before the out-of-fold calibration applies.
     """
     columns = {str(f["name"]): column_values(X[str(f["name"])], f["kind"]) for f in features}
     profiles = {
@@ -202,23 +215,29 @@ def build_reference(
         for name, f in zip(columns, features, strict=True)
     }
     scored = ~np.isnan(oof).any(axis=1) if oof.ndim == 2 else ~np.isnan(oof)
+    deployed = oof[scored] if final is None else final
     prediction: dict[str, Any] = {}
     if task == "multiclass":
         assert classes is not None
         codes = oof[scored].argmax(axis=1)
-        predicted = pa.array([str(classes[i]) for i in codes], pa.string())
-        prediction = feature_profile(predicted, "categorical", bins)
+        shown = pa.array([str(classes[i]) for i in deployed.argmax(axis=1)], pa.string())
+        prediction = feature_profile(shown, "categorical", bins)
         # P(the predicted class is right) as a function of its probability, out of fold.
         prediction["confidence_calibration"] = fit_calibration(
             oof[scored].max(axis=1), (codes == y[scored]).astype("float64")
         )
     else:
-        score = score_of(task, oof[scored])
-        prediction = feature_profile(score, "numeric", bins)
+        prediction = feature_profile(score_of(task, deployed), "numeric", bins)
     if task == "binary":
         score = score_of(task, oof[scored])
         calibration = fit_calibration(score, y[scored].astype("float64"))
-        edges = np.unique(np.quantile(score, np.linspace(0, 1, SCORE_BINS + 1)[1:-1]))
+        shown = score_of(task, deployed)
+        edges = np.unique(np.quantile(shown, np.linspace(0, 1, SCORE_BINS + 1)[1:-1]))
+        grid = np.linspace(0, 1, 101)
+        prediction["score_map"] = {
+            "x": [float(v) for v in np.quantile(shown, grid)],
+            "y": [float(v) for v in np.quantile(score, grid)],
+        }
         prediction["calibration"] = calibration
         prediction["score_edges"] = [float(e) for e in edges]
         prediction["positive_rate"] = float(y[scored].mean())
