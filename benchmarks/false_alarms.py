@@ -73,7 +73,10 @@ def main() -> None:
             if perf.get("realized_drop"):
                 counts["judged_labels"] += 1
                 counts["realized_drop"] += bool(perf["realized_drop"]["dropped"])
-                counts["residual"] += any(r["significant"] for r in perf.get("residuals", []))
+                flagged = [r["feature"] for r in perf.get("residuals", []) if r["significant"]]
+                counts["residual"] += bool(flagged)
+                for f in flagged:
+                    per_feature[f"residual:{f}"] = per_feature.get(f"residual:{f}", 0) + 1
             counts["retrain"] += p["verdict"]["status"] == "retrain"
         print(f"seed {seed}: {json.dumps(counts)} max prediction PSI {psi_max:.3f}", flush=True)
     result = {

@@ -30,6 +30,7 @@ from foldwise.monitor.reference import (
     residual_profile,
 )
 
+MIN_BIN_ROWS = 20  # residuals: bins with fewer labelled rows are left out of the statistic
 ESTIMABLE = {"binary": ("roc_auc", "accuracy"), "multiclass": ("accuracy",), "regression": ()}
 
 
@@ -159,7 +160,9 @@ def residuals_by_feature(
         spread = np.divide(r_v, r_n**2, out=np.zeros(size), where=seen)
         expected = e + n * offset
         var = v + n**2 * spread
-        ok = (n > 0) & (var > 1e-9)
+        # Sparse bins (rare categories) break the chi-square approximation: judge bins with
+        # enough rows only.
+        ok = (n >= MIN_BIN_ROWS) & (var > 1e-9)
         z = np.zeros(size)
         z[ok] = (o[ok] - expected[ok]) / np.sqrt(var[ok])
         statistic = float(np.sum(z[ok] ** 2))
