@@ -82,7 +82,7 @@ def main() -> None:
     result = {
         "settings": vars(args) | {"json": None},
         "counts": counts,
-        "drift_by_feature": per_feature,
+        "by_column": per_feature,  # drifted features, quality findings, residuals
     }
     print(json.dumps(result, indent=2))
     if args.json:
