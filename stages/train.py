@@ -10,6 +10,7 @@ from foldwise.cv import folds_fingerprint
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
+from foldwise.monitor.reference import build_reference, importances_of
 from foldwise.paths import ProjectPaths
 from foldwise.production.contract import input_schema
 from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
@@ -20,6 +21,7 @@ from foldwise.training import (
     fit_with_early_stopping,
     load_training_run,
     model_for,
+    predict_scores,
 )
 
 
@@ -122,6 +124,24 @@ def main() -> dict[str, float]:
             "id_columns": list(schema["id_columns"]),  # foldwise serve logs the first as `id`
         },
         input_schema=input_schema(train, data.features, f"{problem.target} model input row"),
+        # What training rows and out-of-fold predictions looked like, for `foldwise monitor`.
+        reference=build_reference(
+            data.X,
+            data.features,
+            task=problem.task,
+            classes=None if problem.classes is None else list(problem.classes),
+            oof=run.oof,
+            y=data.y,
+            cv=summary,
+            primary_metric=primary,
+            id_columns=list(schema["id_columns"]),
+            importances=importances_of(final.model),
+            # The deployed model's own scores are the reference for production scores; a random
+            # forest's in-sample scores are far too confident to stand for new rows.
+            final=None
+            if name == "random_forest"
+            else predict_scores(final.model, data.X, problem.task),
+        ),
     )
     own = {"fold": run.fold_of_row, "y_true": data.y}
     if problem.task == "regression":

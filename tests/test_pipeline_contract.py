@@ -65,7 +65,7 @@ def test_stage_scripts_import_their_package_modules_as_declared():
         text = (ROOT / f"stages/{name}.py").read_text()
         for line in text.splitlines():
             if line.startswith("from foldwise.") and " import " in line:
-                module = line.split()[1].removeprefix("foldwise.")
+                module = line.split()[1].removeprefix("foldwise.").replace(".", "/")
                 if module in {"config", "paths", "stage", "errors", "metrics"}:
                     continue  # shared plumbing, validated by params deps
                 path = module.replace(".", "/")  # a subpackage module: production.gate

@@ -25,6 +25,7 @@ BUNDLE_FORMAT = 2
 MANIFEST = "bundle.json"
 MODEL_DIR = "model"
 INPUT_SCHEMA = "input_schema.json"
+REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.monitor.reference)
 Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
 
@@ -40,6 +41,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def load_reference(directory: Path) -> dict[str, Any] | None:
+    """The bundle's reference profile (``reference.json``), or None if it has none."""
+    path = directory / REFERENCE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise FoldwiseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
 @dataclass
 class Bundle:
     """A fitted model with its schema, label mapping, threshold and provenance."""
@@ -51,6 +63,8 @@ class Bundle:
     metadata: dict[str, Any] = field(default_factory=dict)
     # JSON Schema of one input row with what training saw (foldwise.production.contract).
     input_schema: dict[str, Any] | None = None
+    # What training rows and predictions looked like, for `foldwise monitor` (reference.json).
+    reference: dict[str, Any] | None = None
     # sha256 of every file of the folder, as recorded in the manifest (filled by save/load).
     files: dict[str, str] = field(default_factory=dict)
     _scorer: FastScorer | None = field(default=None, init=False, repr=False, compare=False)
@@ -64,6 +78,9 @@ class Bundle:
             if self.input_schema is not None:
                 text = json.dumps(self.input_schema, indent=2, allow_nan=False, default=str)
                 (staging / INPUT_SCHEMA).write_text(text + "\n", encoding="utf-8")
+            if self.reference is not None:
+                text = json.dumps(self.reference, indent=1, allow_nan=False, default=str)
+                (staging / REFERENCE).write_text(text + "\n", encoding="utf-8")
             # Hash last, after every file is in place, whoever wrote it.
             self.files = folder_hashes(staging, MANIFEST)
             manifest = seal_manifest(
@@ -105,6 +122,7 @@ class Bundle:
             threshold=manifest["threshold"],
             metadata=manifest.get("metadata", {}),
             input_schema=json.loads(schema_path.read_text()) if schema_path.is_file() else None,
+            reference=load_reference(directory),
             files=dict(manifest["files"]),
         )
 

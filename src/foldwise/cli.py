@@ -264,6 +264,83 @@ def model_command(args: argparse.Namespace) -> None:
         print(f"{args.name}#{args.stage}: {old} -> {new}")
 
 
+def monitor(args: argparse.Namespace) -> int:
+    """``foldwise monitor``: judge production periods; exit 1 when retraining is due."""
+    from foldwise.config import Config, load_config
+    from foldwise.monitor.run import monitor as run_monitor
+
+    params = args.params
+    config = load_config(params) if params.is_file() or params != Path("params.yaml") else Config()
+    summary = run_monitor(
+        args.batches,
+        model_dir=args.model,
+        labels_paths=args.labels or [],
+        period=args.by or config.monitor.period,
+        out=args.out,
+        config=config,
+        time_column=args.time_column,
+    )
+    for period in summary["periods"]:
+        verdict = period["verdict"]
+        print(
+            f"{period['period']}: {verdict['status']}"
+            + (f" ({'; '.join(verdict['reasons'][:3])})" if verdict["reasons"] else "")
+        )
+    first = summary["first_retrain_period"]
+    print(f"retraining {'due from ' + first if first else 'not due'}; report: {summary['report']}")
+    return int(summary["exit_code"])
+
+
+def simulate(args: argparse.Namespace) -> None:
+    """``foldwise simulate``: production batches with planted changes (and a prediction log)."""
+    from foldwise.monitor.simulate import Scenario, write_simulation
+
+    scenario = Scenario(
+        months=args.months,
+        rows_per_month=args.rows,
+        train_rows=args.train_rows,
+        shift_month=args.shift_month or None,
+        concept_month=args.concept_month or None,
+        label_delay=args.label_delay,
+        seed=args.seed,
+    )
+    manifest = write_simulation(scenario, args.out)
+    if args.log is not None:
+        from foldwise.monitor.simulate import write_log
+
+        write_log(manifest, args.model, args.log)
+    print(
+        f"simulate: {len(manifest['batches'])} monthly batches in {args.out}/batches, "
+        f"labels in {args.out}/labels (delay {args.label_delay} month(s))"
+        + (f", prediction log in {args.log}" if args.log is not None else "")
+    )
+
+
+def retrain(args: argparse.Namespace) -> None:
+    """``foldwise retrain``: challenger experiment, paired comparison, GTO registration."""
+    from foldwise.config import load_config
+    from foldwise.monitor.retrain import retrain as run_retrain
+
+    root = args.root.resolve()
+    summary = run_retrain(
+        root,
+        load_config(root / "params.yaml"),
+        batches=[p.resolve() for p in args.batches],
+        labels_paths=[p.resolve() for p in args.labels],
+        name=args.name,
+        champion_ref=args.champion,
+        out=args.out if args.out.is_absolute() else root / args.out,
+    )
+    c = summary["comparison"]
+    print(
+        f"challenger {summary['challenger']['registered']} vs champion {summary['champion']} on "
+        f"{c['rows']} recent rows: {c['metric']} {c['estimate']:+.4f} "
+        f"[{c['low']:+.4f}, {c['high']:+.4f}], p={c['p_value']:.3g}: {c['verdict']}"
+    )
+    print(f"not promoted; after review: {summary['promote']}")
+    print(f"report: {summary['report']}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -322,6 +399,55 @@ def main(argv: Sequence[str] | None = None) -> None:
             sub.add_argument("--name", default="model", help="artifact name in dvc.yaml")
         if action in ("prod", "rollback"):
             sub.add_argument("--stage", default="prod", help="GTO stage")
+
+    mon = commands.add_parser(
+        "monitor",
+        help="data quality, drift and performance of production rows per period; retrain trigger",
+        description=(
+            "Compare production rows with the bundle's reference profile, per period. BATCH is "
+            "the prediction log folder (hive-partitioned Parquet) or CSV/Parquet batch files. "
+            "Writes report.md, summary.json, drift.png, performance.png and dashboard.html into "
+            "--out. Exit codes: 0 ok, 1 retraining is due (retrain.when), 2 bad input."
+        ),
+    )
+    mon.add_argument("batches", nargs="+", type=Path, metavar="BATCH")
+    mon.add_argument(
+        "--labels", type=Path, nargs="+", action="extend", help="CSV/Parquet files: id + target"
+    )
+    mon.add_argument("--by", choices=["day", "week", "month"], help="default: monitor.period")
+    mon.add_argument("--model", type=Path, default=Path("models/model"), help="the bundle")
+    mon.add_argument("--out", type=Path, default=Path("reports/monitor"), help="report folder")
+    mon.add_argument("--params", type=Path, default=Path("params.yaml"), help="monitor: settings")
+    mon.add_argument("--time-column", default="ts", help="batch column dating each row")
+    sim = commands.add_parser(
+        "simulate", help="months of production batches with a planted covariate and concept change"
+    )
+    sim.add_argument("--out", type=Path, default=Path("data/simulated"))
+    sim.add_argument("--months", type=int, default=12)
+    sim.add_argument("--rows", type=int, default=2000, help="rows per month")
+    sim.add_argument("--train-rows", type=int, default=20000, help="rows of train.csv")
+    sim.add_argument("--shift-month", type=int, default=5, help="0: no covariate shift")
+    sim.add_argument("--concept-month", type=int, default=9, help="0: no concept change")
+    sim.add_argument("--label-delay", type=int, default=1, help="months until labels arrive")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--log", type=Path, help="also score the batches into a prediction log here")
+    sim.add_argument("--model", type=Path, default=Path("models/model"), help="bundle for --log")
+    ret = commands.add_parser(
+        "retrain",
+        help="append newly labelled rows, run a challenger experiment, compare it with prod",
+        description=(
+            "Append the labelled production rows (all but the latest retrain.recent_periods) to "
+            "the DVC-tracked data.source, run `dvc exp run` (the challenger), compare it with "
+            "the champion (--champion, default the version in prod) on the held-out recent rows "
+            "with a paired bootstrap, and register it with GTO without promoting it."
+        ),
+    )
+    ret.add_argument("batches", nargs="+", type=Path, metavar="BATCH", help="CSV/Parquet")
+    ret.add_argument("--labels", type=Path, nargs="+", action="extend", required=True)
+    ret.add_argument("--name", help="experiment name (default: retrain-<latest period>)")
+    ret.add_argument("--champion", default="model#prod", help="GTO ref or git revision")
+    ret.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    ret.add_argument("--out", type=Path, default=Path("reports/retrain"), help="report folder")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -350,6 +476,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         elif args.command == "model":
             model_command(args)
+
+        elif args.command == "monitor":
+            code = monitor(args)
+            if code:
+                sys.exit(code)
+        elif args.command == "simulate":
+            simulate(args)
+        elif args.command == "retrain":
+            retrain(args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

@@ -261,6 +261,43 @@ class ProductionConfig(_Section):
     large_batch_rows: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
 
 
+class MonitorConfig(_Section):
+    """``foldwise monitor``: periods, data-quality and drift thresholds, performance drop."""
+
+    period: Literal["day", "week", "month"] = "month"
+    min_rows: Annotated[int, Field(ge=1)] = 200
+    drift_psi: Annotated[float, Field(gt=0)] = 0.2
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
+    drift_min_importance: Annotated[float, Field(ge=0, le=1)] = 0.05
+    missing_jump: Annotated[float, Field(gt=0, le=1)] = 0.1
+    out_of_range_share: Annotated[float, Field(gt=0, le=1)] = 0.01
+    new_category_share: Annotated[float, Field(gt=0, le=1)] = 0.01
+    performance_drop: Annotated[float, Field(ge=0)] = 0.05
+    bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 500
+
+
+RetrainTrigger = Literal["drift", "estimated_drop", "realized_drop", "schedule"]
+
+
+class RetrainConfig(_Section):
+    """When ``foldwise monitor`` asks for retraining, and what ``foldwise retrain`` holds out."""
+
+    when: list[RetrainTrigger] = Field(
+        default_factory=lambda: ["drift", "estimated_drop", "realized_drop"]
+    )
+    every_periods: Annotated[int, Field(ge=1)] | None = None
+    recent_periods: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _schedule_needs_period(self) -> RetrainConfig:
+        if "schedule" in self.when and self.every_periods is None:
+            raise ValueError(
+                "retrain.when contains 'schedule' but retrain.every_periods is null; "
+                "set how many periods apart retraining is due"
+            )
+        return self
+
+
 class Config(_Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
@@ -275,6 +312,8 @@ class Config(_Section):
     tune: TuneConfig = Field(default_factory=TuneConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     production: ProductionConfig = Field(default_factory=ProductionConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
 
     @model_validator(mode="after")
     def _combinations(self) -> Config:

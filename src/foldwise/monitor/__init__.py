@@ -1,0 +1,1 @@
+"""Monitoring after deployment: reference profile, drift, performance, policy, retraining."""
