@@ -20,6 +20,7 @@ from foldwise.training import (
     fit_with_early_stopping,
     load_training_run,
     model_for,
+    save_fold_models,
 )
 
 
@@ -52,7 +53,7 @@ def main() -> None:
     settings = {**config.model.settings(), **tuned["params"]}
     model = model_for(name, data, config, settings)
 
-    run = cross_validate(model, data, folds, config, name)
+    run = cross_validate(model, data, folds, config, name, keep_models=True)
     summary = cv_summary(run.fold_scores)
     primary = problem.metric
 
@@ -118,6 +119,8 @@ def main() -> None:
         },
     )
     bundle.save(paths.models_dir / "model")
+    # The fold models let explain attribute out-of-fold predictions to the model that made them.
+    save_fold_models(run.models, paths.models_dir / "folds")
 
     oof = pd.DataFrame({"fold": run.fold_of_row, "y_true": data.y})
     for column in schema["id_columns"]:

@@ -53,7 +53,16 @@ def test_package_modules_listed_as_deps_exist():
     for name, stage in stages().items():
         for dep in _paths(stage.get("deps")):
             if dep.startswith(("src/", "stages/")):
-                assert (ROOT / dep).is_file(), f"stage {name}: {dep} does not exist"
+                # a subpackage (src/foldwise/explain) is listed as its folder
+                assert (ROOT / dep).exists(), f"stage {name}: {dep} does not exist"
+
+
+def _declared(module: str, deps: set[str]) -> bool:
+    """``explain.run`` is covered by ``src/foldwise/explain/run.py`` or its folder."""
+    parts = module.split(".")
+    candidates = {f"src/foldwise/{'/'.join(parts)}.py"}
+    candidates |= {f"src/foldwise/{'/'.join(parts[:i])}" for i in range(1, len(parts))}
+    return bool(candidates & deps)
 
 
 def test_stage_scripts_import_their_package_modules_as_declared():
@@ -66,4 +75,24 @@ def test_stage_scripts_import_their_package_modules_as_declared():
                 module = line.split()[1].removeprefix("foldwise.")
                 if module in {"config", "paths", "stage", "errors", "metrics"}:
                     continue  # shared plumbing, validated by params deps
-                assert f"src/foldwise/{module}.py" in deps, (name, module)
+                assert _declared(module, deps), (name, module)
+
+
+def test_subpackage_modules_import_only_declared_modules():
+    """A subpackage a stage depends on may only import foldwise modules that stage declares."""
+    for name, stage in stages().items():
+        deps = set(_paths(stage.get("deps")))
+        for folder in (d for d in deps if d.startswith("src/foldwise/") and (ROOT / d).is_dir()):
+            for source in sorted((ROOT / folder).glob("*.py")):
+                for line in source.read_text().splitlines():
+                    words = line.strip().split()
+                    if len(words) > 1 and words[0] == "from" and words[1].startswith("foldwise."):
+                        module = words[1].removeprefix("foldwise.")
+                        if module in {"config", "paths", "stage", "errors", "metrics"}:
+                            continue
+                        if module.split(".")[0] in {"data", "compare"} and source.name in {
+                            "rows.py",
+                            "moves.py",
+                        }:
+                            continue  # used by the foldwise command, not by the stage
+                        assert _declared(module, deps), (name, source.name, module)

@@ -1,4 +1,4 @@
-"""The ``foldwise`` command: compare runs, count test-set looks, run extra tuning workers."""
+"""The ``foldwise`` command: compare runs, count test-set looks, run extra tuning workers, explain rows."""
 
 from __future__ import annotations
 
@@ -93,6 +93,29 @@ def test_usage(root: Path, rev: str | None) -> None:
     print(count_test_looks(root, run.test_sha256).message())
 
 
+def explain_rows_command(
+    rows: Path, root: Path, bundle: Path, background: Path, out: Path, row: int, top: int
+) -> None:
+    """``foldwise explain ROWS.csv``: top contributions per row and a waterfall PNG for one row."""
+    from foldwise.explain.rows import explain_rows
+
+    def under_root(path: Path) -> Path:
+        return path if path.is_absolute() else root / path
+
+    result = explain_rows(
+        rows,
+        bundle_dir=under_root(bundle),
+        background=under_root(background),
+        out=under_root(out),
+        row=row,
+        top=top,
+    )
+    for line in result.lines:
+        print(line)
+    print(f"contributions: {result.csv}")
+    print(f"waterfall: {result.waterfall}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -129,6 +152,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    why = commands.add_parser(
+        "explain",
+        help="explain raw rows with the saved model: top contributions, a waterfall PNG",
+        description="Explain the rows of ROWS (CSV or Parquet, raw columns as in the training "
+        "table) with the saved bundle: the top SHAP contributions per row go to "
+        "OUT/contributions.csv and a waterfall plot of one row to OUT/waterfall_row<N>.png.",
+    )
+    why.add_argument("rows", type=Path, help="CSV or Parquet file of raw rows")
+    why.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    why.add_argument("--bundle", type=Path, default=Path("models/model"), help="model bundle")
+    why.add_argument(
+        "--background",
+        type=Path,
+        default=Path("reports/explain/background.parquet"),
+        help="training rows to explain against (linear and fallback explainers only)",
+    )
+    why.add_argument("--out", type=Path, default=Path("reports/explain_rows"), help="output folder")
+    why.add_argument("--row", type=int, default=0, help="row (0-based) for the waterfall plot")
+    why.add_argument("--top", type=int, default=5, help="contributions listed per row")
     args = parser.parse_args(argv)
     try:
         if args.command == "tune-worker":
@@ -146,6 +188,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.exit(code)
         elif args.command == "test-usage":
             test_usage(args.root.resolve(), args.rev)
+        elif args.command == "explain":
+            explain_rows_command(
+                args.rows,
+                args.root.resolve(),
+                args.bundle,
+                args.background,
+                args.out,
+                args.row,
+                args.top,
+            )
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
