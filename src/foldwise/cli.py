@@ -72,6 +72,21 @@ def compare(
             print(f"warning: {warning}")
         if looks is not None:
             print(looks.message())
+        from foldwise.explain.moves import feature_moves
+
+        moved = [
+            m
+            for m in feature_moves(base_run.importance, target_run.importance)
+            if m["move"] != "same"
+        ]
+        if moved:
+            print(
+                "top features moved: "
+                + ", ".join(
+                    f"{m['feature']} #{m['base_rank'] or '-'} -> #{m['target_rank'] or '-'}"
+                    for m in moved[:5]
+                )
+            )
         print(f"regression gate {comparison.gate_message}")
         print(f"report: {report}")
     if fail and comparison.gate_failed:

@@ -17,8 +17,9 @@ import pandas as pd
 from foldwise.models import TabularModel
 
 # The model-agnostic fallback evaluates the model ~(2p + 1) x background rows per row.
-FALLBACK_MAX_ROWS = 300
-FALLBACK_BACKGROUND = 50
+FALLBACK_MAX_ROWS = 150
+FALLBACK_BACKGROUND = 30
+FOREST_MAX_ROWS = 300
 LINEAR_BACKGROUND = 2000
 _EPOCH = pd.Timestamp("1970-01-01")
 
@@ -278,9 +279,18 @@ def explain(
             None,
             rows,
         )
+    rng = np.random.default_rng(seed)
     if model.name in ("random_forest", "hist_gradient_boosting"):
+        cap = FOREST_MAX_ROWS if model.name == "random_forest" else len(X)
+        if len(X) > cap:
+            rows = np.sort(rng.choice(len(X), size=cap, replace=False))
         try:
-            values, base, space = _tree(model, X, features)
+            values, base, space = _tree(model, X.iloc[rows], features)
+            capped = (
+                f"exact TreeSHAP on a deep forest is slow: {len(rows)} of {len(X)} rows explained"
+                if len(rows) < len(X)
+                else None
+            )
             return Attribution(
                 values,
                 base,
@@ -288,7 +298,7 @@ def explain(
                 outputs,
                 _units(model, space, target),
                 "shap.TreeExplainer",
-                None,
+                capped,
                 rows,
             )
         except Exception as exc:  # shap refuses some tree models (e.g. categorical splits)
@@ -296,9 +306,9 @@ def explain(
                 str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
             )
             note = f"shap.TreeExplainer cannot explain this {model.name} model ({first})"
+            rows = np.arange(len(X))
     else:
         note = f"model {model.name!r} has no native SHAP support"
-    rng = np.random.default_rng(seed)
     if len(X) > FALLBACK_MAX_ROWS:
         rows = np.sort(rng.choice(len(X), size=FALLBACK_MAX_ROWS, replace=False))
     picked = background.iloc[

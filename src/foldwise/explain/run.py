@@ -212,7 +212,25 @@ def run_explain(
     fold_models: list[TabularModel],
     oof: pd.DataFrame,
 ) -> Explanation:
-    """Global SHAP, agreement, suspects, worst mistakes, weak segments and robustness."""
+    """Global SHAP, agreement, suspects, worst mistakes, weak segments and robustness.
+
+    OpenMP runs single-threaded here: explain makes many small predictions, for which
+    scikit-learn's threads only spin (very slow on a busy machine); CatBoost keeps its own.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _run_explain(config, data, ids, bundle, fold_models, oof)
+
+
+def _run_explain(
+    config: Config,
+    data: TrainingData,
+    ids: list[str],
+    bundle: Bundle,
+    fold_models: list[TabularModel],
+    oof: pd.DataFrame,
+) -> Explanation:
     started = time.perf_counter()
     cfg, problem, seed = config.explain, data.problem, config.seed
     suspects, unused_suspects = check_suspects(config, data)
