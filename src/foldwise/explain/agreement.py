@@ -86,8 +86,12 @@ def investigate(
     other_name: str,
     top: int = INVESTIGATE_TOP,
 ) -> list[dict]:
-    """Top features of either ranking that sit in the bottom half of the other."""
+    """Top features of either ranking that sit in the bottom half of the other.
+
+    "Top" is the first ``top`` ranks, at most a third of the features.
+    """
     p = len(features)
+    top = max(1, min(top, p // 3))
     r_main, r_other = ranks(main), ranks(other)
     half = p / 2
     found = []

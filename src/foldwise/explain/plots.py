@@ -115,7 +115,7 @@ def dependence(
         text = values.astype(object).where(values.notna(), "(missing)").map(str)
         top = text.value_counts().index[:MAX_CATEGORIES_SHOWN]
         groups = [shap_values[(text == level).to_numpy()] for level in top]
-        ax.boxplot(groups, tick_labels=list(top), vert=True, showfliers=False)
+        ax.boxplot(groups, tick_labels=list(top), showfliers=False)
         ax.tick_params(axis="x", rotation=45)
     else:
         ax.scatter(values, shap_values, s=6, alpha=0.4, color="#1f77b4")
