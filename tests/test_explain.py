@@ -265,3 +265,17 @@ def test_feature_moves_between_runs():
     assert moves["a"]["move"] == "left"
     assert "| `b` | 2 | 1 |" in "\n".join(render_moves(list(moves.values())))
     assert feature_moves(None, target) == []
+
+
+def test_plots_per_class_for_multiclass(tmp_path):
+    from foldwise.explain.plots import all_plots
+
+    config, data, bundle, models, oof = fit_run("multiclass", n=400, max_rows=200)
+    result = run_explain(config, data, ["row_id"], bundle, models, oof)
+    kinds = {f["name"]: f["kind"] for f in FEATURES}
+    files = all_plots(result.final, result.sample, kinds, result.fold_importance, tmp_path, top=6)
+    assert "importance_bar.png" in files
+    for label in ("high", "low", "mid"):
+        assert f"beeswarm_{label}.png" in files
+        assert sum(f.startswith(f"dependence_{label}_") for f in files) == 3
+    assert all((tmp_path / f).stat().st_size > 1000 for f in files)

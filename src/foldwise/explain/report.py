@@ -193,6 +193,6 @@ def write_reports(result: Explanation, out: Path, plots: list[str]) -> None:
     result.worst.to_csv(tmp, index=False)
     tmp.replace(out / WORST)
     write_parquet_atomic(out / BACKGROUND, result.sample.iloc[:BACKGROUND_ROWS])
-    write_json_atomic(out / DETAILS, result.details | {"seconds": None})
+    write_json_atomic(out / DETAILS, result.details)
     write_text_atomic(out / REPORT, render_markdown(result, plots))
     write_json_atomic(out / IMPORTANCE, result.summary)

@@ -6,7 +6,6 @@ fold) or the final model on training rows; the result says which. The test table
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,7 +230,6 @@ def _run_explain(
     fold_models: list[TabularModel],
     oof: pd.DataFrame,
 ) -> Explanation:
-    started = time.perf_counter()
     cfg, problem, seed = config.explain, data.problem, config.seed
     suspects, unused_suspects = check_suspects(config, data)
     fold_of_row = oof["fold"].to_numpy("int64") if "fold" in oof else np.full(len(data.y), -1)
@@ -454,7 +452,6 @@ def _run_explain(
             else "squared error",
         },
         "failing": failing,
-        "seconds": time.perf_counter() - started,
     }
     return Explanation(summary, details, final, X_sample, fold_importance, worst, oof_shap, failing)
 
