@@ -117,12 +117,12 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
                 f"{f['loss_ratio']:.2f} | {f['p_adjusted']:.2g} | {_f(m['segment'])} / "
                 f"{_f(m['overall'])} |"
             )
-        if seg["overlapping_left_out"]:
-            lines += [
-                "",
-                f"{seg['overlapping_left_out']} more flagged slice(s) left out: most of "
-                "their rows lie in a worse slice listed above.",
-            ]
+        similar = [f for f in seg["flagged"][:15] if f["similar"]]
+        if similar:
+            lines.append("")
+        for f in similar:
+            names = "; ".join(f["similar"][:3]) + ("; …" if len(f["similar"]) > 3 else "")
+            lines.append(f"- {f['segment']}: also flagged, sharing most rows with it: {names}.")
     else:
         lines.append("No segment is significantly worse than the rest.")
     worst = result.worst

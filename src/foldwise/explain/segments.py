@@ -6,7 +6,9 @@ one-sided Welch t-test on the per-row out-of-fold loss (log loss, or squared err
 regression), and the p-values are Holm-corrected for every slice searched, so the chance of
 any false flag stays at ``alpha``. A flagged slice must also be clearly worse: its mean loss at
 least ``min_ratio`` times the overall mean, and a two-feature slice clearly worse than both of
-its one-feature parents (else the parent alone tells the story).
+its one-feature parents (else the parent alone tells the story). Slices that share most of
+their rows are one finding, named by the slice with the strongest evidence (smallest adjusted
+p-value); the others are listed with it as ``similar``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _EPS = 1e-15
 OTHER = "(other)"
 MISSING = "(missing)"
 PAIR_MIN_GAIN = 1.1  # a pair must be this much worse than its worse parent
-MAX_OVERLAP = 0.5  # a slice mostly inside a worse listed slice adds nothing: left out
+MAX_OVERLAP = 0.5  # slices sharing most of their rows are one finding
 
 
 def row_loss(task: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -59,12 +61,15 @@ def slice_feature(values: pd.Series, name: str, bins: int, min_rows: int) -> Sli
     if numeric and values.nunique() > bins:
         cut = pd.qcut(values, q=bins, duplicates="drop")
         codes = cut.cat.codes.to_numpy().astype("int64")
-        for interval in cut.cat.categories:
-            left, right = interval.left, interval.right
-            if pd.api.types.is_datetime64_any_dtype(values):
-                labels.append(f"{name} in ({left.date()}, {right.date()}]")
-            else:
-                labels.append(f"{name} in ({_number(left)}, {_number(right)}]")
+        dates = pd.api.types.is_datetime64_any_dtype(values)
+        for b, interval in enumerate(cut.cat.categories):
+            left, right = (
+                (str(interval.left.date()), str(interval.right.date()))
+                if dates
+                else (_number(interval.left), _number(interval.right))
+            )
+            # qcut opens the first bin just below the minimum: say "<= right" instead
+            labels.append(f"{name} <= {right}" if b == 0 else f"{name} in ({left}, {right}]")
     else:
         text = values.astype(object).where(~missing).map(str, na_action="ignore")
         counts = text.value_counts()
@@ -80,6 +85,12 @@ def slice_feature(values: pd.Series, name: str, bins: int, min_rows: int) -> Sli
         codes[missing] = len(labels)
         labels.append(f"{name} is missing")
     return Slices(name, codes, labels)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether most of the rows of the smaller of two slices lie in the other."""
+    shared = int((a & b).sum())
+    return shared > MAX_OVERLAP * min(int(a.sum()), int(b.sum()))
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -193,17 +204,26 @@ def weak_segments(
                 }
             )
     flagged.sort(key=lambda f: (-f["loss_ratio"], f["p_adjusted"]))
-    listed: list[dict] = []
-    overlapping = 0
+    clusters: list[list[dict]] = []
     for entry in flagged:
         mask = np.ones(len(loss), dtype=bool)
         for i, c in entry.pop("_rows_mask"):
             mask &= sliced[i].codes == c
-        if any((mask & kept["mask"]).sum() > MAX_OVERLAP * mask.sum() for kept in listed):
-            overlapping += 1
-            continue
         entry["mask"] = mask
-        listed.append(entry)
+        home = next((group for group in clusters if _overlap(mask, group[0]["mask"])), None)
+        if home is None:
+            clusters.append([entry])
+        else:
+            home.append(entry)
+    # One slice per group of overlapping slices: the one with the strongest evidence (a proxy
+    # such as a price bin standing in for a plan is named as similar, not listed again).
+    listed = []
+    for group in clusters:
+        best = min(group, key=lambda f: (f["p_adjusted"], -f["rows"]))
+        best["similar"] = [f["segment"] for f in group if f is not best]
+        listed.append(best)
+    listed.sort(key=lambda f: (-f["loss_ratio"], f["p_adjusted"]))
+    overlapping = sum(len(group) - 1 for group in clusters)
     return {
         "overall_loss": overall,
         "slices_tested": len(candidates),
