@@ -12,8 +12,8 @@ from foldwise.bundle import Bundle
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
 from foldwise.explain.attribution import explain, output_names
+from foldwise.explain.mistakes import show
 from foldwise.explain.plots import waterfall
-from foldwise.explain.run import show
 from foldwise.models import feature_frame
 from foldwise.stage import write_text_atomic
 
