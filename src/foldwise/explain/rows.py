@@ -102,9 +102,8 @@ def explain_rows(
         raise FoldwiseError(f"--row {row} was not explained (the fallback explainer samples rows)")
     k = shown[row]
     values = attr.values[explained[row], :, k]
-    title = (
-        f"row {row}: {outputs[k]} ({attr.units}); prediction {predictions['prediction'].iloc[row]}"
-    )
+    what = attr.units if problem.task == "regression" else f"{attr.units} of {outputs[k]!r}"
+    title = f"row {row}: {what}; prediction {predictions['prediction'].iloc[row]}"
     shown_values = [show(X.iloc[row][f]) for f in attr.features]
     png = out / f"waterfall_row{row}.png"
     waterfall(values, float(attr.base[k]), attr.features, shown_values, title, png)
