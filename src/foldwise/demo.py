@@ -23,9 +23,9 @@ to reward a model that finds non-linear structure. Its quirks, on purpose:
   check (~5% of rows) churn is a coin flip (50%) that no column explains, so every model's
   out-of-fold loss there is about twice the overall; the explain stage should find and name
   this slice of two features. It is drawn from its own random stream, so every other column
-  is the same as without it.
+  is the same as without it (except the closure fee, which follows churn).
 
-Churn (``churned``, "Yes"/"No", ~15% "Yes") follows a logistic model with thresholds,
+Churn (``churned``, "Yes"/"No", ~17% "Yes": ~15% plus the weak segment's coin flips) follows a logistic model with thresholds,
 saturation and interactions (contract type x tenure, including renewal-month spikes), so
 gradient-boosted trees clearly beat logistic regression, while no legitimate column alone
 reaches a ROC-AUC of 0.80.
