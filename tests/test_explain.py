@@ -157,20 +157,7 @@ def test_reports_are_from_training_rows_and_carry_the_contract_fields(explained)
     assert "member" in rob["skipped"]
 
 
-def test_fail_on_suspect_fails_with_the_column_named():
-    config, data, bundle, models, oof = fit_run(
-        "binary", n=600, suspect_columns=["x1"], fail_on=["suspect_column"]
-    )
-    result = run_explain(config, data, ["row_id"], bundle, models, oof)
-    assert result.summary["passed"] is False
-    assert any("x1" in line for line in result.failing)
-
-
-def test_unknown_suspect_column_is_one_line_naming_it():
-    config, data, bundle, models, oof = fit_run("binary", n=300, suspect_columns=["nope"])
-    with pytest.raises(FoldwiseError, match=r"explain.suspect_columns: column 'nope'") as err:
-        run_explain(config, data, ["row_id"], bundle, models, oof)
-    assert "\n" not in str(err.value)
+# fail_on and an unknown suspect column are tested through the stage: test_explain_stage.py
 
 
 def test_too_few_rows_to_explain():
