@@ -22,6 +22,7 @@ from foldwise.training import (
     load_training_run,
     model_for,
     predict_scores,
+    save_fold_models,
 )
 
 
@@ -55,7 +56,7 @@ def main() -> dict[str, float]:
     settings = {**config.model.settings(), **tuned["params"]}
     model = model_for(name, data, config, settings)
 
-    run = cross_validate(model, data, folds, config, name)
+    run = cross_validate(model, data, folds, config, name, keep_models=True)
     summary = cv_summary(run.fold_scores)
     primary = problem.metric
 
@@ -173,6 +174,8 @@ def main() -> dict[str, float]:
     }
     # Written only now that every output is computed: a failing run leaves no bundle behind.
     bundle.save(paths.models_dir / "model")
+    # The fold models let explain attribute out-of-fold predictions to the model that made them.
+    save_fold_models(run.models, paths.models_dir / "folds")
     write_parquet_atomic(paths.report_dir("train") / "oof_predictions.parquet", oof)
     log_learning_curve(final.learning_curve, str(paths.report_dir("train") / "live"))
     write_json_atomic(paths.report_dir("train") / "metrics.json", report)

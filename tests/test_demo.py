@@ -21,6 +21,7 @@ from foldwise.demo import (
     LEAKY_COLUMN,
     NEAR_CONSTANT_COLUMN,
     TEXT_NUMBER_COLUMN,
+    WEAK_SEGMENT,
     generate_churn,
     load_sklearn_dataset,
     write_builtin_datasets,
@@ -86,6 +87,21 @@ def test_low_cardinality_categoricals_are_not_near_perfect(churn: pd.DataFrame) 
     for col in ("plan", "contract_type", "payment_method", "region"):
         rate = pd.Series(y).groupby(churn[col].to_numpy()).mean()
         assert _auc(y, churn[col].map(rate)) < 0.80, col
+
+
+def test_planted_weak_segment_is_a_coin_flip(churn: pd.DataFrame) -> None:
+    y = _y(churn)
+    weak = np.ones(len(churn), dtype=bool)
+    for column, value in WEAK_SEGMENT.items():
+        weak &= (churn[column] == value).to_numpy()
+    assert 0.03 <= weak.mean() <= 0.08
+    assert 0.4 <= y[weak].mean() <= 0.6
+    # no column explains it: inside the slice churn is independent of the contract type,
+    # the strongest driver elsewhere
+    from scipy.stats import chi2_contingency
+
+    table = pd.crosstab(churn.loc[weak, "contract_type"], y[weak])
+    assert chi2_contingency(table).pvalue > 0.01
 
 
 def test_duplicates_are_exact_and_few(churn: pd.DataFrame) -> None:

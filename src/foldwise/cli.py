@@ -1,4 +1,4 @@
-"""The ``foldwise`` command: set up a table, compare runs, count test-set looks, run tuning workers."""
+"""The ``foldwise`` command: set up a table, compare runs, explain, serve, monitor, versions."""
 
 from __future__ import annotations
 
@@ -72,6 +72,21 @@ def compare(
             print(f"warning: {warning}")
         if looks is not None:
             print(looks.message())
+        from foldwise.explain.moves import feature_moves
+
+        moved = [
+            m
+            for m in feature_moves(base_run.importance, target_run.importance)
+            if m["move"] != "same"
+        ]
+        if moved:
+            print(
+                "top features moved: "
+                + ", ".join(
+                    f"{m['feature']} #{m['base_rank'] or '-'} -> #{m['target_rank'] or '-'}"
+                    for m in moved[:5]
+                )
+            )
         print(f"regression gate {comparison.gate_message}")
         print(f"report: {report}")
     if fail and comparison.gate_failed:
@@ -341,6 +356,29 @@ def retrain(args: argparse.Namespace) -> None:
     print(f"report: {summary['report']}")
 
 
+def explain_rows_command(
+    rows: Path, root: Path, bundle: Path, background: Path, out: Path, row: int, top: int
+) -> None:
+    """``foldwise explain ROWS.csv``: top contributions per row and a waterfall PNG for one row."""
+    from foldwise.explain.rows import explain_rows
+
+    def under_root(path: Path) -> Path:
+        return path if path.is_absolute() else root / path
+
+    result = explain_rows(
+        rows,
+        bundle_dir=under_root(bundle),
+        background=under_root(background),
+        out=under_root(out),
+        row=row,
+        top=top,
+    )
+    for line in result.lines:
+        print(line)
+    print(f"contributions: {result.csv}")
+    print(f"waterfall: {result.waterfall}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
@@ -448,6 +486,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     ret.add_argument("--champion", default="model#prod", help="GTO ref or git revision")
     ret.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     ret.add_argument("--out", type=Path, default=Path("reports/retrain"), help="report folder")
+
+    why = commands.add_parser(
+        "explain",
+        help="explain raw rows with the saved model: top contributions, a waterfall PNG",
+        description="Explain the rows of ROWS (CSV or Parquet, raw columns as in the training "
+        "table) with the saved bundle: the top SHAP contributions per row go to "
+        "OUT/contributions.csv and a waterfall plot of one row to OUT/waterfall_row<N>.png.",
+    )
+    why.add_argument("rows", type=Path, help="CSV or Parquet file of raw rows")
+    why.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
+    why.add_argument("--bundle", type=Path, default=Path("models/model"), help="model bundle")
+    why.add_argument(
+        "--background",
+        type=Path,
+        default=Path("reports/explain/background.parquet"),
+        help="training rows to explain against (linear and fallback explainers only)",
+    )
+    why.add_argument("--out", type=Path, default=Path("reports/explain_rows"), help="output folder")
+    why.add_argument("--row", type=int, default=0, help="row (0-based) for the waterfall plot")
+    why.add_argument("--top", type=int, default=5, help="contributions listed per row")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -485,6 +543,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             simulate(args)
         elif args.command == "retrain":
             retrain(args)
+
+        elif args.command == "explain":
+            explain_rows_command(
+                args.rows,
+                args.root.resolve(),
+                args.bundle,
+                args.background,
+                args.out,
+                args.row,
+                args.top,
+            )
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

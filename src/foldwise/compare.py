@@ -64,6 +64,7 @@ class Run:
     segments: list[dict[str, Any]]
     predictions: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
+    importance: dict[str, Any] | None = None  # reports/explain/importance.json
 
     @property
     def task(self) -> str:
@@ -184,6 +185,7 @@ def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
         except Exception:
             raise FoldwiseError(f"{command}: {label}: {PARAMS} is not valid YAML") from None
     evaluate = read_json(EVALUATE_METRICS)
+    importance = read_json("reports/explain/importance.json")
     segments = read_json(SEGMENTS) or {}
     notes: list[str] = []
     predictions = None
@@ -218,6 +220,7 @@ def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
         segments=segments.get("segments", []) if isinstance(segments, dict) else [],
         predictions=predictions,
         notes=notes,
+        importance=importance if isinstance(importance, dict) else None,
     )
 
 

@@ -353,7 +353,14 @@ def render_markdown(
             for s in shown
         ]
     lines.append("")
+    lines += ["## Top features (explain)", "", *_feature_moves_lines(cmp), ""]
     return "\n".join(lines)
+
+
+def _feature_moves_lines(cmp: Comparison) -> list[str]:
+    from foldwise.explain.moves import feature_moves, render_moves
+
+    return render_moves(feature_moves(cmp.base.importance, cmp.target.importance))
 
 
 def _z_crit(alpha: float) -> float:
@@ -392,6 +399,7 @@ def summary_payload(cmp: Comparison, looks: LookCount | None) -> dict[str, Any]:
         "cv": rows(cmp.cv_rows),
         "test": rows(cmp.test_rows),
         "segments": cmp.segments,
+        "top_features": _top_feature_moves(cmp),
         "warnings": cmp.warnings,
         "gate": {
             "failed": cmp.gate_failed,
@@ -410,6 +418,12 @@ def summary_payload(cmp: Comparison, looks: LookCount | None) -> dict[str, Any]:
             "workspace_uncommitted": looks.workspace_uncommitted,
         },
     }
+
+
+def _top_feature_moves(cmp: Comparison) -> list[dict[str, Any]]:
+    from foldwise.explain.moves import feature_moves
+
+    return feature_moves(cmp.base.importance, cmp.target.importance)
 
 
 def write_report(cmp: Comparison, out: Path, looks: LookCount | None) -> tuple[Path, list[str]]:

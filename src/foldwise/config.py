@@ -298,6 +298,26 @@ class RetrainConfig(_Section):
         return self
 
 
+ExplainFinding = Literal["suspect_column", "weak_segment", "disagreement"]
+
+
+class ExplainConfig(_Section):
+    """The explain stage: SHAP, agreement, worst mistakes, weak segments, robustness."""
+
+    max_rows: Annotated[int, Field(ge=200, le=10_000_000)] = 4000
+    top_k: Annotated[int, Field(ge=1, le=100)] = 10
+    suspect_columns: list[str] = Field(default_factory=list)
+    fail_on: list[ExplainFinding] = Field(default_factory=list)
+    worst_rows: Annotated[int, Field(ge=1, le=100_000)] = 100
+    permutation_repeats: Annotated[int, Field(ge=1, le=50)] = 3
+    segment_bins: Annotated[int, Field(ge=2, le=20)] = 4
+    segment_min_rows: Annotated[int, Field(ge=10)] = 50
+    segment_alpha: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.05
+    segment_min_ratio: Annotated[float, Field(ge=1.0)] = 1.25
+    perturbation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05
+    robustness_tolerance: Annotated[float, Field(gt=0.0)] = 0.1
+
+
 class Config(_Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
@@ -314,6 +334,7 @@ class Config(_Section):
     production: ProductionConfig = Field(default_factory=ProductionConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
 
     @model_validator(mode="after")
     def _combinations(self) -> Config:

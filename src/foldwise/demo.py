@@ -19,8 +19,13 @@ to reward a model that finds non-linear structure. Its quirks, on purpose:
   so it is only known *after* the customer churned. It is non-zero for ~95% of churners and
   ~1% of stayers; alone it scores a ROC-AUC of ~0.97 and must never be used as a feature.
 * A few exact duplicate rows (~0.2%, identical in every column) are interleaved.
+* A weak segment (:data:`WEAK_SEGMENT`): for customers on the basic plan who pay by mailed
+  check (~5% of rows) churn is a coin flip (50%) that no column explains, so every model's
+  out-of-fold loss there is about twice the overall; the explain stage should find and name
+  this slice of two features. It is drawn from its own random stream, so every other column
+  is the same as without it (except the closure fee, which follows churn).
 
-Churn (``churned``, "Yes"/"No", ~15% "Yes") follows a logistic model with thresholds,
+Churn (``churned``, "Yes"/"No", ~17% "Yes": ~15% plus the weak segment's coin flips) follows a logistic model with thresholds,
 saturation and interactions (contract type x tenure, including renewal-month spikes), so
 gradient-boosted trees clearly beat logistic regression, while no legitimate column alone
 reaches a ROC-AUC of 0.80.
@@ -44,6 +49,9 @@ NEAR_CONSTANT_COLUMN: str = "country"
 HIGH_CARDINALITY_COLUMN: str = "city"
 TEXT_NUMBER_COLUMN: str = "total_charges"
 CHURN_TARGET: str = "churned"
+# The planted weak segment: churn is unpredictable noise on this slice of two columns.
+WEAK_SEGMENT: dict[str, str] = {"plan": "basic", "payment_method": "mailed_check"}
+_WEAK_SEGMENT_RATE = 0.5
 
 BUILTIN_DATASETS: dict[str, str] = {
     "churn": CHURN_TARGET,
@@ -176,6 +184,11 @@ def generate_churn(rows: int, seed: int) -> pd.DataFrame:
     logit += 0.8 * hot_city + 0.15 * (region == 1)
     logit += _calibrate_intercept(logit, _POSITIVE_RATE)
     churned = rng.random(n) < _sigmoid(logit)
+    # The weak segment: a coin flip that no column explains, from a separate stream so the
+    # draws of every other column are unchanged.
+    weak = (plan == 0) & (payment == 3)
+    noise = np.random.default_rng([seed, 11]).random(n)
+    churned = np.where(weak, noise < _WEAK_SEGMENT_RATE, churned)
 
     # The leak: a fee billed when the account is closed, i.e. after churn.
     fee_base = np.select([m2m, one_year], [19.0, 95.0], 190.0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -198,6 +201,7 @@ class CVRun:
     fold_of_row: np.ndarray
     best_iterations: list[int | None] = field(default_factory=list)
     seconds: float = 0.0
+    models: list[TabularModel] = field(default_factory=list)  # per fold, with keep_models
 
     @property
     def validated(self) -> np.ndarray:
@@ -211,8 +215,12 @@ def cross_validate(
     folds: list[tuple[np.ndarray, np.ndarray]],
     config: Config,
     name: str,
+    keep_models: bool = False,
 ) -> CVRun:
-    """Fit ``model`` on each fold's training part exactly as the final fit is made; score the rest."""
+    """Fit ``model`` on each fold's training part exactly as the final fit is made; score the rest.
+
+    ``keep_models`` keeps each fold's fitted model (the explain stage reads them).
+    """
     started = time.perf_counter()
     task = data.problem.task
     n = len(data.y)
@@ -221,6 +229,7 @@ def cross_validate(
     fold_of_row = np.full(n, -1, dtype="int64")
     scores_per_fold: list[dict[str, float]] = []
     best_iterations: list[int | None] = []
+    models: list[TabularModel] = []
     for i, (train_idx, val_idx) in enumerate(folds):
         result = fit_with_early_stopping(
             model,
@@ -236,8 +245,16 @@ def cross_validate(
         fold_of_row[val_idx] = i
         scores_per_fold.append(fold_scores(data.problem, data.y[val_idx], scores))
         best_iterations.append(result.best_iteration)
+        if keep_models:
+            models.append(result.model)
     return CVRun(
-        name, scores_per_fold, oof, fold_of_row, best_iterations, time.perf_counter() - started
+        name,
+        scores_per_fold,
+        oof,
+        fold_of_row,
+        best_iterations,
+        time.perf_counter() - started,
+        models,
     )
 
 
@@ -266,3 +283,28 @@ def compare_to_baselines(
             "folds": len(margin),
         }
     return out
+
+
+def save_fold_models(models: list[TabularModel], directory: Path) -> None:
+    """Write each fold's model to ``directory/fold_<i>`` (the folder is replaced as a whole)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        for i, model in enumerate(models):
+            model.save(staging / f"fold_{i}")
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_fold_models(directory: Path) -> list[TabularModel]:
+    """The fold models written by :func:`save_fold_models`, in fold order."""
+    from foldwise.errors import FoldwiseError
+
+    folders = sorted(directory.glob("fold_*"), key=lambda p: int(p.name.removeprefix("fold_")))
+    if not folders:
+        raise FoldwiseError(f"{directory}: no fold models; run dvc repro so train writes them")
+    return [TabularModel.load(folder) for folder in folders]

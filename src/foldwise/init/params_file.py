@@ -102,6 +102,8 @@ def table_values(plan: TablePlan) -> dict[tuple[str, str], Any]:
         ("problem", "positive_label"): plan.positive_label,
         ("problem", "metric"): plan.metric,
         ("evaluate", "segments"): list(plan.segments),
+        # The demo distrusts its `city` column; a new table starts with no suspects.
+        ("explain", "suspect_columns"): [],
     }
 
 

@@ -1,0 +1,7 @@
+"""Step 8: explain the model and find where it fails, on training rows only.
+
+``attribution`` (SHAP per model), ``agreement`` (linear baseline and permutation importance),
+``segments`` (per-row loss, worst mistakes, weak segments), ``robustness`` (small perturbations),
+``plots``, ``run`` (the stage's computation), ``report`` (its files), ``rows`` (the
+``foldwise explain ROWS.csv`` command) and ``moves`` (top features that moved, for compare).
+"""

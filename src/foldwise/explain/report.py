@@ -1,0 +1,198 @@
+"""Write the explain stage's files: explain.md, importance.json, details and per-row tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from foldwise.explain.run import Explanation
+from foldwise.stage import write_json_atomic, write_parquet_atomic, write_text_atomic
+
+REPORT = "explain.md"
+IMPORTANCE = "importance.json"
+DETAILS = "details.json"
+WORST = "worst_mistakes.csv"
+OOF_SHAP = "shap_values.parquet"
+BACKGROUND = "background.parquet"
+PLOTS = "plots"
+BACKGROUND_ROWS = 200
+WORST_SHOWN = 10
+
+
+def _f(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _features_table(details: dict[str, Any], rows: int) -> list[str]:
+    lines = [
+        "| rank | feature | mean \\|SHAP\\| (final) | fold models: mean ± std | fold ranks | "
+        "linear baseline rank | permutation rank |",
+        "|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for r in details["features"][:rows]:
+        ranks = r["fold_ranks"]
+        spread = f"{min(ranks)}–{max(ranks)}" if ranks else "–"
+        lines.append(
+            f"| {r['rank']} | `{r['feature']}` | {_f(r['importance'])} | {_f(r['fold_mean'])} ± "
+            f"{_f(r['fold_std'])} | {spread} | {r['linear_rank']} | {r['permutation_rank']} |"
+        )
+    return lines
+
+
+def render_markdown(result: Explanation, plots: list[str]) -> str:
+    """The reviewer's first read: what drives the model, where it fails, how fragile it is."""
+    d, s = result.details, result.summary
+    lines = [
+        f"# Explain: {s['model']} ({s['task']})",
+        "",
+        f"**Status: {'passed' if s['passed'] else 'FAILED'}**"
+        + ("" if s["passed"] else f" (explain.fail_on): {'; '.join(d['failing'])}"),
+        "",
+        "Computed on training rows only; the sealed test table is not read. Global importance "
+        f"is the final model's mean |SHAP| on {s['rows_explained']} training rows "
+        f"({s['method']}, in {s['units']}); the spread comes from each fold model on the rows it "
+        f"did not see; errors and weak segments use the {s['rows_out_of_fold']} out-of-fold "
+        "predictions of `train`; robustness uses the final model.",
+        "",
+    ]
+    for note in [d["note"], *d["fold_notes"]]:
+        if note:
+            lines += [f"> Note: {note}.", ""]
+    lines += ["## What drives the predictions", "", *_features_table(d, d["top_k"]), ""]
+    lines += [
+        "A fold-rank range like 1–2 is stable; a wide range means the folds disagree on that "
+        "feature's place.",
+        "",
+        "## Agreement",
+        "",
+        f"- Spearman rank correlation with the linear baseline's SHAP ranking: "
+        f"{_f(s['rank_correlation']['linear_baseline'], 3)} ({d['linear_note']}).",
+        f"- With permutation importance of the fold models on held-out rows: "
+        f"{_f(s['rank_correlation']['permutation'], 3)}.",
+        "",
+    ]
+    statements = d["investigate_statements"]
+    lines += [f"- {st['statement']}." for st in statements] or [
+        "No strong disagreement on a top feature."
+    ]
+    lines += ["", "## Columns you do not trust", ""]
+    sus = d["suspects"]
+    if not sus["checked"]:
+        lines.append("`explain.suspect_columns` is empty: nothing to check.")
+    for item in sus["flagged"]:
+        lines.append(
+            f"- ⚠️ `{item['feature']}` is #{item['rank']} of the top {d['top_k']} features "
+            "(the model relies on it)."
+        )
+    quiet = [c for c in sus["checked"] if c not in {i["feature"] for i in sus["flagged"]}]
+    for column in quiet:
+        where = (
+            "not a feature" if column in sus["not_features"] else f"outside the top {d['top_k']}"
+        )
+        lines.append(f"- `{column}`: {where}.")
+    seg = d["segments"]
+    lines += [
+        "",
+        "## Weak segments (out of fold)",
+        "",
+        f"{seg['slices_tested']} slices of one or two features tested (one-sided Welch t-test "
+        "of the per-row loss against the other rows, Holm-corrected for every slice searched); "
+        f"overall mean loss {_f(seg['overall_loss'])} ({d['worst']['loss']}).",
+        "",
+    ]
+    if seg["flagged"]:
+        lines += [
+            "| segment | rows | share | mean loss | × overall | adjusted p | "
+            f"{s['task'] and d['segments']['flagged'][0]['metric']['name']} (segment / all) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for f in seg["flagged"][:15]:
+            m = f["metric"]
+            lines.append(
+                f"| {f['segment']} | {f['rows']} | {_share(f['share'])} | {_f(f['mean_loss'])} | "
+                f"{f['loss_ratio']:.2f} | {f['p_adjusted']:.2g} | {_f(m['segment'])} / "
+                f"{_f(m['overall'])} |"
+            )
+        similar = [f for f in seg["flagged"][:15] if f["similar"]]
+        if similar:
+            lines.append("")
+        for f in similar:
+            names = "; ".join(f["similar"][:3]) + ("; …" if len(f["similar"]) > 3 else "")
+            lines.append(f"- {f['segment']}: also flagged, sharing most rows with it: {names}.")
+    else:
+        lines.append("No segment is significantly worse than the rest.")
+    worst = result.worst
+    lines += [
+        "",
+        f"## Worst out-of-fold mistakes (top {WORST_SHOWN} of {len(worst)}; all in `{WORST}`)",
+        "",
+    ]
+    id_cols = list(worst.columns[: list(worst.columns).index("row")])
+    header = [*id_cols, "y_true", "y_pred", "loss", "top contributions"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in worst.head(WORST_SHOWN).iterrows():
+        contrib = "; ".join(
+            f"{row[f'top{t}_feature']}={row[f'top{t}_value']} ({row[f'top{t}_shap']:+.3g})"
+            for t in (1, 2, 3)
+            if isinstance(row.get(f"top{t}_feature"), str)
+        )
+        pred = row["y_pred"] if isinstance(row["y_pred"], str) else f"{row['y_pred']:.4g}"
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(str(row[c]) for c in id_cols),
+                    str(row["y_true"]),
+                    str(pred),
+                    f"{row['loss']:.3g}",
+                    contrib,
+                ]
+            )
+            + " |"
+        )
+    rob = d["robustness"]
+    lines += [
+        "",
+        "## Robustness (final model)",
+        "",
+        f"On {rob['rows']} training rows, with every number and date moved by "
+        f"{rob['perturbation']:g} × its spread (interquartile range) at once: "
+        + (
+            f"{_share(rob['flip_share'])} of the predictions flip class and "
+            if rob["flip_share"] is not None
+            else ""
+        )
+        + f"{_share(rob['moved_share'])} move by more than {rob['tolerance']:.4g} "
+        f"({rob['tolerance_units']}). Per feature below, one at a time; a category is swapped "
+        "for its neighbour (the category with the closest mean prediction).",
+        "",
+        "| feature | kind | flips | moved more than the tolerance | mean change |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in rob["features"][:10]:
+        lines.append(
+            f"| `{r['feature']}` | {r['kind']} | {_share(r['flip_share'])} | "
+            f"{_share(r['moved_share'])} | {_f(r['mean_change'])} |"
+        )
+    if rob["skipped"]:
+        lines += ["", f"Not perturbed (booleans, constants): {', '.join(rob['skipped'])}."]
+    lines += ["", "## Plots", ""]
+    lines += [f"![{p}]({PLOTS}/{p})" for p in plots]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_reports(result: Explanation, out: Path, plots: list[str]) -> None:
+    """importance.json (headline metrics), details.json, explain.md and the per-row tables."""
+    write_parquet_atomic(out / OOF_SHAP, result.oof_shap)
+    tmp = out / f".{WORST}.tmp"
+    result.worst.to_csv(tmp, index=False)
+    tmp.replace(out / WORST)
+    write_parquet_atomic(out / BACKGROUND, result.sample.iloc[:BACKGROUND_ROWS])
+    write_json_atomic(out / DETAILS, result.details)
+    write_text_atomic(out / REPORT, render_markdown(result, plots))
+    write_json_atomic(out / IMPORTANCE, result.summary)
