@@ -146,7 +146,11 @@ def test_cli_exit_codes(sim, capsys):
         main(["monitor", *manifest["batches"][2:3], "--model", str(sim["model"]),
               "--out", str(sim["root"] / "cli-drift")])  # fmt: skip
     assert exc.value.code == 1
-    assert "2025-03: retrain (drift in age" in capsys.readouterr().out
+    march = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("2025-03")
+    )
+    assert march.startswith("2025-03: retrain (")
+    assert "drift in age" in march
     with pytest.raises(SystemExit) as exc:
         main([*args, "--labels", str(sim["root"] / "missing.csv")])
     assert exc.value.code == 2
@@ -189,10 +193,13 @@ def test_labels_matching_no_prediction_id(sim, tmp_path):
 
 
 def test_bundle_without_reference(sim, tmp_path):
-    import shutil
+    from foldwise.bundle import Bundle
 
-    shutil.copytree(sim["model"], tmp_path / "old")
-    (tmp_path / "old" / "reference.json").unlink()
+    # A bundle saved without a profile (as before monitoring existed), still sealed and valid.
+    old = Bundle.load(Path(sim["model"]))
+    old.reference = None
+    old.save(tmp_path / "old")
+    assert not (tmp_path / "old" / "reference.json").exists()
     with pytest.raises(FoldwiseError, match=r"the bundle has no reference.json"):
         monitor([Path(sim["manifest"]["batches"][0])], model_dir=tmp_path / "old",
                 labels_paths=[], period="month", out=tmp_path / "r", config=parse_config({}))  # fmt: skip

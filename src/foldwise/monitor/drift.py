@@ -97,6 +97,22 @@ def _above(k: int, n: int, rate: float, config: MonitorConfig) -> bool:
     )
 
 
+def _unseen_above(
+    unseen: int, rows: int, expected: float, reference_rows: int, config: MonitorConfig
+) -> bool:
+    """Are ``unseen`` of ``rows`` significantly more than the Good-Turing ``expected`` share?
+
+    The expected share is itself estimated (singletons / reference rows, variance about
+    expected / reference rows), so its uncertainty is added to the batch's binomial variance;
+    testing against it as if it were exact flags honest long-tail months.
+    """
+    if expected <= 0:
+        return unseen > 0
+    variance = expected * (1 - expected) / rows + expected / max(1, reference_rows)
+    z = (unseen / rows - expected) / np.sqrt(variance)
+    return bool(stats.norm.sf(z) < config.alpha)
+
+
 def quality_findings(
     name: str, profile: dict[str, Any], counts: FeatureCounts, config: MonitorConfig
 ) -> list[dict[str, Any]]:
@@ -145,7 +161,9 @@ def quality_findings(
         share = unseen / rows
         # A long tail keeps producing unseen levels; flag only beyond what training predicts.
         expected = profile.get("unseen_expected", 0.0)
-        if share > expected + config.new_category_share and _above(unseen, rows, expected, config):
+        if share > expected + config.new_category_share and _unseen_above(
+            unseen, rows, expected, profile["rows"], config
+        ):
             top = sorted(counts.new_categories.items(), key=lambda kv: -kv[1])[:5]
             findings.append(
                 {
