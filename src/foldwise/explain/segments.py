@@ -7,8 +7,8 @@ regression), and the p-values are Holm-corrected for every slice searched, so th
 any false flag stays at ``alpha``. A flagged slice must also be clearly worse: its mean loss at
 least ``min_ratio`` times the overall mean, and a two-feature slice clearly worse than both of
 its one-feature parents (else the parent alone tells the story). Slices that share most of
-their rows are one finding, named by the slice with the strongest evidence (smallest adjusted
-p-value); the others are listed with it as ``similar``.
+their rows are one finding, named by the slice with the strongest evidence (the largest
+t statistic); the others are listed with it as ``similar``.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _welch(n: np.ndarray, s: np.ndarray, q: np.ndarray, total: tuple[float, floa
         )
     p = stats.t.sf(t, np.nan_to_num(df, nan=1.0, posinf=1e6))
     p = np.where(np.isfinite(t), p, np.where(m > m_r, 0.0, 1.0))
-    return m, p
+    return m, p, np.nan_to_num(t, nan=0.0, posinf=1e12, neginf=-1e12)
 
 
 def weak_segments(
@@ -148,7 +148,7 @@ def weak_segments(
     singles: dict[tuple[int, int], float] = {}
     for i, sl in enumerate(sliced):
         n, s, q = _stats(sl.codes, len(sl.labels), loss)
-        mean, p = _welch(n, s, q, total)
+        mean, p, t = _welch(n, s, q, total)
         for c, label in enumerate(sl.labels):
             singles[(i, c)] = float(mean[c]) if n[c] else float("nan")
             if n[c] >= min_rows and N - n[c] >= min_rows:
@@ -159,6 +159,7 @@ def weak_segments(
                         "rows": int(n[c]),
                         "mean_loss": float(mean[c]),
                         "p_value": float(p[c]),
+                        "t": float(t[c]),
                     }
                 )
     for i in range(len(sliced)):
@@ -170,7 +171,7 @@ def weak_segments(
             ok = np.flatnonzero((n >= min_rows) & (N - n >= min_rows))
             if not len(ok):
                 continue
-            mean, p = _welch(n[ok], s[ok], q[ok], total)
+            mean, p, t = _welch(n[ok], s[ok], q[ok], total)
             for k, code in enumerate(ok):
                 ca, cb = divmod(int(code), len(b.labels))
                 candidates.append(
@@ -180,6 +181,7 @@ def weak_segments(
                         "rows": int(n[code]),
                         "mean_loss": float(mean[k]),
                         "p_value": float(p[k]),
+                        "t": float(t[k]),
                     }
                 )
     adjusted = _holm(np.asarray([c["p_value"] for c in candidates])) if candidates else []
@@ -199,6 +201,7 @@ def weak_segments(
                     "loss_ratio": ratio,
                     "p_value": cand["p_value"],
                     "p_adjusted": float(p_adj),
+                    "t": cand["t"],
                     "parent_loss_ratios": [v / overall for v in parents],
                     "_rows_mask": cand["parts"],
                 }
@@ -215,11 +218,12 @@ def weak_segments(
             clusters.append([entry])
         else:
             home.append(entry)
-    # One slice per group of overlapping slices: the one with the strongest evidence (a proxy
+    # One slice per group of overlapping slices: the one with the strongest evidence, the
+    # largest t (p-values underflow to 0 on large tables, so they cannot rank them) (a proxy
     # such as a price bin standing in for a plan is named as similar, not listed again).
     listed = []
     for group in clusters:
-        best = min(group, key=lambda f: (f["p_adjusted"], -f["rows"]))
+        best = max(group, key=lambda f: f["t"])
         best["similar"] = [f["segment"] for f in group if f is not best]
         listed.append(best)
     listed.sort(key=lambda f: (-f["loss_ratio"], f["p_adjusted"]))
