@@ -62,7 +62,7 @@ def _declared(module: str, deps: set[str]) -> bool:
     """``explain.run`` is covered by ``src/foldwise/explain/run.py`` or its folder."""
     parts = module.split(".")
     candidates = {f"src/foldwise/{'/'.join(parts)}.py"}
-    candidates |= {f"src/foldwise/{'/'.join(parts[:i])}" for i in range(1, len(parts))}
+    candidates |= {f"src/foldwise/{'/'.join(parts[:i])}" for i in range(1, len(parts) + 1)}
     return bool(candidates & deps)
 
 
