@@ -640,3 +640,18 @@ def test_quick_setting_runs_one_study_of_the_defaults(tmp_path):
     result = tuner.run(plan[0].name, plan[0].data, plan[0].inner, plan[0].seed)
     assert (result.n_complete, result.n_pruned) == (1, 0)
     assert result.best_params == default_trial(config, tuner.space)
+
+
+def test_another_trial_budget_is_another_study():
+    """A study with more finished trials must not stand in for a run with a smaller budget."""
+    from foldwise.config import parse_config
+    from foldwise.tuning import study_key
+
+    class Data:
+        y = (0, 1, 0, 1)
+
+        class problem:  # noqa: N801 - a stand-in for TrainingData.problem
+            metric = "roc_auc"
+
+    keys = {study_key(parse_config({"tune": {"n_trials": n}}), Data(), "folds", {}) for n in (6, 8)}
+    assert len(keys) == 2

@@ -277,6 +277,10 @@ def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict)
         "folds": fingerprint,
         "train": config.train.model_dump(),
         "pruning": config.tune.pruning,
+        # The budget shapes the search (TPE starts after half of it) and the best of a study
+        # with more trials is not the best of fewer: a run's result depends on its own params
+        # only, so another budget is another study.
+        "n_trials": config.tune.n_trials,
         "rows": len(data.y),
     }
     text = json.dumps(payload, sort_keys=True, default=str)
