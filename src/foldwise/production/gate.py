@@ -58,14 +58,15 @@ def run_gate(
 
 
 def gate_metrics(report: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers for DVC metrics (``dvc exp show``)."""
+    """The headline numbers for DVC metrics (``dvc exp show``), tracked in git.
+
+    Latency, throughput and memory are measurements of this machine at this moment: they live
+    in ``report.json`` (DVC cache), so a rerun elsewhere does not change a tracked file.
+    """
     figures = report["figures"]
     return {
         "verdict_pass": report["verdict"] == "pass",
-        "latency_p99_ms": figures["latency_p99_ms"],
-        "rows_per_s": figures["rows_per_s"],
         "model_mb": figures["model_mb"],
-        "peak_memory_mb": figures["peak_memory_mb"],
         "edge_cases_passed": sum(case["passed"] for case in report["edge_cases"]),
         "edge_cases": len(report["edge_cases"]),
         "onnx_exported": bool(report["onnx"].get("exported")),
