@@ -94,7 +94,14 @@ def beeswarm(attr: Attribution, output: int, X_num: pd.DataFrame, path: Path, to
         feature_names=attr.features,
     )
     plt.figure()
-    shap.plots.beeswarm(explanation, max_display=top, show=False)
+    # shap jitters the swarm with numpy's global RNG: a fixed draw (the caller's state put
+    # back afterwards) makes the PNG, a DVC output, the same on every run.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        shap.plots.beeswarm(explanation, max_display=top, show=False)
+    finally:
+        np.random.set_state(state)
     fig = plt.gcf()
     title = "SHAP values" + ("" if len(attr.outputs) == 1 else f": class {attr.outputs[output]}")
     fig.axes[0].set_title(title)
