@@ -176,6 +176,18 @@ def test_model_without_native_shap_falls_back_and_says_so():
     assert np.allclose(result.final.values, 0.0)  # a constant model: nothing contributes
 
 
+def test_plots_of_a_capped_fallback_use_the_explained_rows(tmp_path):
+    from foldwise.explain.attribution import FALLBACK_MAX_ROWS
+    from foldwise.explain.plots import all_plots
+
+    config, data, bundle, models, oof = fit_run("binary", model="dummy", n=600)
+    result = run_explain(config, data, ["row_id"], bundle, models, oof)
+    assert len(result.sample) > FALLBACK_MAX_ROWS == len(result.final.values)
+    kinds = {f["name"]: f["kind"] for f in FEATURES}
+    files = all_plots(result.final, result.sample, kinds, result.fold_importance, tmp_path, top=6)
+    assert "beeswarm.png" in files
+
+
 @pytest.mark.parametrize("model", ["catboost", "logistic_regression"])
 def test_shap_values_add_up_to_the_model_output(model):
     _, data, bundle, _, _ = fit_run("binary", model=model, n=400)

@@ -178,6 +178,8 @@ def all_plots(
             top,
         )
     ]
+    if attr.rows is not None:  # a capped explainer (fallback, forest) explained a sample
+        X = X.iloc[attr.rows]
     X_num = numeric_view(X, kinds)
     per_output = attr.mean_abs_per_output()
     for k, name in enumerate(attr.outputs):
