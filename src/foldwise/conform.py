@@ -16,7 +16,8 @@ _FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
 
 def _numeric(values: pd.Series, decimal: Decimal) -> tuple[pd.Series, int]:
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        out = values.to_numpy(dtype="float64", na_value=np.nan)
+        # A copy: under copy-on-write pandas hands out a read-only view of the column.
+        out = np.array(values.to_numpy(dtype="float64", na_value=np.nan), copy=True)
         bad = np.isinf(out)
         out[bad] = np.nan
         return pd.Series(out, index=values.index, name=values.name), int(bad.sum())
