@@ -120,7 +120,12 @@ def test_shuffled_test_target_changes_only_evaluate(project):
 )
 def test_every_model_runs_end_to_end(project, model):
     _setup(project)
-    project.set_params(model={"name": model, "random_forest": {"n_estimators": 50}})
+    # The pipeline is under test here, not the latency budget (validate's own tests do that):
+    # a forest's or HGB's one-row p99 on a busy 2-core CI machine can pass 50 ms.
+    project.set_params(
+        model={"name": model, "random_forest": {"n_estimators": 50}},
+        production={"max_latency_ms": 5000.0},
+    )
     project.dvc("repro")
     assert project.read_json("reports/evaluate/metrics.json")["model"] == model
 
