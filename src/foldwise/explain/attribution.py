@@ -271,35 +271,29 @@ def explain(
 ) -> Attribution:
     """SHAP values of ``model`` for the feature frame ``X`` (``background``: training rows)."""
     features = [str(f["name"]) for f in model.features]
+
+    def attribution(
+        values: np.ndarray,
+        base: np.ndarray,
+        space: str,
+        method: str,
+        note: str | None,
+        rows: np.ndarray,
+    ) -> Attribution:
+        units = _units(model, space, target)
+        return Attribution(values, base, features, outputs, units, method, note, rows)
+
     note = None
     rows = np.arange(len(X))
+    logits = "log-odds" if model.task == "binary" else "softmax logits"
     if model.name == "catboost":
         values, base = _catboost(model, X)
-        space = "log-odds" if model.task == "binary" else "softmax logits"
-        return Attribution(
-            values,
-            base,
-            features,
-            outputs,
-            _units(model, space, target),
-            "CatBoost ShapValues (TreeSHAP)",
-            None,
-            rows,
-        )
+        return attribution(values, base, logits, "CatBoost ShapValues (TreeSHAP)", None, rows)
     if model.name == "logistic_regression":
         reference = background.iloc[:LINEAR_BACKGROUND]
         values, base = _linear(model, X, reference, features)
-        space = "log-odds" if model.task == "binary" else "softmax logits"
-        return Attribution(
-            values,
-            base,
-            features,
-            outputs,
-            _units(model, space, target),
-            "linear SHAP (exact, independent features)",
-            None,
-            rows,
-        )
+        method = "linear SHAP (exact, independent features)"
+        return attribution(values, base, logits, method, None, rows)
     rng = np.random.default_rng(seed)
     if model.name in ("random_forest", "hist_gradient_boosting"):
         cap = FOREST_MAX_ROWS if model.name == "random_forest" else len(X)
@@ -312,16 +306,7 @@ def explain(
                 if len(rows) < len(X)
                 else None
             )
-            return Attribution(
-                values,
-                base,
-                features,
-                outputs,
-                _units(model, space, target),
-                "shap.TreeExplainer",
-                capped,
-                rows,
-            )
+            return attribution(values, base, space, "shap.TreeExplainer", capped, rows)
         except Exception as exc:  # shap refuses some tree models (e.g. categorical splits)
             first = (
                 str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
@@ -340,18 +325,8 @@ def explain(
         )
     ]
     values, base = _permutation(model, X.iloc[rows], picked, seed)
-    space = "probability"
     note = (
         f"{note}; fell back to model-agnostic permutation SHAP on {len(rows)} rows against "
         f"{len(picked)} background rows ({2 * PERMUTATIONS} orderings; approximate)"
     )
-    return Attribution(
-        values,
-        base,
-        features,
-        outputs,
-        _units(model, space, target),
-        "permutation SHAP (fallback)",
-        note,
-        rows,
-    )
+    return attribution(values, base, "probability", "permutation SHAP (fallback)", note, rows)
