@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from foldwise.models import TabularModel
 from foldwise.problem import Problem
 from foldwise.production.integrity import folder_hashes, read_verified_manifest, seal_manifest
 from foldwise.production.scoring import FastScorer
+from foldwise.stage import staged_folder
 
 # 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.
 BUNDLE_FORMAT = 2
@@ -71,9 +70,7 @@ class Bundle:
 
     def save(self, directory: Path) -> None:
         """Write the bundle to ``directory`` (replaced as a whole, never half-written)."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-        try:
+        with staged_folder(directory) as staging:
             self.model.save(staging / MODEL_DIR)
             if self.input_schema is not None:
                 text = json.dumps(self.input_schema, indent=2, allow_nan=False, default=str)
@@ -95,12 +92,6 @@ class Bundle:
             )
             text = json.dumps(manifest, indent=2, default=str)
             (staging / MANIFEST).write_text(text + "\n", encoding="utf-8")
-            if directory.exists():
-                shutil.rmtree(directory)
-            staging.rename(directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, directory: Path) -> Bundle:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from foldwise.metrics import score
 from foldwise.models import TabularModel, build_model, feature_frame
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
+from foldwise.stage import staged_folder
 
 # Threshold-free metrics reported for every fold; the selection metric is always added.
 FOLD_METRICS: dict[str, tuple[str, ...]] = {
@@ -287,17 +286,9 @@ def compare_to_baselines(
 
 def save_fold_models(models: list[TabularModel], directory: Path) -> None:
     """Write each fold's model to ``directory/fold_<i>`` (the folder is replaced as a whole)."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    try:
+    with staged_folder(directory) as staging:
         for i, model in enumerate(models):
             model.save(staging / f"fold_{i}")
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def load_fold_models(directory: Path) -> list[TabularModel]:
