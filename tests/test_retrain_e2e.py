@@ -10,8 +10,8 @@ import pytest
 
 from foldwise.bundle import Bundle
 from foldwise.cli import main
-from foldwise.monitor import registry
 from foldwise.monitor.simulate import Scenario, write_simulation
+from foldwise.production import registry
 
 # The concept change starts in month 2: the champion never saw it, the challenger trains on
 # months 1-3 and both are compared on month 4.
@@ -27,13 +27,18 @@ def test_retrain_promote_and_roll_back(project, tmp_path, capsys):
     manifest = write_simulation(SCENARIO, tmp_path / "sim")
     shutil.copy(manifest["train"], root / "data" / "raw" / "churn.csv")
     project.dvc("add", "data/raw/churn.csv")
-    project.set_params(data={"source": "data/raw/churn.csv"}, monitor={"period": "month"})
+    # The quick setting (trial 0, no outer loop): this test is about retraining, not tuning.
+    project.set_params(
+        data={"source": "data/raw/churn.csv"},
+        monitor={"period": "month"},
+        tune={"nested": False, "n_trials": 1},
+    )
     project.dvc("repro")
     project.commit("champion")
     gto = [sys.executable, "-m", "gto.cli"]
     project.run([*gto, "register", "model", "HEAD", "--version", "v0.1.0"])
     project.run([*gto, "assign", "model", "--version", "v0.1.0", "--stage", "prod"])
-    assert registry.stage_ref(root) == "model@v0.1.0"
+    assert registry.stage_version(root).ref == "model@v0.1.0"
     rows_before = (root / "data" / "raw" / "churn.csv").read_text().count("\n")
 
     main(["retrain", *manifest["batches"], "--labels", *manifest["labels"], "--root", str(root)])
@@ -51,18 +56,14 @@ def test_retrain_promote_and_roll_back(project, tmp_path, capsys):
     # Months 1-3 (the generator's exact duplicates count once).
     assert rows_after - rows_before == summary["appended_rows"] > 0.99 * 3 * SCENARIO.rows_per_month
     # Registered, never promoted by the command.
-    assert registry.stage_ref(root) == "model@v0.1.0"
+    assert registry.stage_version(root).ref == "model@v0.1.0"
 
     # A person promotes after reading the report ...
     project.run([*gto, "assign", "model", "--version", "v0.2.0", "--stage", "prod"])
-    assert registry.stage_ref(root) == "model@v0.2.0"
-    promoted = Bundle.load(
-        registry.fetch_bundle(root, registry.resolve(root, "model#prod"), tmp_path / "p")
-    )
+    assert registry.stage_version(root).ref == "model@v0.2.0"
+    promoted = Bundle.load(registry.fetch_bundle(root, "model#prod", tmp_path / "p"))
     # ... and rolls back with one command: prod returns to the previous version.
     project.run([*gto, "deprecate", "model", "v0.2.0", "prod"])
-    assert registry.stage_ref(root) == "model@v0.1.0"
-    rolled = Bundle.load(
-        registry.fetch_bundle(root, registry.resolve(root, "model#prod"), tmp_path / "r")
-    )
+    assert registry.stage_version(root).ref == "model@v0.1.0"
+    rolled = Bundle.load(registry.fetch_bundle(root, "model#prod", tmp_path / "r"))
     assert promoted.metadata["train_sha256"] != rolled.metadata["train_sha256"]

@@ -30,9 +30,9 @@ from foldwise.config import Config
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
-from foldwise.monitor import registry
 from foldwise.monitor.collect import period_keys
 from foldwise.monitor.read import read_labels
+from foldwise.production import registry
 from foldwise.stage import write_text_atomic
 
 
@@ -154,9 +154,14 @@ def retrain(
     out: Path,
 ) -> dict[str, Any]:
     """Append, run the challenger experiment, compare with the champion, register; report."""
-    champion_rev = registry.resolve(root, champion_ref)
+    if registry.is_model_ref(champion_ref):  # model#prod, model@v1.2.0
+        version = registry.resolve(root, champion_ref)
+        champion_label, champion_rev = version.ref, version.commit
+    else:  # a git revision
+        champion_label = champion_rev = champion_ref
     with tempfile.TemporaryDirectory() as tmp:
-        champion = Bundle.load(registry.fetch_bundle(root, champion_rev, Path(tmp) / "champion"))
+        champion_dir = registry.fetch_revision(root, champion_rev, Path(tmp) / "champion")
+        champion = Bundle.load(champion_dir)
         reference = champion.reference or {}
         id_column = (reference.get("id_columns") or ["id"])[0]
         rows = labelled_rows(
@@ -168,13 +173,14 @@ def retrain(
         _run(root, [sys.executable, "-m", "dvc", "exp", "run", "-n", name])
         branch = f"retrain/{name}"
         _run(root, [sys.executable, "-m", "dvc", "exp", "branch", name, branch])
-        challenger = Bundle.load(registry.fetch_bundle(root, branch, Path(tmp) / "challenger"))
+        challenger_dir = registry.fetch_revision(root, branch, Path(tmp) / "challenger")
+        challenger = Bundle.load(challenger_dir)
         comparison = compare_on_recent(champion, challenger, recent, config)
-    tag = registry.register(root, branch)
-    version = tag.split("@", 1)[1]
+    registered = registry.register_next(root, registry.DEFAULT_NAME, branch)
+    version = registered.version
     summary = {
-        "champion": champion_rev,
-        "challenger": {"experiment": name, "branch": branch, "registered": tag},
+        "champion": champion_label,
+        "challenger": {"experiment": name, "branch": branch, "registered": registered.ref},
         "appended_rows": appended,
         "train_periods": sorted(train_rows["period"].unique()),
         "recent_periods": sorted(recent["period"].unique()),

@@ -114,6 +114,21 @@ def register(root: Path, name: str, version: str, ref: str = "HEAD") -> ModelVer
     return next(v for v in list_versions(root, name) if v.version == version)
 
 
+def register_next(root: Path, name: str, ref: str) -> ModelVersion:
+    """Register the model at git ``ref`` as the next minor version of ``name``."""
+    api = _gto()
+    try:
+        event = api.register(str(root), name, ref, bump_minor=True)
+    except Exception as exc:
+        raise FoldwiseError(f"{name} at {ref}: cannot register: {exc}") from None
+    # GTO returns the registration event; its version is the new tag's (``v0.2.0``).
+    created = str(getattr(event, "version", event))
+    found = [v for v in list_versions(root, name) if v.version == created]
+    if not found:
+        raise FoldwiseError(f"{name} at {ref}: gto register created no version ({created})")
+    return found[0]
+
+
 def rollback(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> tuple[str, str]:
     """Re-assign ``stage`` to the version it held before the current one; (from, to)."""
     history = _assignments(root, name, stage)
@@ -127,6 +142,12 @@ def rollback(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> tuple
         )
     assign(root, name, previous, stage)
     return current, previous
+
+
+def is_model_ref(ref: str) -> bool:
+    """Whether ``ref`` names a version or stage (``model@v1.2.0``, ``model#prod``)."""
+    match = _REF.match(ref.strip())
+    return bool(match and (match["version"] or match["stage"]))
 
 
 def resolve(root: Path, ref: str) -> ModelVersion:
@@ -150,7 +171,7 @@ def resolve(root: Path, ref: str) -> ModelVersion:
 
 
 def _artifact_path(root: Path, name: str, commit: str) -> str:
-    """The artifact's path as declared in dvc.yaml at ``commit``."""
+    """The artifact's path as declared in dvc.yaml at ``commit`` (any git revision)."""
     shown = subprocess.run(
         ["git", "show", f"{commit}:dvc.yaml"], cwd=root, capture_output=True, text=True
     )
@@ -168,23 +189,32 @@ def fetch_bundle(root: Path, ref: str, out: Path) -> Path:
     Reads the artifact's files at the version's commit through ``dvc.api.DVCFileSystem``
     (local cache first, then the DVC remote), then verifies every file's sha256.
     """
+    version = resolve(root, ref)
+    return fetch_revision(root, version.commit, out, version.name, label=version.ref)
+
+
+def fetch_revision(
+    root: Path, rev: str, out: Path, name: str = DEFAULT_NAME, label: str | None = None
+) -> Path:
+    """Materialise artifact ``name``'s bundle as of git revision ``rev`` (a commit, tag or
+    branch, registered or not) at ``out``, replaced only once every file's sha256 checks."""
     from dvc.api import DVCFileSystem
 
     from foldwise.bundle import MANIFEST
     from foldwise.production.integrity import read_verified_manifest
 
-    version = resolve(root, ref)
-    path = _artifact_path(root, version.name, version.commit)
+    label = label or rev
+    path = _artifact_path(root, name, rev)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        fs = DVCFileSystem(str(root), rev=version.commit)
+        fs = DVCFileSystem(str(root), rev=rev)
         try:
             fs.get(path, str(staging / "bundle"), recursive=True)
         except Exception as exc:
             raise FoldwiseError(
-                f"{version.ref}: cannot fetch {path} at {version.commit[:12]} from the DVC "
+                f"{label}: cannot fetch {path} at {rev[:12]} from the DVC "
                 f"cache or remote (dvc push it first?): {exc}"
             ) from None
         read_verified_manifest(staging / "bundle", MANIFEST)
