@@ -29,7 +29,8 @@ import pytest
 
 from tests.conftest import FAST_PARAMS, Project
 
-pytestmark = pytest.mark.slow
+# One worker builds the module's repository (six pipeline runs) for all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compare_e2e")]
 
 ROWS = 1000
 FOLDS = 5
@@ -83,7 +84,7 @@ def _head(project: Project) -> str:
 def _restore_head(project: Project) -> None:
     """`dvc exp run` leaves its params and outputs in the workspace; go back to HEAD."""
     project.run(["git", "reset", "-q", "--hard"])
-    project.dvc("checkout", "-f", "-q")
+    project.dvc("checkout", "-f", "-q", "--with-deps", "evaluate")
 
 
 @pytest.fixture(scope="module")
@@ -91,18 +92,20 @@ def repo(tmp_path_factory) -> Repo:
     project = Project.create(tmp_path_factory.mktemp("compare") / "proj")
     first = _head(project)
     project.set_params(demo={"rows": ROWS}, cv={"folds": FOLDS}, model={"name": "dummy"})
-    project.dvc("repro")
+    # compare reads what evaluate and the stages before it write; explain, validate and card
+    # (downstream of evaluate) would only add minutes.
+    project.dvc("repro", "evaluate")
     project.commit("dummy")
     dummy = _head(project)
     project.run(["git", "branch", "dummy-base"])
     project.set_params(model={"name": "catboost"})
-    project.dvc("repro")
+    project.dvc("repro", "evaluate")
     project.commit("catboost")
     catboost = _head(project)
     branch = project.run(["git", "rev-parse", "--abbrev-ref", "HEAD"]).stdout.strip()
     for name, overrides in EXPERIMENTS.items():
         sets = [arg for value in overrides for arg in ("-S", value)]
-        project.dvc("exp", "run", "-q", "-n", name, *sets)
+        project.dvc("exp", "run", "-q", "-n", name, *sets, "evaluate")
         _restore_head(project)
     assert project.run(["git", "status", "--porcelain"]).stdout == ""
     return Repo(project, first, dummy, catboost, branch)
