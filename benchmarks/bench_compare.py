@@ -63,8 +63,9 @@ class BenchError(RuntimeError):
 def source_version() -> str:
     """foldwise's commit and a hash of src/foldwise as imported by the `foldwise` command."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "foldwise").glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
+    package = ROOT / "src" / "foldwise"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()

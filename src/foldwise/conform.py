@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from foldwise.data import TRUE_TOKENS, Kind, _strip_text, coerce_target
+from foldwise.data.coerce import TRUE_TOKENS, Kind, _strip_text, coerce_target
 from foldwise.errors import FoldwiseError
 from foldwise.numbers import Decimal, parse_numbers
 

@@ -1,0 +1,73 @@
+"""Load ``params.yaml`` and validate every key into typed, frozen objects.
+
+Each stage calls :func:`load_config` first. Any problem stops the stage with a
+:class:`~foldwise.errors.FoldwiseError` whose one-line message names the key, the value and
+what is allowed. Checks that need the data (does the target exist, which task is it) live
+in :mod:`foldwise.problem`.
+
+The code lives in :mod:`foldwise.config.sections` and :mod:`foldwise.config.operations` (the
+sections), :mod:`foldwise.config.schema` (the whole file), :mod:`foldwise.config.messages`
+(error messages) and :mod:`foldwise.config.load` (reading and validating); this package
+re-exports their public names.
+"""
+
+from foldwise.config.load import load_config, parse_config, parse_params_text, read_params
+from foldwise.config.operations import (
+    CompareConfig,
+    ExplainConfig,
+    ExplainFinding,
+    MonitorConfig,
+    ProductionConfig,
+    RetrainConfig,
+    RetrainTrigger,
+)
+from foldwise.config.schema import Config
+from foldwise.config.sections import (
+    AuditConfig,
+    AuditFinding,
+    ChoiceSpec,
+    CostConfig,
+    CVConfig,
+    DataConfig,
+    DemoConfig,
+    EvaluateConfig,
+    ModelConfig,
+    ModelName,
+    ProblemConfig,
+    RangeSpec,
+    Scalar,
+    SplitConfig,
+    TrainConfig,
+    TuneConfig,
+)
+
+__all__ = [
+    "AuditConfig",
+    "AuditFinding",
+    "CVConfig",
+    "ChoiceSpec",
+    "CompareConfig",
+    "Config",
+    "CostConfig",
+    "DataConfig",
+    "DemoConfig",
+    "EvaluateConfig",
+    "ExplainConfig",
+    "ExplainFinding",
+    "ModelConfig",
+    "ModelName",
+    "MonitorConfig",
+    "ProblemConfig",
+    "ProductionConfig",
+    "RangeSpec",
+    "RetrainConfig",
+    "RetrainTrigger",
+    "Scalar",
+    "SplitConfig",
+    "TrainConfig",
+    "TuneConfig",
+    "load_config",
+    "parse_config",
+    "parse_params_text",
+    "read_params",
+]
