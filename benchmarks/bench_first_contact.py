@@ -248,7 +248,7 @@ def catboost_defaults(work: Path) -> dict:
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     from foldwise.metrics import score
-    from foldwise.models import _model_frame, feature_frame
+    from foldwise.models.frame import _model_frame, feature_frame
     from foldwise.problem import Problem
 
     schema = json.loads((work / "data" / "prepared" / "schema.json").read_text())

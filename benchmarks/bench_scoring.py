@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.bundle import Bundle
-from foldwise.models import _model_frame, feature_frame
+from foldwise.models.frame import _model_frame, feature_frame
 
 
 def typed_input(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:

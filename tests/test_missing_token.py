@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foldwise.models import MISSING_CATEGORY, _category_values
+from foldwise.models import MISSING_CATEGORY
+from foldwise.models.frame import _category_values
 from tests.test_models import make_data, make_model, one_openmp_thread  # noqa: F401
 
 

@@ -10,10 +10,9 @@ from catboost import CatBoostError
 
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS
-from foldwise.models import (
-    MODEL_NAMES,
+from foldwise.models import MODEL_NAMES, TabularModel
+from foldwise.models.registry import (
     InvalidParameterError,
-    TabularModel,
     _check_reserved,
     _invalid_parameter,
     _unknown_setting,

@@ -17,14 +17,13 @@ import numpy as np
 import pandas as pd
 
 from foldwise.errors import FoldwiseError
-from foldwise.models import (
-    TabularModel,
+from foldwise.models import TabularModel, feature_frame
+from foldwise.models.frame import (
     _coerce_boolean,
     _coerce_categorical,
     _coerce_datetime,
     _coerce_numeric,
     _model_frame,
-    feature_frame,
 )
 
 _CACHE_LIMIT = 50_000
@@ -58,7 +57,7 @@ def _typed_for(kind: str, values: pd.Series) -> bool:
 
 
 def _model_values(kind: str, coerced: pd.Series) -> np.ndarray:
-    """One column of :func:`foldwise.models._model_frame`, from a coerced column."""
+    """One column of :func:`foldwise.models.frame._model_frame`, from a coerced column."""
     frame = _model_frame(pd.DataFrame({"v": coerced}), [{"name": "v", "kind": kind}])
     return frame["v"].to_numpy()
 

@@ -1,0 +1,130 @@
+"""What a study searches: the search spaces, trial 0 (the defaults) and trial-only settings.
+
+Boosting rounds are never searched: early stopping learns them. ``tune.search_space`` widens,
+narrows or fixes dimensions; ``tune.trial_settings`` are added to the inner-fold trial fits
+only, never to the refits that are scored or shipped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import optuna
+
+from foldwise.config import ChoiceSpec, Config, RangeSpec
+from foldwise.errors import FoldwiseError
+from foldwise.training import TrainingData, model_for
+
+# Default search spaces. Boosting rounds are not searched: early stopping learns them.
+SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
+    "catboost": {
+        # Below ~0.05 fits need many more rounds (time grows as 1/lr) for little gain with
+        # early stopping; each extra level of depth doubles a round's cost, and 5k-30k-row
+        # tables rarely want 256 leaves. Wider ranges: tune.search_space.
+        "learning_rate": RangeSpec(low=0.05, high=0.3, log=True),
+        "depth": RangeSpec(low=4, high=7, type="int"),
+        "l2_leaf_reg": RangeSpec(low=1.0, high=30.0, log=True),
+        "random_strength": RangeSpec(low=0.1, high=10.0, log=True),
+        "bagging_temperature": RangeSpec(low=0.0, high=1.0),
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": RangeSpec(low=0.02, high=0.3, log=True),
+        "max_leaf_nodes": RangeSpec(low=8, high=64, log=True, type="int"),
+        "min_samples_leaf": RangeSpec(low=5, high=100, log=True, type="int"),
+        "l2_regularization": RangeSpec(low=1e-4, high=10.0, log=True),
+    },
+    "random_forest": {
+        "min_samples_leaf": RangeSpec(low=1, high=20, log=True, type="int"),
+        "max_features": RangeSpec(low=0.2, high=1.0),
+        "max_depth": RangeSpec(low=4, high=24, type="int"),
+    },
+    "logistic_regression": {"C": RangeSpec(low=1e-3, high=100.0, log=True)},
+    "dummy": {},
+}
+# The linear model's regression twin (ridge) is tuned on alpha instead of C.
+RIDGE_SPACE: dict[str, RangeSpec | ChoiceSpec] = {
+    "alpha": RangeSpec(low=1e-3, high=100.0, log=True)
+}
+# Defaults of the estimators for keys params.yaml does not set, so trial 0 is "the defaults".
+ESTIMATOR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "catboost": {
+        "learning_rate": 0.05,
+        "depth": 6,
+        "l2_leaf_reg": 3.0,
+        "random_strength": 1.0,
+        "bagging_temperature": 1.0,
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": 0.05,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 20,
+        "l2_regularization": 1e-4,
+    },
+    "random_forest": {"min_samples_leaf": 2, "max_features": 1.0, "max_depth": 24},
+    "logistic_regression": {"C": 1.0, "alpha": 1.0},
+    "dummy": {},
+}
+
+
+def search_space(config: Config, task: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The searched dimensions and the fixed values for the chosen model, with overrides."""
+    name = config.model.name
+    base = RIDGE_SPACE if name == "logistic_regression" and task == "regression" else None
+    space: dict[str, Any] = dict(base if base is not None else SEARCH_SPACES[name])
+    fixed: dict[str, Any] = {}
+    for key, spec in config.tune.search_space.items():
+        if isinstance(spec, RangeSpec | ChoiceSpec):
+            space[key] = spec
+        else:
+            space.pop(key, None)
+            fixed[key] = spec
+    return space, fixed
+
+
+def trial_settings(config: Config) -> dict[str, Any]:
+    """``tune.trial_settings`` of the chosen model: added for the inner-fold trial fits only."""
+    return dict(config.tune.trial_settings.get(config.model.name, {}))
+
+
+def check_trial_settings(config: Config, data: TrainingData) -> None:
+    """Refuse ``tune.trial_settings`` the chosen model does not know, naming the key."""
+    name = config.model.name
+    extra = trial_settings(config)
+    if not extra:
+        return
+    try:
+        model_for(name, data, config, extra)
+    except FoldwiseError as exc:
+        text = str(exc).replace(f"model.{name}.", f"tune.trial_settings.{name}.", 1)
+        raise FoldwiseError(text) from None
+
+
+def default_trial(config: Config, space: dict[str, Any]) -> dict[str, Any]:
+    """Trial 0: the model's settings from params.yaml (else the estimator's), clipped into range."""
+    name = config.model.name
+    settings = {**ESTIMATOR_DEFAULTS[name], **config.model.settings()}
+    params: dict[str, Any] = {}
+    for key, spec in space.items():
+        value = settings.get(key)
+        if isinstance(spec, ChoiceSpec):
+            params[key] = value if value in spec.choices else spec.choices[0]
+            continue
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            value = math.sqrt(spec.low * spec.high) if spec.log else (spec.low + spec.high) / 2
+        value = min(max(float(value), spec.low), spec.high)
+        params[key] = round(value) if spec.type == "int" else value
+    return params
+
+
+def suggest(trial: optuna.Trial, space: dict[str, Any]) -> dict[str, Any]:
+    """Ask the trial for one value per dimension of the space."""
+    params: dict[str, Any] = {}
+    for key, spec in space.items():
+        if isinstance(spec, ChoiceSpec):
+            params[key] = trial.suggest_categorical(key, spec.choices)
+        elif spec.type == "int":
+            params[key] = trial.suggest_int(key, int(spec.low), int(spec.high), log=spec.log)
+        else:
+            params[key] = trial.suggest_float(key, spec.low, spec.high, log=spec.log)
+    return params

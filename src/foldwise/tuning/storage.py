@@ -1,0 +1,162 @@
+"""Where studies live: an embedded journal file by default, or a shared database.
+
+A killed run resumes from the journal without losing finished trials; with a database
+(``tune.storage``) several workers share one study, never starting more than
+``tune.n_trials`` trials between them. Every study is named by :func:`study_key`, a hash of
+its setup, so a changed setup never resumes an old study.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+import sqlalchemy.exc
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages._rdb import models as rdb_models
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from foldwise.config import Config
+from foldwise.errors import FoldwiseError
+from foldwise.training import TrainingData
+from foldwise.tuning.space import trial_settings
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+ALIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
+
+
+class StudyFullError(Exception):
+    """A study already holds its trials: another worker started the last one first."""
+
+
+class CappedRDBStorage(RDBStorage):
+    """An RDBStorage that never gives a study more than ``cap`` live or finished trials.
+
+    Optuna inserts a trial while holding a lock on its study's row, so this count and the
+    insert are one atomic step across processes: two workers can never both start the last
+    trial. A trial of a dead worker, failed by the heartbeat, no longer counts.
+    """
+
+    def __init__(self, url: str, cap: int, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.cap = cap
+
+    def _get_prepared_new_trial(
+        self, study_id: int, template_trial: Any, session: Any
+    ) -> rdb_models.TrialModel:
+        table = rdb_models.TrialModel
+        live = (
+            session.query(sqlalchemy.func.count(table.trial_id))
+            .filter(table.study_id == study_id, table.state.in_(ALIVE))
+            .scalar()
+        )
+        if live >= self.cap:
+            raise StudyFullError(f"study {study_id} already holds {live} trial(s)")
+        return super()._get_prepared_new_trial(study_id, template_trial, session)
+
+
+def check_journal(journal: Path) -> None:
+    """Drop a record cut off by a kill mid-write; refuse a journal damaged elsewhere.
+
+    Optuna appends one JSON record per line. A run killed while writing leaves a last line
+    without its newline: that record never completed, so it is removed (Optuna would append
+    the next record to it and then fail on every read). Any other unreadable line is an error.
+    """
+    if not journal.is_file():
+        return
+    data = journal.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        with journal.open("r+b") as fh:
+            fh.truncate(len(data))
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            json.loads(line)
+        except ValueError:
+            raise FoldwiseError(
+                f"{journal}: line {number} is damaged, so the tuning studies cannot be resumed; "
+                "delete the file to start them afresh (or `dvc checkout` to restore it)"
+            ) from None
+
+
+def open_storage(config: Config, journal: Path) -> BaseStorage:
+    """The study storage: a journal file by default, or the database in ``tune.storage``."""
+    url = config.tune.storage
+    if url is None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
+        # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
+        Path(f"{journal}.lock").unlink(missing_ok=True)
+        check_journal(journal)
+        return JournalStorage(JournalFileBackend(str(journal)))
+    # The driver foldwise installs; SQLAlchemy 2.1 would pick psycopg 3 for postgresql://.
+    engine_url = (
+        "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+        if url.startswith("postgresql://")
+        else url
+    )
+    attempts = 5
+    for attempt in range(1, attempts + 1):
+        try:
+            # A heartbeat lets other workers see that a trial's worker died and fail it.
+            return CappedRDBStorage(
+                engine_url, config.tune.n_trials, heartbeat_interval=30, grace_period=120
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            # Workers starting together on an empty database all create Optuna's tables;
+            # the losers of that race find the tables made when they try again.
+            error: Exception = exc
+            if attempt < attempts:
+                time.sleep(0.5 * attempt)
+                continue
+        except Exception as exc:  # any driver error: the user's URL or server
+            error = exc
+        break
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise FoldwiseError(f"tune.storage: cannot open {_redact(url)}: {first}") from None
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict) -> str:
+    """A hash of everything that defines a study, so a changed setup never resumes an old one."""
+    payload = {
+        "seed": config.seed,
+        "model": config.model.name,
+        "settings": config.model.settings(),
+        "trial_settings": trial_settings(config),
+        "space": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in space.items()},
+        "fixed": {k: v for k, v in config.tune.search_space.items() if not hasattr(v, "low")},
+        "metric": data.problem.metric,
+        "folds": fingerprint,
+        "train": config.train.model_dump(),
+        "pruning": config.tune.pruning,
+        # The budget shapes the search (TPE starts after half of it) and the best of a study
+        # with more trials is not the best of fewer: a run's result depends on its own params
+        # only, so another budget is another study.
+        "n_trials": config.tune.n_trials,
+        "rows": len(data.y),
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _fail_orphans(storage: BaseStorage, study_name: str) -> None:
+    """With one embedded worker, a trial still RUNNING at start was cut off by a kill."""
+    study_id = storage.get_study_id_from_name(study_name)
+    for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)

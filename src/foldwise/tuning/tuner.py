@@ -1,0 +1,233 @@
+"""The study runner: each trial is scored by the mean of its inner folds, and nothing else.
+
+:class:`Tuner` builds a trial's model, fits it on each inner fold's fitting part with early
+stopping on that fold's validation part, and reports the fold scores to Optuna (which may
+prune the trial). The outer fold the study is judged on, and the test table, are never
+passed in. Samplers are reseeded per trial index, so a resumed study asks what an
+uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from foldwise.config import Config
+from foldwise.errors import FoldwiseError
+from foldwise.metrics import METRICS
+from foldwise.models import TabularModel
+from foldwise.training import (
+    TrainingData,
+    derive_seed,
+    fit_on_fold,
+    fold_scores,
+    model_for,
+    predict_scores,
+)
+from foldwise.tuning.space import default_trial, suggest, trial_settings
+from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, _fail_orphans
+
+
+@dataclass
+class StudyResult:
+    """The outcome of one study: best params, its inner score and rounds."""
+
+    name: str
+    best_params: dict[str, Any]
+    best_value: float
+    best_rounds: int | None
+    n_complete: int
+    n_pruned: int
+    study: optuna.Study
+    seconds: float
+
+
+@dataclass
+class Tuner:
+    """Runs studies for one configuration; ``on_trial`` is told of every finished trial."""
+
+    config: Config
+    storage: BaseStorage
+    key: str
+    space: dict[str, Any]
+    fixed: dict[str, Any]
+    on_trial: Callable[[str, int, int], None] | None = None
+    embedded: bool = True
+    enqueue_defaults: bool = True
+
+    def build(
+        self, data: TrainingData, params: dict[str, Any], seed: int, *, trial: bool = False
+    ) -> TabularModel:
+        """The model of ``params``; ``trial`` adds ``tune.trial_settings`` (inner-fold fits)."""
+        extra = trial_settings(self.config) if trial else {}
+        settings = {**self.config.model.settings(), **self.fixed, **extra, **params}
+        if self.config.model.name == "catboost" and self.config.tune.n_jobs > 1:
+            settings.setdefault(
+                "thread_count", max(1, (os.cpu_count() or 2) // self.config.tune.n_jobs)
+            )
+        model = model_for(self.config.model.name, data, self.config, settings)
+        return model.set_params(seed=seed)
+
+    def _objective(
+        self, data: TrainingData, folds: list, study_seed: int
+    ) -> Callable[[optuna.Trial], float]:
+        metric = METRICS[data.problem.metric]
+        task = data.problem.task
+
+        def objective(trial: optuna.Trial) -> float:
+            params = suggest(trial, self.space)
+            index = _trial_index(trial)
+            trial.set_user_attr("index", index)
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+            seed = derive_seed(study_seed, index)
+            scores: list[float] = []
+            rounds: list[int] = []
+            for j, (fit_idx, val_idx) in enumerate(folds):
+                X_val = data.X.iloc[val_idx]
+                result = fit_on_fold(
+                    self.build(data, params, seed, trial=True),
+                    data.X.iloc[fit_idx],
+                    data.y[fit_idx],
+                    X_val,
+                    data.y[val_idx],
+                )
+                predicted = predict_scores(result.model, X_val, task)
+                value = fold_scores(data.problem, data.y[val_idx], predicted)[metric.name]
+                scores.append(value)
+                if result.best_iteration is not None:
+                    rounds.append(result.best_iteration)
+                trial.report(value, step=j)
+                if self.config.tune.pruning and j < len(folds) - 1 and trial.should_prune():
+                    trial.set_user_attr("fold_scores", scores)
+                    raise optuna.TrialPruned()
+            trial.set_user_attr("fold_scores", scores)
+            if rounds:
+                trial.set_user_attr("rounds", round(float(np.mean(rounds))))
+            return float(np.mean(scores))
+
+        return objective
+
+    def run(self, name: str, data: TrainingData, folds: list, study_seed: int) -> StudyResult:
+        """Run (or resume) study ``name`` until it holds ``tune.n_trials`` finished trials."""
+        started = time.perf_counter()
+        metric = METRICS[data.problem.metric]
+        full_name = f"{name}-{self.key}"
+        pruner = (
+            # Prune a trial whose fold score falls in the bottom quarter of the finished
+            # trials' scores on that same fold: clearly worse, compared fold by fold.
+            optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=0)
+            if self.config.tune.pruning
+            else optuna.pruners.NopPruner()
+        )
+        study = optuna.create_study(
+            study_name=full_name,
+            storage=self.storage,
+            direction="maximize" if metric.greater_is_better else "minimize",
+            load_if_exists=True,
+            pruner=pruner,
+            sampler=optuna.samplers.TPESampler(seed=study_seed),
+        )
+        if self.embedded:
+            _fail_orphans(self.storage, full_name)
+        objective = self._objective(data, folds, study_seed)
+        target = self.config.tune.n_trials
+        deadline = (
+            None
+            if self.config.tune.timeout_s is None
+            else time.monotonic() + self.config.tune.timeout_s
+        )
+        while True:
+            trials = study.get_trials(deepcopy=False)
+            alive = [t for t in trials if t.state in ALIVE]
+            finished = sum(1 for t in trials if t.state in FINISHED)
+            if finished >= target or (deadline is not None and time.monotonic() > deadline):
+                break
+            if len(alive) >= target:
+                if self.embedded:
+                    break
+                # Other workers run the last trials: wait for them, so the result counts
+                # them. A dead worker's trial is failed once its heartbeat is older than the
+                # grace period, and then run again by this loop.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+                if self.on_trial is not None:
+                    self.on_trial(name, finished, target)
+                time.sleep(1.0)
+                continue
+            index = sum(1 for t in trials if t.state != TrialState.FAIL)
+            if self.enqueue_defaults and index == 0:
+                study.enqueue_trial(default_trial(self.config, self.space))
+            # Reseeding per trial index makes a resumed study ask what an uninterrupted one
+            # would have: the sampler sees the same finished history and the same seed.
+            seed = (
+                derive_seed(study_seed, index)
+                if self.embedded
+                else derive_seed(study_seed, index, os.getpid(), _host_number())
+            )
+            study.sampler = optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=startup_trials(target)
+            )
+            jobs = min(self.config.tune.n_jobs, target - len(alive))
+            # StudyFullError: another worker started the last trial first; count again.
+            with contextlib.suppress(StudyFullError):
+                study.optimize(objective, n_trials=jobs, n_jobs=jobs, catch=())
+            if self.on_trial is not None:
+                done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
+                self.on_trial(name, done, target)
+        if self.on_trial is not None:  # a resumed, already full study still shows as done
+            done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
+            self.on_trial(name, done, target)
+        return _result(name, study, time.perf_counter() - started)
+
+
+def startup_trials(n_trials: int) -> int:
+    """Random trials (after trial 0, the defaults) before TPE models the finished ones.
+
+    Half the budget, 3 to 10: with a dozen trials TPE's own default (10) would leave it
+    almost no trial to exploit what the random ones found.
+    """
+    return max(3, min(10, n_trials // 2))
+
+
+def _host_number() -> int:
+    return int(hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8], 16)
+
+
+def _trial_index(trial: optuna.Trial) -> int:
+    """The trial's place among the study's non-failed trials (stable across a resume)."""
+    frozen = trial.study.get_trials(deepcopy=False)
+    return sum(1 for t in frozen if t.number < trial.number and t.state != TrialState.FAIL)
+
+
+def _result(name: str, study: optuna.Study, seconds: float) -> StudyResult:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise FoldwiseError(
+            f"tune: study {name!r} finished no trial (tune.timeout_s too short, or every trial "
+            "was pruned or failed)"
+        )
+    best = study.best_trial
+    pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+    return StudyResult(
+        name=name,
+        best_params=dict(best.params),
+        best_value=float(best.value),
+        best_rounds=best.user_attrs.get("rounds"),
+        n_complete=len(complete),
+        n_pruned=len(pruned),
+        study=study,
+        seconds=seconds,
+    )
