@@ -13,17 +13,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from foldwise.compare import (
-    Run,
-    compare_runs,
+from foldwise.compare.comparison import compare_runs
+from foldwise.compare.inference import (
     corrected_paired_ttest,
     corrected_welch_test,
-    count_test_looks,
     independent_bootstrap,
-    load_run,
-    scored_predictions,
 )
-from foldwise.compare_report import render_markdown, write_report
+from foldwise.compare.looks import count_test_looks
+from foldwise.compare.report import render_markdown, write_report
+from foldwise.compare.runs import Run, load_run, scored_predictions
 from foldwise.errors import FoldwiseError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
