@@ -50,8 +50,10 @@ def compare(
     root: Path, base: str, target: str | None, out: Path, markdown: bool, fail: bool
 ) -> int:
     """``foldwise compare``: write the report; exit code 1 if the gate is on and fails."""
-    from foldwise.compare import compare_runs, count_test_looks, load_run
-    from foldwise.compare_report import render_markdown, summary_line, write_report
+    from foldwise.compare.comparison import compare_runs
+    from foldwise.compare.looks import count_test_looks
+    from foldwise.compare.report import render_markdown, summary_line, write_report
+    from foldwise.compare.runs import load_run
 
     base_run = load_run(root, base)
     target_run = load_run(root, target)
@@ -95,7 +97,8 @@ def compare(
 
 def test_usage(root: Path, rev: str | None) -> None:
     """``foldwise test-usage``: how many commits and experiments scored this test table."""
-    from foldwise.compare import count_test_looks, load_run
+    from foldwise.compare.looks import count_test_looks
+    from foldwise.compare.runs import load_run
 
     run = load_run(root, rev, command="test-usage")
     if run.test_sha256 is None:
