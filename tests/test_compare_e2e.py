@@ -29,8 +29,7 @@ import pytest
 
 from tests.conftest import FAST_PARAMS, Project
 
-# One worker builds the module's repository (six pipeline runs) for all its tests.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compare_e2e")]
+pytestmark = pytest.mark.slow
 
 ROWS = 1000
 FOLDS = 5

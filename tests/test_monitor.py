@@ -16,9 +16,6 @@ from foldwise.monitor.run import monitor
 from foldwise.monitor.simulate import Scenario, write_log, write_simulation
 from tests.monitor_support import train_churn_bundle
 
-# The module-scoped fixtures are built once, on one worker.
-pytestmark = pytest.mark.xdist_group("monitor")
-
 SCENARIO = Scenario(
     months=8, rows_per_month=1500, train_rows=4000, shift_month=3, concept_month=6, seed=3
 )

@@ -44,9 +44,6 @@ from foldwise.tuning import (
 )
 from tests.conftest import ROOT, make_table
 
-# The module-scoped fixtures are built once, on one worker.
-pytestmark = pytest.mark.xdist_group("tuning")
-
 TUNE_SCRIPT = ROOT / "stages" / "tune.py"
 # Small settings keep every fit well under a second; one thread, as the machine is shared.
 FAST_HGB = {"max_iter": 40, "learning_rate": 0.1}
