@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from foldwise.cli.operate import (
@@ -150,53 +150,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     why.add_argument("--row", type=int, default=0, help="row (0-based) for the waterfall plot")
     why.add_argument("--top", type=int, default=5, help="contributions listed per row")
     args = parser.parse_args(argv)
+    # Each command returns None or a non-zero exit code (a failed gate, an alert).
+    handlers: dict[str, Callable[[argparse.Namespace], int | None]] = {
+        "init": init,
+        "tune-worker": lambda a: tune_worker(a.root, a.wait),
+        "compare": lambda a: compare(
+            a.root.resolve(), a.base, a.target, a.out, a.md, a.fail_on_regression
+        ),
+        "test-usage": lambda a: test_usage(a.root.resolve(), a.rev),
+        "serve": serve,
+        "shadow-report": shadow_report,
+        "model": model_command,
+        "monitor": monitor,
+        "simulate": simulate,
+        "retrain": retrain,
+        "explain": lambda a: explain_rows_command(
+            a.rows, a.root.resolve(), a.bundle, a.background, a.out, a.row, a.top
+        ),
+    }
     try:
-        if args.command == "init":
-            init(args)
-        elif args.command == "tune-worker":
-            tune_worker(args.root, args.wait)
-        elif args.command == "compare":
-            code = compare(
-                args.root.resolve(),
-                args.base,
-                args.target,
-                args.out,
-                args.md,
-                args.fail_on_regression,
-            )
-            if code:
-                sys.exit(code)
-        elif args.command == "test-usage":
-            test_usage(args.root.resolve(), args.rev)
-        elif args.command == "serve":
-            code = serve(args)
-            if code:
-                sys.exit(code)
-        elif args.command == "shadow-report":
-            shadow_report(args)
-
-        elif args.command == "model":
-            model_command(args)
-
-        elif args.command == "monitor":
-            code = monitor(args)
-            if code:
-                sys.exit(code)
-        elif args.command == "simulate":
-            simulate(args)
-        elif args.command == "retrain":
-            retrain(args)
-
-        elif args.command == "explain":
-            explain_rows_command(
-                args.rows,
-                args.root.resolve(),
-                args.bundle,
-                args.background,
-                args.out,
-                args.row,
-                args.top,
-            )
+        code = handlers[args.command](args)
     except FoldwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
+    if code:
+        sys.exit(code)
