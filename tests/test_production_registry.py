@@ -86,7 +86,7 @@ def test_register_assign_fetch_and_roll_back(tmp_path):
 
     rolled = foldwise(root, "model", "rollback")
     assert rolled.returncode == 0, rolled.stderr
-    assert "model#prod: v1.1.0 -> v1.0.0" in rolled.stdout
+    assert "model#prod: rolled back from v1.1.0 to v1.0.0" in rolled.stdout
     assert prod_hashes() == v1
     assert foldwise(root, "model", "prod").stdout.startswith("model@v1.0.0")
     # What `foldwise serve --version model#prod` serves after the roll back.
@@ -101,3 +101,106 @@ def test_register_assign_fetch_and_roll_back(tmp_path):
     missing = foldwise(root, "model", "fetch", "model@v9", "--out", str(tmp_path / "x"))
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: model@v9: no such version")
+
+
+def gto_repo(root: Path, artifacts: str = ARTIFACTS) -> Path:
+    """A git repository whose dvc.yaml declares the artifact (GTO needs no DVC to tag it)."""
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "t")
+    (root / "dvc.yaml").write_text(artifacts)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "declare the model")
+    return root
+
+
+def tags(root: Path) -> list[str]:
+    listed = subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True, check=True)
+    return sorted(listed.stdout.split())
+
+
+def deploy(root: Path, version: str) -> None:
+    """Commit, register and assign prod, as a release would."""
+    from foldwise.production import registry
+
+    git(root, "commit", "-q", "--allow-empty", "-m", f"model {version}")
+    registry.register(root, "model", version)
+    registry.assign(root, "model", version, "prod")
+
+
+def test_rollback_twice_walks_back_and_then_refuses(tmp_path):
+    root = gto_repo(tmp_path / "repo")
+    for version in ("v1.0.0", "v1.1.0", "v1.2.0"):
+        deploy(root, version)
+    assert foldwise(root, "model", "prod").stdout.startswith("model@v1.2.0")
+
+    first = foldwise(root, "model", "rollback")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "model#prod: rolled back from v1.2.0 to v1.1.0"
+    second = foldwise(root, "model", "rollback")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "model#prod: rolled back from v1.1.0 to v1.0.0"
+    assert foldwise(root, "model", "prod").stdout.startswith("model@v1.0.0")
+
+    before = tags(root)
+    third = foldwise(root, "model", "rollback")
+    assert third.returncode == 2
+    assert third.stderr.strip() == (
+        "error: model#prod: v1.0.0 is the first version deployed to 'prod' that is still "
+        "registered; nothing earlier to roll back to"
+    )
+    assert tags(root) == before  # nothing changed
+    assert foldwise(root, "model", "prod").stdout.startswith("model@v1.0.0")
+    listed = foldwise(root, "model", "list").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["model@v1.2.0", "model@v1.1.0", "model@v1.0.0"]
+    assert "[prod]" in listed[2]
+    assert "[prod]" not in listed[0] + listed[1]
+
+
+def test_a_rolled_back_version_is_skipped_after_a_new_release(tmp_path):
+    from foldwise.production import registry
+
+    root = gto_repo(tmp_path / "repo")
+    deploy(root, "v1.0.0")
+    deploy(root, "v1.1.0")
+    assert registry.rollback(root) == ("v1.1.0", "v1.0.0")
+    deploy(root, "v1.2.0")
+    # v1.1.0 was rolled back from: rolling back v1.2.0 returns to v1.0.0, not to v1.1.0.
+    assert registry.rollback(root) == ("v1.2.0", "v1.0.0")
+    assert registry.stage_version(root).version == "v1.0.0"
+
+
+def test_rollback_with_nothing_in_prod_refuses(tmp_path):
+    from foldwise.production import registry
+
+    root = gto_repo(tmp_path / "repo")
+    git(root, "commit", "-q", "--allow-empty", "-m", "v1")
+    registry.register(root, "model", "v1.0.0")
+    result = foldwise(root, "model", "rollback")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: model#prod: no version is assigned to stage 'prod'"
+
+
+def test_model_list_without_versions_says_so(tmp_path):
+    root = gto_repo(tmp_path / "repo")
+    listed = foldwise(root, "model", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("no versions of 'model' registered yet; register")
+    assert "gto register model --version v1.0.0" in listed.stdout
+    assert listed.stderr == ""
+
+
+def test_model_list_errors_name_the_problem(tmp_path):
+    undeclared = gto_repo(tmp_path / "repo", artifacts="stages: {}\n")
+    result = foldwise(undeclared, "model", "list")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {undeclared / 'dvc.yaml'}: no artifact 'model'")
+    assert len(result.stderr.splitlines()) == 1
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = foldwise(plain, "model", "list")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {plain}: cannot read the model registry")
+    assert "not a git repository" in result.stderr

@@ -118,7 +118,10 @@ def model_command(args: argparse.Namespace) -> None:
     if args.action == "list":
         versions = registry.list_versions(root, args.name)
         if not versions:
-            print(f"{args.name}: no registered versions")
+            print(
+                f"no versions of {args.name!r} registered yet; register the committed model "
+                f"with `gto register {args.name} --version v1.0.0`"
+            )
         for v in versions:
             stages = f" [{', '.join(v.stages)}]" if v.stages else ""
             print(f"{v.ref}{stages} {v.commit[:12]} {v.created_at}")
@@ -130,7 +133,7 @@ def model_command(args: argparse.Namespace) -> None:
         print(f"{args.ref}: bundle verified and written to {out}")
     elif args.action == "rollback":
         old, new = registry.rollback(root, args.name, args.stage)
-        print(f"{args.name}#{args.stage}: {old} -> {new}")
+        print(f"{args.name}#{args.stage}: rolled back from {old} to {new}")
 
 
 def monitor(args: argparse.Namespace) -> int:

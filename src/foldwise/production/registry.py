@@ -2,7 +2,8 @@
 
 The model is the DVC artifact ``model`` declared in ``dvc.yaml`` (``artifacts:``). GTO records
 a version as the git tag ``model@v1.2.0`` on the commit whose ``dvc.lock`` pins the bundle, and
-a stage assignment as ``model#prod#N``; the highest ``N`` is the current one. The bundle of
+a stage assignment as ``model#prod#N``; the highest ``N`` is the current one, and rollbacks
+walk back through the assignments (:mod:`foldwise.production.assignments`). The bundle of
 any version is read from the DVC cache or remote at that commit (``dvc.api``), then checked
 like any bundle (every file's sha256).
 """
@@ -20,6 +21,14 @@ from typing import Any
 import yaml
 
 from foldwise.errors import FoldwiseError
+from foldwise.production.assignments import (
+    ROLLBACK_MESSAGE,
+    StageEvent,
+    assignment_chain,
+    rollback_target,
+    stage_events,
+    stage_holders,
+)
 
 DEFAULT_NAME = "model"
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9_.\-/]+?)(?:@(?P<version>[^#@]+)|#(?P<stage>[^#@]+))?$")
@@ -48,29 +57,58 @@ def _gto() -> Any:
     return gto.api
 
 
-def list_versions(root: Path, name: str = DEFAULT_NAME) -> list[ModelVersion]:
-    """Every registered version of ``name``, newest first."""
+def _history(root: Path, name: str) -> list[StageEvent]:
+    """Every numbered stage event of ``name`` (foldwise.production.assignments), oldest first."""
     api = _gto()
     try:
-        # One version per stage: the latest assignment is the one in the stage.
-        shown = api.show(str(root), name, assignments_per_version=-1, versions_per_stage=1)
+        return stage_events(api.history(str(root), name))
     except Exception as exc:  # GTO raises its own exception types for a bad repo or name
         raise FoldwiseError(f"{root}: cannot read the model registry: {exc}") from None
-    versions = []
-    for entry in shown:
-        if not entry.get("registrations"):
-            continue
-        stages = tuple(s["stage"] for s in entry.get("stages", []) if s.get("is_active", True))
-        versions.append(
-            ModelVersion(
-                name=name,
-                version=str(entry["version"]),
-                commit=str(entry["commit_hexsha"]),
-                stages=stages,
-                created_at=str(entry.get("created_at")),
-            )
+
+
+def _declared(root: Path, name: str) -> bool:
+    """Whether the working copy's dvc.yaml declares the artifact ``name``."""
+    path = root / "dvc.yaml"
+    try:
+        artifacts = (yaml.safe_load(path.read_text()) or {}).get("artifacts") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return False
+    return isinstance(artifacts, dict) and name in artifacts
+
+
+def list_versions(root: Path, name: str = DEFAULT_NAME) -> list[ModelVersion]:
+    """Every registered version of ``name``, newest first (empty if none is registered yet).
+
+    The stage a version is in comes from the numbered assignment tags
+    (:func:`foldwise.production.assignments.stage_holders`), one version per stage.
+    """
+    api = _gto()
+    from gto.exceptions import ArtifactNotFound
+
+    try:
+        shown = api.show(str(root), name, assignments_per_version=-1, versions_per_stage=1)
+    except ArtifactNotFound:
+        # GTO knows artifacts by their tags: no tag yet is no version yet, if dvc.yaml has it.
+        if _declared(root, name):
+            return []
+        raise FoldwiseError(
+            f"{root / 'dvc.yaml'}: no artifact {name!r} declared and no version of it "
+            f"registered (expected `artifacts: {name}: path: ...` in dvc.yaml)"
+        ) from None
+    except Exception as exc:  # GTO raises its own exception types for a bad repo or name
+        raise FoldwiseError(f"{root}: cannot read the model registry: {exc}") from None
+    entries = [entry for entry in shown if entry.get("registrations")]
+    holders = stage_holders(_history(root, name), (str(e["version"]) for e in entries))
+    return [
+        ModelVersion(
+            name=name,
+            version=str(entry["version"]),
+            commit=str(entry["commit_hexsha"]),
+            stages=tuple(s for s, v in sorted(holders.items()) if v == str(entry["version"])),
+            created_at=str(entry.get("created_at")),
         )
-    return versions
+        for entry in entries
+    ]
 
 
 def stage_version(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> ModelVersion:
@@ -81,25 +119,22 @@ def stage_version(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> 
     raise FoldwiseError(f"{name}#{stage}: no version is assigned to stage {stage!r}")
 
 
-def _assignments(root: Path, name: str, stage: str) -> list[tuple[int, str]]:
-    """(N, version) of every ``name#stage#N`` assignment, oldest first."""
-    api = _gto()
-    events = api.history(str(root), name)
-    found = []
-    for event in events:
-        if event.get("event") == "assignment" and event.get("stage") == stage:
-            number = str(event.get("ref", "")).rsplit("#", 1)[-1]
-            if number.isdigit():
-                found.append((int(number), str(event["version"])))
-    return sorted(found)
-
-
-def assign(root: Path, name: str, version: str, stage: str = "prod") -> None:
+def assign(
+    root: Path, name: str, version: str, stage: str = "prod", message: str | None = None
+) -> None:
     """Assign ``stage`` to ``version`` (a new ``name#stage#N`` tag; the latest one counts)."""
     api = _gto()
     try:
         # force: a version that held the stage before (a rollback) gets a new, later tag.
-        api.assign(str(root), name, stage, version=version, skip_registration=True, force=True)
+        api.assign(
+            str(root),
+            name,
+            stage,
+            version=version,
+            message=message,
+            skip_registration=True,
+            force=True,
+        )
     except Exception as exc:
         raise FoldwiseError(f"{name}@{version}: cannot assign stage {stage!r}: {exc}") from None
 
@@ -130,18 +165,25 @@ def register_next(root: Path, name: str, ref: str) -> ModelVersion:
 
 
 def rollback(root: Path, name: str = DEFAULT_NAME, stage: str = "prod") -> tuple[str, str]:
-    """Re-assign ``stage`` to the version it held before the current one; (from, to)."""
-    history = _assignments(root, name, stage)
-    if not history:
-        raise FoldwiseError(f"{name}#{stage}: no version was ever assigned to {stage!r}")
+    """Re-assign ``stage`` to the version deployed before the current one; (from, to).
+
+    Walks backwards through the chain of assignments not rolled back from
+    (:mod:`foldwise.production.assignments`): a second rollback goes further back, never
+    forwards, and at the first version it refuses and changes nothing.
+    """
+    versions = [v.version for v in list_versions(root, name)]
     current = stage_version(root, name, stage).version
-    previous = next((v for _, v in reversed(history) if v != current), None)
-    if previous is None:
+    chain = assignment_chain(_history(root, name), stage)
+    target = rollback_target(chain, current, versions)
+    if target is None:
         raise FoldwiseError(
-            f"{name}#{stage}: only {current} was ever in {stage!r}; nothing to roll back to"
+            f"{name}#{stage}: {current} is the first version deployed to {stage!r} that is "
+            "still registered; nothing earlier to roll back to"
         )
-    assign(root, name, previous, stage)
-    return current, previous
+    assign(
+        root, name, target, stage, message=f"{ROLLBACK_MESSAGE} of {stage}: {current} -> {target}"
+    )
+    return current, target
 
 
 def is_model_ref(ref: str) -> bool:
