@@ -191,7 +191,8 @@ def dashboard(summary: dict[str, Any], out: Path, images: dict[str, str], report
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>foldwise monitor</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 8px;border:1px solid #ccc}"
-        "table{border-collapse:collapse}</style></head><body><h1>foldwise monitor</h1>"
+        "table{border-collapse:collapse}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style>"
+        "</head><body><h1>foldwise monitor</h1>"
         f"<p>{html.escape(summary['source'])}; retraining "
         f"{'due from ' + html.escape(summary['first_retrain_period']) if summary['first_retrain_period'] else 'not due'}"
         "</p><table><tr><th>period</th><th>rows</th><th>verdict</th><th>reasons</th></tr>"
