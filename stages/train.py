@@ -81,6 +81,7 @@ def main() -> dict[str, float]:
         config=config,
         task=problem.task,
         seed=derive_seed(config.seed, len(folds)),
+        labels=problem.classes,
     )
     baseline_file = paths.report_dir("baseline") / "metrics.json"
     try:

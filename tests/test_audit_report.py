@@ -45,6 +45,10 @@ def test_render_markdown_names_the_leaky_column():
     assert "## Leakage" in text
     assert "## Train vs test" in text
     assert render_markdown(json.loads(json.dumps(audit))) == text
+    assert "Training table: " in text
+    assert "; target `label` (binary)." in text.splitlines()[2]
+    assert audit["target_column"] == "label"
+    assert not any(mark in text for mark in ("{'", "['", "None", "nan")), text
 
 
 def load_stage():

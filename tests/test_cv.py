@@ -86,7 +86,15 @@ def test_class_with_fewer_rows_than_folds_is_an_error_naming_it():
     y = y.copy()
     y[y == 2] = 1
     y[:3] = 2  # class 2 now has 3 rows
-    with pytest.raises(FoldwiseError, match=r"class code 2 has only 3 row.*cv\.folds = 5"):
+    labels = ("setosa", "versicolor", "virginica")
+    with pytest.raises(FoldwiseError) as caught:
+        make_folds(frame, y, task="multiclass", n_splits=5, seed=0, labels=labels)
+    assert str(caught.value) == (
+        "target class 'virginica' has only 3 row(s), fewer than cv.folds = 5; lower cv.folds "
+        "or add rows of that class"
+    )
+    # Without labels (a caller holding the labels themselves in y) the value is the name.
+    with pytest.raises(FoldwiseError, match=r"^target class 2 has only 3 row"):
         make_folds(frame, y, task="multiclass", n_splits=5, seed=0)
 
 
@@ -249,8 +257,10 @@ def test_validation_split_errors():
     lonely = y.copy()
     lonely[lonely == 2] = 1
     lonely[0] = 2
-    with pytest.raises(FoldwiseError, match=r"class code 2 has 1 row"):
-        validation_split(frame, lonely, task="multiclass", fraction=0.2, seed=0)
+    with pytest.raises(FoldwiseError, match=r"^target class 'c' has 1 row in this training part"):
+        validation_split(
+            frame, lonely, task="multiclass", fraction=0.2, seed=0, labels=["a", "b", "c"]
+        )
 
 
 # ----------------------------------------------------------------- fingerprint

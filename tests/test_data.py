@@ -76,12 +76,12 @@ def test_unsupported_suffix(tmp_path):
 
 
 def test_duplicate_column_names_csv(tmp_path):
-    with pytest.raises(FoldwiseError, match=r"duplicate column names \['a'\]"):
+    with pytest.raises(FoldwiseError, match=r"duplicate column names 'a';"):
         read_table(write(tmp_path, "a,b,a\n1,2,3\n"))
 
 
 def test_duplicate_column_names_after_strip(tmp_path):
-    with pytest.raises(FoldwiseError, match=r"duplicate column names \['a'\]"):
+    with pytest.raises(FoldwiseError, match=r"duplicate column names 'a';"):
         read_table(write(tmp_path, "a, a,b\n1,2,3\n"))
 
 

@@ -89,7 +89,7 @@ def test_bad_params_stop_prepare_with_one_line(project, params, message):
     [
         ("", "the file is empty"),
         ("just some prose\nwithout any separators\n", "found 1 column(s)"),
-        ("a,label,a\n1,Yes,2\n2,No,3\n", "duplicate column names ['a']"),
+        ("a,label,a\n1,Yes,2\n2,No,3\n", "duplicate column names 'a';"),
         ("a,label\n1,Yes\n2,Yes\n3,Yes\n", "has a single value ('Yes')"),
     ],
 )

@@ -61,7 +61,7 @@ def test_prepare_refuses_a_test_label_the_map_does_not_cover(root):  # noqa: F81
     text = text.replace('"<=50K.": "<=50K", ', "")
     (root / "params.yaml").write_text(text)
     config = load_config(root / "params.yaml")
-    with pytest.raises(FoldwiseError, match=r"label\(s\) \['<=50K.'\] were not seen in training"):
+    with pytest.raises(FoldwiseError, match=r"label\(s\) '<=50K.' were not seen in training"):
         prepare_tables(config, root)
 
 

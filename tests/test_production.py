@@ -120,7 +120,7 @@ def test_unusual_inputs_name_what_was_unusual(bundle_dir):
     rows.loc[2, "b"] = None
     notes = unusual_inputs(bundle.input_schema, rows, bundle.features)
     text = "\n".join(notes)
-    assert "extra column(s) ignored: ['id']" in text
+    assert "extra column(s) ignored: 'id'" in text
     assert "c: 1 value(s) of categories unseen in training (e.g. 'purple')" in text
     assert "b: 1 value(s) outside the training range" in text
     assert "b: 1 missing value(s); training had none" in text

@@ -109,9 +109,9 @@ def test_cached_values_stay_exact_on_repeated_calls():
 def test_bad_input_gives_the_reference_message():
     model, X = fitted("catboost", "binary")
     scorer = FastScorer(model)
-    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) \['city'\]"):
+    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) 'city' expected"):
         scorer.scores(X.drop(columns=["city"]))
-    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) \['city'\]"):
+    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) 'city' expected"):
         scorer.scores({k: v for k, v in X.iloc[0].to_dict().items() if k != "city"})
     text = as_text(X)
     text.loc[text.index[:3], "x"] = "lots"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,12 +61,21 @@ def _group_codes(frame: pd.DataFrame, group_column: str) -> np.ndarray:
     return codes.astype("int64")
 
 
-def _check_class_counts(y: np.ndarray, n_splits: int) -> None:
-    classes, counts = np.unique(y, return_counts=True)
+def class_label(value: Any, classes: Sequence[Any] | None) -> Any:
+    """The label of an encoded class (``classes[value]``), or ``value`` if no labels are given."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if classes is not None and isinstance(value, int) and 0 <= value < len(classes):
+        label = classes[value]
+        return label.item() if isinstance(label, np.generic) else label
+    return value
+
+
+def _check_class_counts(y: np.ndarray, n_splits: int, classes: Sequence[Any] | None) -> None:
+    values, counts = np.unique(y, return_counts=True)
     if counts.min() < n_splits:
-        label = classes[counts.argmin()].item()
+        label = class_label(values[counts.argmin()], classes)
         raise FoldwiseError(
-            f"target class code {label!r} has only {counts.min()} row(s), fewer than "
+            f"target class {label!r} has only {counts.min()} row(s), fewer than "
             f"cv.folds = {n_splits}; lower cv.folds or add rows of that class"
         )
 
@@ -122,6 +133,7 @@ def make_folds(
     seed: int,
     time_column: str | None = None,
     group_column: str | None = None,
+    labels: Sequence[Any] | None = None,
 ) -> list[Fold]:
     """The cross-validation folds as (train, validation) positional indices, each sorted.
 
@@ -129,7 +141,8 @@ def make_folds(
     only where the time value changes; fold ``i`` trains on blocks ``0..i`` and validates on
     block ``i + 1``, so the first block is never validated. With ``group_column``: whole groups
     per fold (stratified for classification). Otherwise (stratified) shuffled k-fold. Time takes
-    precedence over groups when both are given.
+    precedence over groups when both are given. ``labels`` (of the codes in ``y``) name a
+    class in errors.
     """
     _check_rows(frame, y)
     if n_splits < 2:
@@ -141,7 +154,7 @@ def make_folds(
     if time_column:
         return _walk_forward(_time_values(frame, time_column), n_splits, time_column)
     if task != "regression":
-        _check_class_counts(y, n_splits)
+        _check_class_counts(y, n_splits, labels)
     if group_column:
         groups = _group_codes(frame, group_column)
         n_groups = len(np.unique(groups))
@@ -178,12 +191,13 @@ def validation_split(
     seed: int,
     time_column: str | None = None,
     group_column: str | None = None,
+    labels: Sequence[Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Carve an early-stopping validation part: (fit, validation) positional indices, sorted.
 
     With ``time_column`` the validation part is the latest ``fraction`` of rows, cut where the
     time value changes; with ``group_column`` it is whole groups; otherwise it is random
-    (stratified for classification).
+    (stratified for classification). ``labels`` (of the codes in ``y``) name a class in errors.
     """
     _check_rows(frame, y)
     if not 0.0 < fraction < 1.0:
@@ -213,9 +227,10 @@ def validation_split(
     if task != "regression":
         classes, counts = np.unique(y, return_counts=True)
         if counts.min() < 2:
+            label = class_label(classes[counts.argmin()], labels)
             raise FoldwiseError(
-                f"target class code {classes[counts.argmin()].item()!r} has {counts.min()} row in "
-                "this training part; the early-stopping validation part needs 2 per class"
+                f"target class {label!r} has {counts.min()} row in this training part; the "
+                "early-stopping validation part needs 2 per class"
             )
         n_val = int(np.ceil(fraction * n))
         if n_val < len(classes) or n - n_val < len(classes):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.config import Config
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
 
 # Up to this many distinct integer values, a numeric target is read as classes.
@@ -64,8 +64,8 @@ class Problem:
         if (codes < 0).any():
             unknown = sorted({str(v) for v, c in zip(y, codes, strict=True) if c < 0})
             raise FoldwiseError(
-                f"target {self.target!r}: label(s) {unknown[:5]} were not seen in training; "
-                f"known classes: {list(self.classes)}"
+                f"target {self.target!r}: label(s) {quoted(unknown, limit=5)} were not seen in "
+                f"training; known classes: {quoted(self.classes)}"
             )
         return codes
 

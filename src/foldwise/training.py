@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from sklearn.base import clone
 
 from foldwise.artifacts import read_parquet_checked, read_schema
 from foldwise.config import Config, load_config
-from foldwise.cv import make_folds, validation_split
+from foldwise.cv import class_label, make_folds, validation_split
+from foldwise.errors import FoldwiseError
 from foldwise.metrics import score
 from foldwise.models import TabularModel, build_model, feature_frame
 from foldwise.paths import ProjectPaths
@@ -67,6 +69,7 @@ def folds_for(data: TrainingData, config: Config, n_splits: int | None = None) -
         seed=config.seed,
         time_column=config.data.time_column,
         group_column=config.data.group_column,
+        labels=data.problem.classes,
     )
 
 
@@ -125,12 +128,21 @@ def fit_with_early_stopping(
     task: str,
     seed: int,
     refit: bool = True,
+    labels: Sequence[Any] | None = None,
 ) -> FitResult:
     """Fit; boosting models find their rounds on a carved validation part, then refit on all rows.
 
     The validation part respects time order and groups, so early stopping never peeks ahead.
     ``refit=False`` keeps the early-stopped model (tuning scores it; only rounds matter there).
+    ``labels`` (of the class codes in ``y``) name a class in errors.
     """
+    present = np.unique(y) if task != "regression" else ()
+    if len(present) == 1:
+        raise FoldwiseError(
+            f"these training rows hold only the target class {class_label(present[0], labels)!r};"
+            " a classifier needs two (with data.time_column, the earliest block may hold one "
+            "class: lower cv.folds)"
+        )
     started = time.perf_counter()
     if not model.supports_early_stopping:
         fitted = clone(model).fit(X, y)
@@ -143,6 +155,7 @@ def fit_with_early_stopping(
         seed=seed,
         time_column=config.data.time_column,
         group_column=config.data.group_column,
+        labels=labels,
     )
     probe = clone(model).fit(X.iloc[fit_idx], y[fit_idx], X_val=X.iloc[val_idx], y_val=y[val_idx])
     rounds = int(probe.best_iteration_)
@@ -238,6 +251,7 @@ def cross_validate(
             config=config,
             task=task,
             seed=derive_seed(config.seed, i),
+            labels=data.problem.classes,
         )
         scores = predict_scores(result.model, data.X.iloc[val_idx], task)
         oof[val_idx] = scores

@@ -112,7 +112,7 @@ def build_audit(
     drop_kinds = {c: known.get(c) or infer_kind(train[c]) for c in drop_cols if c not in kinds}
 
     profiles = column_profiles(train, schema, kinds)
-    target, target_findings = target_section(train, schema, config)
+    target_profile, target_findings = target_section(train, schema, config)
     leakage, leak_findings = leakage_section(train, schema, kinds, drop_kinds, config, seed)
     duplicates, dup_findings = training_duplicates(train, schema, kinds)
     findings = [
@@ -169,7 +169,7 @@ def build_audit(
             "group_column": schema.get("group_column"),
         },
         "cleaning": _cleaning(schema),
-        "target": target,
+        "target": target_profile,
         "leakage": leakage,
         "duplicates": duplicates,
         "split": {

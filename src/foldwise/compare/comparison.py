@@ -27,7 +27,7 @@ from foldwise.compare.runs import (
     scored_predictions,
 )
 from foldwise.config import CompareConfig
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
 from foldwise.metrics import METRICS
 
@@ -157,7 +157,8 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
         sa, sb = scored_predictions(base), scored_predictions(target)
         if sa is not None and sb is not None and sa.classes != sb.classes:
             warnings.append(
-                f"The runs predict different classes ({sa.classes} vs {sb.classes}); the test "
+                f"The runs predict different classes ({quoted(sa.classes)} vs "
+                f"{quoted(sb.classes)}); the test "
                 "predictions cannot be compared row by row."
             )
             sa = sb = None

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -27,7 +27,7 @@ def _check_unique_names(names: list[str], path: Path) -> None:
     dupes = sorted(name for name, count in Counter(names).items() if count > 1)
     if dupes:
         raise FoldwiseError(
-            f"{path}: duplicate column names {dupes}; every column needs a unique name"
+            f"{path}: duplicate column names {quoted(dupes)}; every column needs a unique name"
         )
     if any(name == "" for name in names):
         raise FoldwiseError(f"{path}: a column has an empty name in the header row")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.data import BOOLEAN_PAIRS, MISSING_TOKENS, TRUE_TOKENS
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.numbers import parse_numbers
 
 KINDS = ("numeric", "categorical", "boolean", "datetime")
@@ -149,10 +149,12 @@ def feature_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
     names = [str(feature["name"]) for feature in features]
     missing = [name for name in names if name not in frame.columns]
     if missing:
-        raise FoldwiseError(f"input is missing feature column(s) {missing} expected by the model")
+        raise FoldwiseError(
+            f"input is missing feature column(s) {quoted(missing)} expected by the model"
+        )
     duplicated = sorted({name for name in names if list(frame.columns).count(name) > 1})
     if duplicated:
-        raise FoldwiseError(f"input has duplicate column name(s) {duplicated}")
+        raise FoldwiseError(f"input has duplicate column name(s) {quoted(duplicated)}")
     columns: dict[str, pd.Series] = {}
     for feature in features:
         name, kind = str(feature["name"]), feature["kind"]

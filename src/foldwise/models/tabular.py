@@ -155,7 +155,7 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
             return
         if len(np.unique(y)) < 2:
             raise FoldwiseError(
-                f"the training rows hold a single class ({int(y[0])}); a classifier needs two"
+                "the training rows hold a single class of the target; a classifier needs two"
             )
         seen = max(int(y.max()), int(y_val.max()) if y_val is not None else 0) + 1
         minimum = {"binary": 2, "multiclass": 3}[self.task]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldwise.errors import quoted
 from foldwise.models import feature_frame
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -117,7 +118,7 @@ def unusual_inputs(
     notes = []
     extra = [c for c in rows.columns if c not in schema["properties"]]
     if extra:
-        notes.append(f"{len(extra)} extra column(s) ignored: {[str(c) for c in extra[:5]]}")
+        notes.append(f"{len(extra)} extra column(s) ignored: {quoted(extra, limit=5)}")
     typed = feature_frame(rows, features)
     for name, spec in schema["properties"].items():
         notes.extend(_unusual_column(name, spec, typed[name]))

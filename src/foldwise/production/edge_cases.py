@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.bundle import Bundle
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.production.contract import far_value, unusual_inputs
 
 UNSEEN = "__never_seen_in_training__"
@@ -182,7 +182,7 @@ def _empty_batch(bundle: Bundle, base: pd.DataFrame) -> tuple[bool, str]:
     out = bundle.predict(base.iloc[:0])
     expected = bundle.predict(base.iloc[:1]).columns
     ok = len(out) == 0 and list(out.columns) == list(expected)
-    return ok, f"{len(out)} rows, columns {list(out.columns)}"
+    return ok, f"{len(out)} rows, columns {quoted(out.columns)}"
 
 
 def _one_row(bundle: Bundle, base: pd.DataFrame, reference: np.ndarray) -> tuple[bool, str]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.models import TabularModel, feature_frame
 from foldwise.models.frame import (
     _coerce_boolean,
@@ -186,7 +186,7 @@ class FastScorer:
             except KeyError:
                 absent = [n for n in self.names if n not in record]
                 raise FoldwiseError(
-                    f"input is missing feature column(s) {absent} expected by the model"
+                    f"input is missing feature column(s) {quoted(absent)} expected by the model"
                     + (f" (row {position})" if len(records) > 1 else "")
                 ) from None
         if self._catboost and table:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from foldwise.bundle import Bundle
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 
 VERSION_CHARS = 12
 # JSON types accepted per feature kind (raw input format: numbers may come as text, as in a CSV).
@@ -134,8 +134,8 @@ class ServedModel:
         if (mine.task, mine.target, mine.classes) != (theirs.task, theirs.target, theirs.classes):
             raise FoldwiseError(
                 f"--shadow {other.path}: predicts {theirs.task} {theirs.target!r} with classes "
-                f"{theirs.classes}, but the primary model predicts {mine.task} {mine.target!r} "
-                f"with classes {mine.classes}"
+                f"{quoted(theirs.classes or ())}, but the primary model predicts {mine.task} "
+                f"{mine.target!r} with classes {quoted(mine.classes or ())}"
             )
 
     def check_rows(self, rows: list[dict[str, Any]]) -> None:

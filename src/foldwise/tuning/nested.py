@@ -62,6 +62,7 @@ def inner_folds(data: TrainingData, config: Config, seed: int) -> list:
         seed=seed,
         time_column=config.data.time_column,
         group_column=config.data.group_column,
+        labels=data.problem.classes,
     )
 
 
@@ -130,6 +131,7 @@ def score_outer(tuner: Tuner, full: TrainingData, planned: PlannedStudy, fold: i
         config=tuner.config,
         task=part.problem.task,
         seed=planned.seed,
+        labels=part.problem.classes,
     )
     held = planned.held_out
     predicted = predict_scores(fitted.model, full.X.iloc[held], part.problem.task)
