@@ -163,9 +163,7 @@ def test_cli_exit_codes(sim, capsys):
 def test_batch_with_other_columns(sim, tmp_path):
     path = tmp_path / "other.csv"
     pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_csv(path, index=False)
-    with pytest.raises(
-        FoldwiseError, match=r"other.csv: batch lacks feature column\(s\) \['signup"
-    ):
+    with pytest.raises(FoldwiseError, match=r"other.csv: batch lacks feature column\(s\) 'signup"):
         run(sim, "err", inputs=[path], labels=[])
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.data import check_same_columns, coerce_column, coerce_target, read_table
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.label_map import apply_label_map, suggest_label_map
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
 from foldwise.numbers import Decimal, guess_decimal
@@ -149,7 +149,7 @@ def choose_positive(y: pd.Series, target: str, given: str | None) -> tuple[Any, 
     keys = {_label_key(lab).lower(): lab for lab in labels}
     for pair, positive in POSITIVE_RULES:
         if frozenset(keys) == pair:
-            return keys[positive], f"rule: of {sorted(pair)}, {positive!r} is positive"
+            return keys[positive], f"rule: of {quoted(sorted(pair))}, {positive!r} is positive"
     options = " or ".join(repr(str(lab)) for lab in labels)
     raise FoldwiseError(
         f"target {target!r} has the labels {labels}; no rule says which is the positive class "

@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 
 from foldwise.bundle import Bundle
 from foldwise.data import read_table
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.models import feature_frame
 from foldwise.monitor.collect import Collector, PeriodStats, period_keys
 from foldwise.monitor.reference import column_values, is_binned
@@ -104,8 +104,8 @@ def _check_log_schema(schema: pa.Schema, features: list[dict[str, Any]], root: P
     absent = [str(f["name"]) for f in features if str(f["name"]) not in names]
     if absent:
         raise FoldwiseError(
-            f"{root}: logged features lack column(s) {absent} expected by the model; the log was "
-            "written by another model or a changed schema"
+            f"{root}: logged features lack column(s) {quoted(absent)} expected by the model; the "
+            "log was written by another model or a changed schema"
         )
     extra = sorted(set(names) - {str(f["name"]) for f in features})
     findings = [
@@ -249,8 +249,8 @@ def read_batches(
         missing = [n for n in names if n not in frame.columns]
         if missing:
             raise FoldwiseError(
-                f"{path}: batch lacks feature column(s) {missing} expected by the model "
-                f"(it has {list(frame.columns)[:8]}...)"
+                f"{path}: batch lacks feature column(s) {quoted(missing)} expected by the model "
+                f"(it has {quoted(frame.columns, limit=8)})"
             )
         if frame.empty:
             raise FoldwiseError(f"{path}: the batch has a header but no rows")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
 from foldwise.problem import Problem
 from foldwise.serve.log import MODELS_DIR, recover
@@ -59,7 +59,7 @@ def read_labels(path: Path, target: str) -> pd.DataFrame:
     else:
         frame = pd.read_csv(path, dtype={"id": str})
     if "id" not in frame.columns:
-        raise FoldwiseError(f"--labels {path}: no `id` column (columns: {list(frame.columns)})")
+        raise FoldwiseError(f"--labels {path}: no `id` column (columns: {quoted(frame.columns)})")
     column = target if target in frame.columns else "label" if "label" in frame.columns else None
     if column is None:
         raise FoldwiseError(f"--labels {path}: expected a column {target!r} or 'label' with labels")
