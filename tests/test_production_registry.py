@@ -46,7 +46,7 @@ def commit_bundle(root: Path, source: Path, threshold: float, message: str) -> d
 
 
 @pytest.mark.slow
-def test_register_assign_fetch_and_roll_back(tmp_path):
+def test_register_assign_fetch_and_roll_back(tmp_path, monkeypatch):
     from foldwise.production import registry
     from tests.test_production import make_bundle
 
@@ -101,6 +101,22 @@ def test_register_assign_fetch_and_roll_back(tmp_path):
     missing = foldwise(root, "model", "fetch", "model@v9", "--out", str(tmp_path / "x"))
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: model@v9: no such version")
+
+    # One name per bundle: served by path (the workspace holds v1.1.0's bundle) or by
+    # version, /health and the prediction log say `model@v1.1.0 (sha256:...)`.
+    from tests.serve_support import Server
+
+    name = f"model@v1.1.0 (sha256:{Bundle.load(root / 'models' / 'model').sha256[:12]})"
+    monkeypatch.chdir(root)  # `foldwise serve` looks the bundle up in the repository it runs in
+    for args in (["--model", "models/model"], ["--version", "model@v1.1.0"]):
+        log = tmp_path / f"log{len(args[1])}"
+        server = Server([*args, "--log-dir", str(log)], tmp_path / "server.out")
+        try:
+            server.wait_ready()
+            assert server.client.get("/health").json()["model_version"] == name
+        finally:
+            server.stop()
+        assert (log / "_models" / f"model@v1.1.0_sha256_{name[-13:-1]}.json").is_file()
 
 
 def gto_repo(root: Path, artifacts: str = ARTIFACTS) -> Path:

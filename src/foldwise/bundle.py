@@ -15,7 +15,12 @@ import pandas as pd
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.problem import Problem
-from foldwise.production.integrity import folder_hashes, read_verified_manifest, seal_manifest
+from foldwise.production.integrity import (
+    SELF_HASH_KEY,
+    folder_hashes,
+    read_verified_manifest,
+    seal_manifest,
+)
 from foldwise.production.scoring import FastScorer
 from foldwise.stage import staged_folder
 
@@ -27,6 +32,34 @@ INPUT_SCHEMA = "input_schema.json"
 REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.monitor.reference)
 Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
+NAME_HASH_CHARS = 12  # of the content hash, in a bundle's name
+
+
+def bundle_name(sha256: str, version: str | None = None) -> str:
+    """A bundle's one name, in the prediction log, ``/health`` and every report.
+
+    ``model@v1.2.0 (sha256:abcdef123456)`` when it is a registered version (``version`` is the
+    GTO ref), else ``sha256:abcdef123456``. The hash is the manifest's own sha256
+    (:attr:`Bundle.sha256`), which covers every file's sha256, so two bundles share a name only
+    if every byte of every file agrees.
+    """
+    short = f"sha256:{sha256[:NAME_HASH_CHARS]}"
+    return f"{version} ({short})" if version else short
+
+
+def bundle_sha256(directory: Path) -> str:
+    """The content hash of the bundle in ``directory`` (its manifest's own sha256), unverified.
+
+    Read it after :meth:`Bundle.load` checked the folder, or use :attr:`Bundle.sha256`.
+    """
+    path = Path(directory) / MANIFEST
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get(SELF_HASH_KEY)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        value = None
+    if not isinstance(value, str):
+        raise FoldwiseError(f"{path}: not a foldwise bundle manifest with a content hash")
+    return value
 
 
 def library_versions() -> dict[str, str]:
@@ -66,6 +99,8 @@ class Bundle:
     reference: dict[str, Any] | None = None
     # sha256 of every file of the folder, as recorded in the manifest (filled by save/load).
     files: dict[str, str] = field(default_factory=dict)
+    # The manifest's own sha256, covering all of the above: the content hash (save/load).
+    sha256: str = ""
     _scorer: FastScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def save(self, directory: Path) -> None:
@@ -92,6 +127,7 @@ class Bundle:
             )
             text = json.dumps(manifest, indent=2, default=str)
             (staging / MANIFEST).write_text(text + "\n", encoding="utf-8")
+            self.sha256 = manifest[SELF_HASH_KEY]
 
     @classmethod
     def load(cls, directory: Path) -> Bundle:
@@ -115,6 +151,7 @@ class Bundle:
             input_schema=json.loads(schema_path.read_text()) if schema_path.is_file() else None,
             reference=load_reference(directory),
             files=dict(manifest["files"]),
+            sha256=str(manifest[SELF_HASH_KEY]),
         )
 
     @property
@@ -127,6 +164,10 @@ class Bundle:
     def predict_scores(self, rows: Rows) -> np.ndarray:
         """Class probabilities (n, k) or regression values (n,) for raw rows."""
         return self.scorer.scores(rows)
+
+    def name(self, version: str | None = None) -> str:
+        """This bundle's name (:func:`bundle_name`); ``version`` is its GTO ref, if registered."""
+        return bundle_name(self.sha256, version)
 
     def predict_codes(self, scores: np.ndarray) -> np.ndarray:
         """Hard predictions as class codes, using the bundle's threshold for binary tasks."""

@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
         model_version=model_version,
         shadow=shadow,
         shadow_version=shadow_version,
+        registry_root=Path.cwd(),
         log_dir=args.log_dir,
         token=load_token(args.token_file),
         max_rows=args.max_rows,
@@ -151,6 +152,7 @@ def monitor(args: argparse.Namespace) -> int:
         out=args.out,
         config=config,
         time_column=args.time_column,
+        registry_root=Path.cwd(),
     )
     for period in summary["periods"]:
         verdict = period["verdict"]

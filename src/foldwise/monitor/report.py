@@ -115,7 +115,8 @@ def markdown(summary: dict[str, Any], images: dict[str, str]) -> str:
         "# Monitoring report",
         "",
         f"Source: {summary['source']}; periods by {summary['period']}; model "
-        f"{summary['model']} ({summary['task']}), reference {summary['reference_rows']} training rows.",
+        f"`{summary.get('bundle', '?')}`: {summary['model']} ({summary['task']}), reference "
+        f"{summary['reference_rows']} training rows.",
         "",
     ]
     if summary["labels"]:

@@ -154,14 +154,16 @@ def retrain(
     out: Path,
 ) -> dict[str, Any]:
     """Append, run the challenger experiment, compare with the champion, register; report."""
+    champion_version = None
     if registry.is_model_ref(champion_ref):  # model#prod, model@v1.2.0
         version = registry.resolve(root, champion_ref)
-        champion_label, champion_rev = version.ref, version.commit
+        champion_label, champion_rev, champion_version = version.ref, version.commit, version.ref
     else:  # a git revision
         champion_label = champion_rev = champion_ref
     with tempfile.TemporaryDirectory() as tmp:
         champion_dir = registry.fetch_revision(root, champion_rev, Path(tmp) / "champion")
         champion = Bundle.load(champion_dir)
+        champion_name = registry.registered_name(champion, root, champion_version)
         reference = champion.reference or {}
         id_column = (reference.get("id_columns") or ["id"])[0]
         rows = labelled_rows(
@@ -180,7 +182,13 @@ def retrain(
     version = registered.version
     summary = {
         "champion": champion_label,
-        "challenger": {"experiment": name, "branch": branch, "registered": registered.ref},
+        "champion_bundle": champion_name,
+        "challenger": {
+            "experiment": name,
+            "branch": branch,
+            "registered": registered.ref,
+            "bundle": challenger.name(registered.ref),
+        },
         "appended_rows": appended,
         "train_periods": sorted(train_rows["period"].unique()),
         "recent_periods": sorted(recent["period"].unique()),
@@ -202,9 +210,9 @@ def render(summary: dict[str, Any]) -> str:
         [
             f"# Retraining: {summary['challenger']['experiment']}",
             "",
-            f"- champion: `{summary['champion']}` (the version in prod)",
+            f"- champion: `{summary['champion_bundle']}` (the version in prod)",
             f"- challenger: experiment `{summary['challenger']['experiment']}`, branch "
-            f"`{summary['challenger']['branch']}`, registered as `{summary['challenger']['registered']}`",
+            f"`{summary['challenger']['branch']}`, registered as `{summary['challenger']['bundle']}`",
             f"- appended {summary['appended_rows']} labelled rows of "
             f"{', '.join(summary['train_periods'])} to the training data",
             f"- compared on {c['rows']} labelled rows of {', '.join(summary['recent_periods'])}, "

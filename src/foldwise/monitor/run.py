@@ -185,12 +185,19 @@ def monitor(
     config: Config,
     time_column: str = "ts",
     seed: int = 0,
+    registry_root: Path | None = None,
 ) -> dict[str, Any]:
-    """Read, judge and write the reports; the summary carries the exit code."""
+    """Read, judge and write the reports; the summary carries the exit code.
+
+    The bundle is named as in the prediction log: its registered version found in the
+    registry at ``registry_root`` (if any) and its content hash.
+    """
     from foldwise.monitor.report import write_reports
+    from foldwise.production.registry import registered_name
 
     bundle = load_monitored_bundle(model_dir)
     observed = observe(inputs, bundle, period, labels_paths, time_column)
     summary = plain(summarise(observed, bundle, config, period, seed))
+    summary["bundle"] = registered_name(bundle, registry_root)
     summary["report"] = str(write_reports(summary, out))
     return summary

@@ -170,7 +170,7 @@ def write_log(manifest: dict[str, object], model_dir: Path, log_root: Path) -> N
     from foldwise.monitor.logfile import append_log, log_table
 
     bundle = Bundle.load(model_dir)
-    version = str(bundle.metadata.get("train_sha256", "unknown"))[:12]
+    version = bundle.name()  # as `foldwise serve --model` names an unregistered bundle
     for batch in manifest["batches"]:  # type: ignore[union-attr]
         rows = pd.read_csv(batch, dtype={"customer_id": "str"})
         ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")

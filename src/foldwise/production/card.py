@@ -67,6 +67,8 @@ def _data_section(bundle: Bundle) -> list[str]:
         f"- source table sha256: `{meta.get('source_sha256', 'n/a')}`",
         f"- prepared training table sha256: `{meta.get('train_sha256', 'n/a')}`",
         f"- params sha256: `{meta.get('params_sha256', 'n/a')}`",
+        f"- bundle: `{bundle.name()}`, its name in the prediction log, `/health` and the "
+        "monitoring report (`model@v1.2.0 (sha256:…)` once registered with GTO)",
         f"- bundle files: {len(bundle.files)} (sha256 of each in `bundle.json`, checked on load)",
         "",
     ]

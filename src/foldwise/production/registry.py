@@ -10,13 +10,14 @@ like any bundle (every file's sha256).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +30,9 @@ from foldwise.production.assignments import (
     stage_events,
     stage_holders,
 )
+
+if TYPE_CHECKING:
+    from foldwise.bundle import Bundle
 
 DEFAULT_NAME = "model"
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9_.\-/]+?)(?:@(?P<version>[^#@]+)|#(?P<stage>[^#@]+))?$")
@@ -266,6 +270,52 @@ def fetch_revision(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def version_of_bundle(
+    root: Path, sha256: str, name: str = DEFAULT_NAME, newest: int = 20
+) -> ModelVersion | None:
+    """The registered version whose bundle has content hash ``sha256``, or None.
+
+    For a bundle served or monitored by path: each of the ``newest`` versions' manifest
+    (``bundle.json``, a few kB) is read at its commit from the DVC cache or remote and its
+    own sha256 compared. None when ``root`` is no registry (not a git repository, no such
+    artifact, GTO not installed) or no version matches; a version whose files cannot be read
+    is passed over.
+    """
+    from foldwise.bundle import MANIFEST
+    from foldwise.production.integrity import SELF_HASH_KEY
+
+    try:
+        versions = list_versions(root, name)[:newest]
+    except FoldwiseError:
+        return None
+    from dvc.api import DVCFileSystem
+
+    for version in versions:
+        try:
+            path = _artifact_path(root, name, version.commit)
+            fs = DVCFileSystem(str(root), rev=version.commit)
+            with fs.open(f"{path.rstrip('/')}/{MANIFEST}", "r", encoding="utf-8") as handle:
+                recorded = json.load(handle).get(SELF_HASH_KEY)
+        except Exception:  # not in the cache or remote, not DVC-tracked, not a bundle
+            continue
+        if recorded == sha256:
+            return version
+    return None
+
+
+def registered_name(bundle: Bundle, root: Path | None, version: str | None = None) -> str:
+    """The bundle's one name (:func:`foldwise.bundle.bundle_name`) for logs and reports.
+
+    ``version`` is the GTO ref it was fetched as, if known; else the registry in ``root`` is
+    asked which registered version has this content (:func:`version_of_bundle`), so a bundle
+    served or monitored by path is named as it would be by version.
+    """
+    if version is None and root is not None:
+        found = version_of_bundle(root, bundle.sha256)
+        version = found.ref if found is not None else None
+    return bundle.name(version)
 
 
 def materialize(root: Path, ref: str) -> tuple[Path, ModelVersion]:

@@ -39,8 +39,10 @@ class ServeSettings:
     max_body_bytes: int = 1 << 20
     compact_every: float = 60.0
     wait_for_model: float = 0.0
-    model_version: str | None = None  # e.g. a GTO version; default: the bundle's hash prefix
+    model_version: str | None = None  # the GTO ref served (model@v1.2.0), if by version
     shadow_version: str | None = None
+    # Where a bundle served by path is looked up among the registered versions (its name).
+    registry_root: Path | None = None
 
 
 class RequestError(Exception):
@@ -86,12 +88,14 @@ class ServerState:
         settings = self.settings
         self._wait_for_bundle(settings.model)
         self.status = "loading"
-        primary = ServedModel.load(settings.model, settings.model_version)
+        primary = ServedModel.load(settings.model, settings.model_version, settings.registry_root)
         shadow = None
         if settings.shadow is not None:
             if not (settings.shadow / MANIFEST).is_file():
                 raise FoldwiseError(f"--shadow {settings.shadow}: not a foldwise model bundle")
-            shadow = ServedModel.load(settings.shadow, settings.shadow_version)
+            shadow = ServedModel.load(
+                settings.shadow, settings.shadow_version, settings.registry_root
+            )
             primary.check_compatible(shadow)
         log = PredictionLog(settings.log_dir, primary.bundle.features, settings.compact_every)
         log.open()

@@ -7,6 +7,7 @@ partitioning="hive")``, which skips names starting with ``.`` or ``_``)::
     _wal/<segment>.jsonl                     the live write-ahead segment(s), one JSON line
                                              per request, held under an exclusive flock
     _models/<model_version>.json             problem, features and threshold of each model
+                                             (the name with other than [A-Za-z0-9._@+-] as _)
 
 Each request is one ``write()`` of one JSON line holding its feature values as sent, flushed
 to the OS before the response goes out, so killing the process loses only requests still being
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 import time
 import uuid
@@ -40,6 +42,14 @@ from foldwise.models import feature_frame
 
 WAL_DIR = "_wal"
 MODELS_DIR = "_models"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def model_file(root: Path, version: str) -> Path:
+    """Where the log describes the model named ``version`` (its name made safe as a file name)."""
+    return root / MODELS_DIR / f"{_UNSAFE.sub('_', version).strip('_')}.json"
+
+
 WAL_FORMAT = 1
 _ARROW_KINDS = {
     "numeric": pa.float64(),
@@ -281,12 +291,12 @@ class PredictionLog:
 
     def record_model(self, version: str, description: dict[str, Any]) -> None:
         """Write the model's problem, features and threshold beside the log (once per version)."""
-        folder = self.root / MODELS_DIR
+        path = model_file(self.root, version)
+        folder = path.parent
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{version}.json"
         if path.exists():
             return
-        tmp = folder / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp = folder / f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp"
         tmp.write_bytes(orjson.dumps(description, option=orjson.OPT_INDENT_2))
         os.replace(tmp, path)
 

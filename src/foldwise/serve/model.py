@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import numpy as np
 from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError, quoted
 
-VERSION_CHARS = 12
 # JSON types accepted per feature kind (raw input format: numbers may come as text, as in a CSV).
 JSON_TYPES = {
     "numeric": ("number", "string", "null"),
@@ -25,16 +23,6 @@ _PY_TYPES = {
     "string": (str,),
     "boolean": (bool,),
 }
-
-
-def bundle_sha256(directory: Path) -> str:
-    """A hash of every file in a bundle folder (relative names and bytes, in sorted order)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 @dataclass
@@ -60,17 +48,26 @@ class Scores:
 
 @dataclass
 class ServedModel:
-    """A loaded bundle with the version it is served as."""
+    """A loaded bundle with the name it is served as (:func:`foldwise.bundle.bundle_name`)."""
 
     bundle: Bundle
-    version: str
+    version: str  # the bundle's name: ``model@v1.2.0 (sha256:abcdef123456)`` or the hash
     path: Path
 
     @classmethod
-    def load(cls, path: Path, version: str | None = None) -> ServedModel:
-        """Load a bundle folder; its version is ``version`` or its content hash prefix."""
+    def load(
+        cls, path: Path, version: str | None = None, registry_root: Path | None = None
+    ) -> ServedModel:
+        """Load a bundle folder and name it by its GTO ref ``version`` and content hash.
+
+        Without ``version``, the registry in ``registry_root`` (a git + DVC repository) is
+        asked which registered version has this content, so the same bundle has the same
+        name whether it is served by version or by path.
+        """
+        from foldwise.production.registry import registered_name
+
         bundle = Bundle.load(path)
-        return cls(bundle, version or bundle_sha256(path)[:VERSION_CHARS], path)
+        return cls(bundle, registered_name(bundle, registry_root, version), path)
 
     @property
     def task(self) -> str:

@@ -13,7 +13,7 @@ import pyarrow.dataset as ds
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
 from foldwise.problem import Problem
-from foldwise.serve.log import MODELS_DIR, recover
+from foldwise.serve.log import model_file, recover
 
 LOG_COLUMNS = [
     "request_id",
@@ -44,7 +44,7 @@ def read_log(root: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 def model_description(root: Path, version: str) -> dict[str, Any]:
     """The problem, threshold and features a server recorded for ``version``."""
-    path = root / MODELS_DIR / f"{version}.json"
+    path = model_file(root, version)
     if not path.is_file():
         raise FoldwiseError(f"{path}: missing; the log does not describe model {version!r}")
     return json.loads(path.read_text())

@@ -17,7 +17,7 @@ from foldwise.serve.auth import load_token
 # Worker processes get their settings through the environment, without the token itself: each
 # reads it again from --token-file or $FOLDWISE_TOKEN.
 SETTINGS_ENV = "FOLDWISE_SERVE_SETTINGS"
-_PATHS = ("model", "shadow", "log_dir")
+_PATHS = ("model", "shadow", "log_dir", "registry_root")
 
 
 def is_loopback(host: str) -> bool:
