@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from foldwise.bundle import Bundle
 from foldwise.cli import main
 from foldwise.config import parse_config
 from foldwise.errors import FoldwiseError
@@ -120,6 +121,10 @@ def test_outputs_are_written(sim, summary):
     assert "drift in **age**" in report
     assert "**contract_type**" in report
     assert "<table>" in (out / "dashboard.html").read_text()
+    # Named as `foldwise serve --model` names it (no registry here: the content hash alone).
+    name = Bundle.load(sim["model"]).name()
+    assert summary["bundle"] == name
+    assert f"model `{name}`: catboost (binary)" in report
 
 
 def test_prediction_log_gives_the_same_verdicts(sim, summary, tmp_path):
@@ -130,6 +135,8 @@ def test_prediction_log_gives_the_same_verdicts(sim, summary, tmp_path):
     labels = [Path(p) for p in sim["manifest"]["labels"]]
     from_log = run(sim, "report-log", inputs=[tmp_path / "log"], labels=labels)
     batches = by_period(summary)
+    logged = pd.read_parquet(tmp_path / "log", columns=["model_version"])
+    assert set(logged["model_version"]) == {summary["bundle"]}
     for p in from_log["periods"]:
         assert p["rows"] == batches[p["period"]]["rows"]
         assert p["verdict"]["status"] == batches[p["period"]]["verdict"]["status"]

@@ -330,6 +330,7 @@ def test_the_card_says_what_is_missing_and_reads_what_is_there(bundle_dir, tmp_p
     paths = ProjectPaths(tmp_path)
     bundle = Bundle.load(bundle_dir)
     card = render_card(paths, bundle)
+    assert f"- bundle: `sha256:{bundle.sha256[:12]}`, its name in the prediction log" in card
     assert "Sealed test set: not scored yet" in card
     assert "Not available (no `reports/explain/importance.json`)" in card
     assert "Not validated (the validate stage has not run)" in card
