@@ -10,6 +10,7 @@ import pytest
 
 from foldwise.bundle import Bundle
 from foldwise.cli import main
+from foldwise.errors import FoldwiseError
 from foldwise.monitor.simulate import Scenario, write_simulation
 from foldwise.production import registry
 
@@ -49,6 +50,8 @@ def test_retrain_promote_and_roll_back(project, tmp_path, capsys):
     report = (root / "reports" / "retrain" / "report.md").read_text()
     assert "paired bootstrap" in report
     assert "2025-04" in report
+    assert "- champion: `model@v0.1.0 (sha256:" in report
+    assert "registered as `model@v0.2.0 (sha256:" in report
     rows_after = (root / "data" / "raw" / "churn.csv").read_text().count("\n")
     summary = json.loads((root / "reports" / "retrain" / "comparison.json").read_text())
     assert summary["train_periods"] == ["2025-01", "2025-02", "2025-03"]
@@ -67,3 +70,6 @@ def test_retrain_promote_and_roll_back(project, tmp_path, capsys):
     assert registry.stage_version(root).ref == "model@v0.1.0"
     rolled = Bundle.load(registry.fetch_bundle(root, "model#prod", tmp_path / "r"))
     assert promoted.metadata["train_sha256"] != rolled.metadata["train_sha256"]
+    # Nothing earlier than v0.1.0 was in prod: a further rollback refuses.
+    with pytest.raises(FoldwiseError, match=r"v0\.1\.0 is the first version deployed to 'prod'"):
+        registry.rollback(root)
