@@ -64,20 +64,21 @@ class RetrainPlan:
     skipped: int  # labelled rows of older periods whose id the table already has
 
 
-def git(root: Path, *args: str, check: bool = True) -> str:
+def git(root: Path, *args: str, check: bool = True, strip: bool = True) -> str:
     """Run git in ``root``; its stdout (stripped). A failure is one line naming the command."""
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
     if check and result.returncode != 0:
         message = (result.stderr or result.stdout).strip().splitlines()
         raise FoldwiseError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
-    return result.stdout.strip()
+    return result.stdout.strip() if strip else result.stdout
 
 
 def check_git_clean(root: Path) -> None:
     """Refuse uncommitted changes to tracked files: the challenger must be HEAD + new rows."""
-    changed = git(root, "status", "--porcelain", "--untracked-files=no")
+    changed = git(root, "status", "--porcelain", "--untracked-files=no", "-z", strip=False)
     if changed:
-        files = [line[3:] for line in changed.splitlines()]
+        # -z: "XY path" entries split by NUL (a rename adds its source as an entry of its own)
+        files = [entry[3:] for entry in changed.split("\0") if len(entry) > 3 and entry[2] == " "]
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         raise FoldwiseError(
             f"retrain: uncommitted changes in {shown}; the challenger must be the commit plus "
