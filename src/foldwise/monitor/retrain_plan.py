@@ -28,6 +28,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.init.project import RAW_DIR
 from foldwise.monitor.collect import period_keys
 from foldwise.monitor.read import read_labels
+from foldwise.problem import Problem
 
 # The monitor judges realized performance from this many labelled rows on; a comparison of
 # two models on fewer is noise. Classification also needs this many rows of each class.
@@ -144,9 +145,8 @@ def labelled_rows(
     return rows.reset_index(drop=True)
 
 
-def holdout_problem(recent: pd.DataFrame, champion: Bundle) -> str | None:
+def holdout_problem(recent: pd.DataFrame, problem: Problem) -> str | None:
     """Why the held-out rows cannot score the primary metric, or None when they can."""
-    problem = champion.problem
     n = len(recent)
     if problem.classes is None:
         if n < MIN_HOLDOUT_ROWS:
@@ -174,7 +174,7 @@ def holdout_problem(recent: pd.DataFrame, champion: Bundle) -> str | None:
 
 
 def split_recent(
-    rows: pd.DataFrame, recent_periods: int, champion: Bundle
+    rows: pd.DataFrame, recent_periods: int, problem: Problem
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(older rows to train on, the latest ``recent_periods`` periods), checked for the metric."""
     periods = sorted(rows["period"].unique())
@@ -185,19 +185,17 @@ def split_recent(
             "to train on: hold out fewer periods or wait for more labels"
         )
     recent = rows["period"].isin(periods[-recent_periods:]).to_numpy()
-    problem = holdout_problem(rows[recent], champion)
-    if problem is not None:
+    reason = holdout_problem(rows[recent], problem)
+    if reason is not None:
         held = periods[-recent_periods:]
         held_text = f"period {held[0]} has" if len(held) == 1 else f"periods {', '.join(held)} have"
         fix = "wait for more labels"
         for k in range(recent_periods + 1, len(periods)):
-            if (
-                holdout_problem(rows[rows["period"].isin(periods[-k:]).to_numpy()], champion)
-                is None
-            ):
+            wider = rows[rows["period"].isin(periods[-k:]).to_numpy()]
+            if holdout_problem(wider, problem) is None:
                 fix = f"hold out {k} periods: --recent-periods {k} (or retrain.recent_periods: {k})"
                 break
-        raise FoldwiseError(f"retrain: the held-out {held_text} {problem}; {fix}")
+        raise FoldwiseError(f"retrain: the held-out {held_text} {reason}; {fix}")
     return rows[~recent].reset_index(drop=True), rows[recent].reset_index(drop=True)
 
 
@@ -272,7 +270,7 @@ def plan(
     reference = champion.reference or {}
     id_column = (reference.get("id_columns") or list(config.data.id_columns) or ["id"])[0]
     rows = labelled_rows(batches, labels_paths, champion, id_column, config.monitor.period)
-    train, recent = split_recent(rows, recent_periods, champion)
+    train, recent = split_recent(rows, recent_periods, champion.problem)
     source = plan_source(root, config.data.source)
     table = read_source(root, config, id_column)
     known = set(table[id_column].astype(str))
