@@ -69,6 +69,9 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     # a commit whose dvc.lock pins the model.
     setups = (
         "git config user.name walkthrough && git config user.email walkthrough@example.com",
+        # The clone's branch is named like the one checked out here; a branch `retrain` (say)
+        # would keep git from creating the challenger's `retrain/...` (retrain refuses that).
+        "git branch -m walkthrough",
         "dvc repro",
         "git commit -qam 'quick demo'",
     )

@@ -68,7 +68,8 @@ def _dvc(root: Path, *args: str) -> str:
     )
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        raise FoldwiseError(f"dvc {' '.join(args)}: {lines[-1] if lines else 'failed'}")
+        errors = [line for line in lines if line.startswith("ERROR")] or lines or ["failed"]
+        raise FoldwiseError(f"dvc {' '.join(args)}: {errors[-1]}")
     return result.stdout
 
 
@@ -92,8 +93,10 @@ def set_data_source(params: Path, source: str) -> None:
 
 
 def run_experiment(root: Path, args: list[str], progress: Progress) -> None:
-    """``dvc exp run ARGS``, reporting each stage as it starts; the output's tail on failure."""
-    tail: deque[str] = deque(maxlen=15)
+    """``dvc exp run ARGS``, reporting each stage as it starts; on failure, the failed stage
+    and its own error line (else DVC's)."""
+    tail: deque[str] = deque(maxlen=30)
+    stage = None
     command = [sys.executable, "-m", "dvc", "exp", "run", *args]
     with subprocess.Popen(
         command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -102,12 +105,17 @@ def run_experiment(root: Path, args: list[str], progress: Progress) -> None:
         for line in proc.stdout:
             tail.append(line.rstrip())
             if line.startswith("Running stage '"):
-                progress("repro", f"stage {line.split(chr(39))[1]}")
+                stage = line.split("'")[1]
+                progress("repro", f"stage {stage}")
+                tail.clear()
             elif "didn't change, skipping" in line and ".dvc'" not in line:
                 progress("repro", f"stage {line.split(chr(39))[1]} unchanged")
     if proc.returncode != 0:
-        errors = [t for t in tail if t.startswith(("error", "ERROR"))]
-        raise FoldwiseError(f"dvc exp run failed: {(errors or list(tail) or ['?'])[-1]}")
+        own = [t for t in tail if t.startswith("error:")]
+        dvc = [t for t in tail if t.startswith("ERROR")]
+        where = f" in stage {stage!r}" if stage else ""
+        detail = (own or dvc or list(tail) or ["no output"])[-1]
+        raise FoldwiseError(f"dvc exp run failed{where}: {detail}")
 
 
 def append_rows(root: Path, config: Config, chosen: RetrainPlan) -> None:

@@ -89,8 +89,18 @@ def check_git_clean(root: Path) -> None:
 
 def check_names_free(root: Path, name: str, branch: str) -> None:
     """Refuse an experiment name or branch that already exists (nothing would be restorable)."""
-    if git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+    heads = set(git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads").split())
+    if branch in heads:
         raise FoldwiseError(f"retrain: branch {branch!r} exists; choose another --name")
+    parts = branch.split("/")
+    for blocking in ["/".join(parts[:i]) for i in range(1, len(parts))]:
+        if blocking in heads:  # git keeps refs as paths: a branch `retrain` blocks `retrain/x`
+            raise FoldwiseError(
+                f"retrain: the branch {blocking!r} keeps git from creating {branch!r}; "
+                f"rename it (git branch -m {blocking} NEW-NAME)"
+            )
+    if any(head.startswith(f"{branch}/") for head in heads):
+        raise FoldwiseError(f"retrain: branches under {branch}/ exist; choose another --name")
     refs = git(root, "for-each-ref", "--format=%(refname)", "refs/exps", check=False)
     if any(ref.rsplit("/", 1)[-1] == name for ref in refs.splitlines()):
         raise FoldwiseError(
