@@ -103,6 +103,9 @@ def test_source_kinds(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "dvc", "add", "-q", "data/raw/plain.csv"], cwd=root, check=True
     )
+    with pytest.raises(FoldwiseError, match=r"data/raw/plain.csv.dvc is not committed"):
+        plan_source(root, "data/raw/plain.csv")
+    subprocess.run(["git", "add", "data/raw/plain.csv.dvc"], cwd=root, check=True)
     assert plan_source(root, "data/raw/plain.csv").copied is False
     (root / "data" / "raw" / "plain.csv").write_text("id,y\n1,a\n2,b\n")  # edited after dvc add
     with pytest.raises(FoldwiseError, match=r"differs from data/raw/plain.csv.dvc"):

@@ -89,6 +89,8 @@ def check_git_clean(root: Path) -> None:
 
 def check_names_free(root: Path, name: str, branch: str) -> None:
     """Refuse an experiment name or branch that already exists (nothing would be restorable)."""
+    if subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], cwd=root).returncode:
+        raise FoldwiseError(f"retrain: --name {name!r} cannot name a git branch ({branch})")
     heads = set(git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads").split())
     if branch in heads:
         raise FoldwiseError(f"retrain: branch {branch!r} exists; choose another --name")
@@ -227,6 +229,11 @@ def _stage_writing(root: Path, source: str) -> str | None:
 def plan_source(root: Path, source: str) -> SourcePlan:
     """Check that ``data.source`` can take new rows; see :class:`SourcePlan`."""
     if (root / f"{source}.dvc").is_file():
+        if not git(root, "ls-files", f"{source}.dvc"):
+            raise FoldwiseError(
+                f"data.source {source}: {source}.dvc is not committed; `git add {source}.dvc` "
+                "and commit it, so the champion's table can be restored"
+            )
         status = subprocess.run(
             [sys.executable, "-m", "dvc", "status", "--json", f"{source}.dvc"],
             cwd=root, capture_output=True, text=True,
