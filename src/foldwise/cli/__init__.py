@@ -117,15 +117,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "retrain",
         help="append newly labelled rows, run a challenger experiment, compare it with prod",
         description=(
-            "Append the labelled production rows (all but the latest retrain.recent_periods) to "
-            "the DVC-tracked data.source, run `dvc exp run` (the challenger), compare it with "
-            "the champion (--champion, default the version in prod) on the held-out recent rows "
-            "with a paired bootstrap, and register it with GTO without promoting it."
+            "Check everything first (labels join, columns, held-out rows enough for the metric, "
+            "a DVC-tracked data.source, a clean git tree); then append the labelled production "
+            "rows (all but the latest retrain.recent_periods) to data.source (a pipeline output "
+            "such as the built-in demo table is copied to data/raw/ first), run `dvc exp run` "
+            "(the challenger), compare it with the champion (--champion, default the version in "
+            "prod) on the held-out rows with a paired bootstrap, and register it with GTO without "
+            "promoting it. A failure after the first change restores everything."
         ),
     )
     ret.add_argument("batches", nargs="+", type=Path, metavar="BATCH", help="CSV/Parquet")
     ret.add_argument("--labels", type=Path, nargs="+", action="extend", required=True)
     ret.add_argument("--name", help="experiment name (default: retrain-<latest period>)")
+    ret.add_argument(
+        "--recent-periods", type=int, help="labelled periods held out (retrain.recent_periods)"
+    )
     ret.add_argument("--champion", default="model#prod", help="GTO ref or git revision")
     ret.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     ret.add_argument("--out", type=Path, default=Path("reports/retrain"), help="report folder")

@@ -193,8 +193,12 @@ def simulate(args: argparse.Namespace) -> None:
 def retrain(args: argparse.Namespace) -> None:
     """``foldwise retrain``: challenger experiment, paired comparison, GTO registration."""
     from foldwise.config import load_config
+    from foldwise.errors import FoldwiseError
     from foldwise.monitor.retrain import retrain as run_retrain
+    from foldwise.monitor.retrain import summary_line
 
+    if args.recent_periods is not None and args.recent_periods < 1:
+        raise FoldwiseError(f"--recent-periods must be at least 1, got {args.recent_periods}")
     root = args.root.resolve()
     summary = run_retrain(
         root,
@@ -204,13 +208,9 @@ def retrain(args: argparse.Namespace) -> None:
         name=args.name,
         champion_ref=args.champion,
         out=args.out if args.out.is_absolute() else root / args.out,
+        recent_periods=args.recent_periods,
     )
-    c = summary["comparison"]
-    print(
-        f"challenger {summary['challenger']['registered']} vs champion {summary['champion']} on "
-        f"{c['rows']} recent rows: {c['metric']} {c['estimate']:+.4f} "
-        f"[{c['low']:+.4f}, {c['high']:+.4f}], p={c['p_value']:.3g}: {c['verdict']}"
-    )
+    print(summary_line(summary))
     print(f"not promoted; after review: {summary['promote']}")
     print(f"report: {summary['report']}")
 

@@ -1,9 +1,13 @@
 """``foldwise retrain``: a challenger trained with the newly labelled rows, judged on recent ones.
 
-1. Production rows (CSV/Parquet batches with an id and ``ts``) are joined with their labels.
-   The latest ``retrain.recent_periods`` labelled periods are held out; the older labelled rows
-   are appended to ``data.source`` (a DVC-tracked table; rows whose id is already there are
-   skipped) and ``dvc add`` records the new version.
+0. Every check first (:mod:`foldwise.monitor.retrain_plan`): the labels join the batches, the
+   batches carry the model's features, the held-out periods can score the primary metric, there
+   are new rows, the training table is DVC-tracked (or a pipeline output to copy), git is
+   clean. A failed check changes nothing.
+1. The latest ``retrain.recent_periods`` labelled periods are held out; the older labelled rows
+   are appended to ``data.source`` (rows whose id is already there are skipped) and ``dvc add``
+   records the new version. A ``data.source`` written by a stage (the built-in demo table) is
+   copied to ``data/raw/`` first, and the experiment sets ``data.source`` to the copy.
 2. ``dvc exp run -n NAME`` runs the pipeline on it: the challenger. ``dvc exp branch`` gives
    the experiment a branch (``retrain/NAME``), so it has a commit GTO can tag.
 3. The champion (the version in ``prod``) and the challenger score the held-out recent rows,
@@ -11,111 +15,122 @@
    says whether the challenger is better, worse or within noise.
 4. The challenger is registered with GTO (next minor version) but never assigned to prod:
    promotion is a person's ``gto assign``, after reading the report.
+
+From step 1 on it is all or nothing (:class:`~foldwise.monitor.workspace.WorkspaceGuard`): a
+failure restores the table, its ``.dvc`` file, ``params.yaml``, the refs and the workspace.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from foldwise.bundle import Bundle
-from foldwise.config import Config
-from foldwise.data import read_table
+from foldwise.config import Config, load_config
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
-from foldwise.monitor.collect import period_keys
-from foldwise.monitor.read import read_labels
+from foldwise.monitor.retrain_plan import RetrainPlan, check_git_clean, check_names_free, plan
+from foldwise.monitor.workspace import WorkspaceGuard
 from foldwise.production import registry
 from foldwise.stage import write_text_atomic
 
 
-def labelled_rows(
-    batches: list[Path], labels_paths: list[Path], target: str, id_column: str, period: str
-) -> pd.DataFrame:
-    """Production rows that have a label, with the target column and their ``period``."""
-    if not batches or not labels_paths:
-        raise FoldwiseError("retrain: give production batch files and at least one labels file")
-    frames = []
-    for path in batches:
-        frame = read_table(path, text_columns=(id_column,))
-        for column in (id_column, "ts"):
-            if column not in frame.columns:
-                raise FoldwiseError(f"{path}: no column {column!r}; expected the id and ts")
-        frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True).drop_duplicates(id_column, keep="last")
-    labels = pd.concat([read_labels(p, target) for p in labels_paths], ignore_index=True)
-    labels = labels.drop_duplicates("id", keep="last").set_index("id")["label"]
-    ids = rows[id_column].astype(str)
-    rows = rows[ids.isin(labels.index).to_numpy()].copy()
-    if rows.empty:
-        raise FoldwiseError(
-            f"labels: none of the {len(labels)} label id(s) match a production row's {id_column!r}"
-        )
-    rows[target] = rows[id_column].astype(str).map(labels).to_numpy()
-    ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")
-    codes, names = period_keys(ts, period)
-    rows["period"] = np.asarray(names, dtype=object)[codes]
-    return rows.reset_index(drop=True)
+class Progress:
+    """Phases with the elapsed time, one line each on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.start = time.monotonic()
+        self.quiet = quiet
+
+    def __call__(self, phase: str, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self.start
+            minutes, seconds = divmod(elapsed, 60)
+            print(
+                f"retrain [{int(minutes):2d}m{seconds:04.1f}s] {phase}: {message}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
-def split_recent(rows: pd.DataFrame, recent_periods: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows to train on, the latest ``recent_periods`` periods held out for the comparison)."""
-    periods = sorted(rows["period"].unique())
-    if len(periods) <= recent_periods:
-        raise FoldwiseError(
-            f"retrain: labels cover {len(periods)} period(s) ({', '.join(periods)}); "
-            f"retrain.recent_periods is {recent_periods}, so nothing is left to train on"
-        )
-    recent = rows["period"].isin(periods[-recent_periods:]).to_numpy()
-    return rows[~recent].reset_index(drop=True), rows[recent].reset_index(drop=True)
+def _dvc(root: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        errors = [line for line in lines if line.startswith("ERROR")] or lines or ["failed"]
+        raise FoldwiseError(f"dvc {' '.join(args)}: {errors[-1]}")
+    return result.stdout
 
 
-def append_training_rows(root: Path, config: Config, rows: pd.DataFrame, id_column: str) -> int:
-    """Append ``rows`` to the DVC-tracked ``data.source`` (new ids only); returns how many."""
-    source = root / config.data.source
-    if not (root / f"{config.data.source}.dvc").is_file():
-        raise FoldwiseError(
-            f"data.source {config.data.source}: not tracked by `dvc add` (no .dvc file); "
-            "retraining appends rows to a DVC-tracked table so every version can be restored"
-        )
-    parquet = source.suffix.lower() == ".parquet"
-    if parquet:
-        table = pd.read_parquet(source)
-    else:
-        sep = config.data.csv_separator
-        table = pd.read_csv(source, sep=sep, dtype=str, keep_default_na=False)
-    if id_column not in table.columns:
-        raise FoldwiseError(f"{source}: no id column {id_column!r} to tell new rows from old")
-    new = rows[~rows[id_column].astype(str).isin(table[id_column].astype(str))]
-    if new.empty:
-        return 0
-    new = new.reindex(columns=table.columns)  # production lacks e.g. dropped columns: blank
-    if parquet:
+def set_data_source(params: Path, source: str) -> None:
+    """Point ``data.source`` at ``source``, editing only that line (comments and quoting stay;
+    ``dvc exp run -S`` would rewrite the whole file)."""
+    lines = params.read_text().splitlines(keepends=True)
+    section = None
+    for i, line in enumerate(lines):
+        if line and not line[0].isspace() and not line.startswith("#"):
+            section = line.split(":", 1)[0].strip()
+        match = re.match(r"^(\s+source:\s*)(\S+)(.*)$", line.rstrip("\n"))
+        if section == "data" and match:
+            comment = match[3] if match[3].lstrip().startswith("#") else ""
+            lines[i] = f"{match[1]}{source}{comment}\n"
+            write_text_atomic(params, "".join(lines))
+            if load_config(params).data.source != source:
+                raise FoldwiseError(f"{params}: could not set data.source to {source}")
+            return
+    raise FoldwiseError(f"{params}: no data.source line to point at {source}")
+
+
+def run_experiment(root: Path, args: list[str], progress: Progress) -> None:
+    """``dvc exp run ARGS``, reporting each stage as it starts; on failure, the failed stage
+    and its own error line (else DVC's)."""
+    tail: deque[str] = deque(maxlen=30)
+    stage = None
+    command = [sys.executable, "-m", "dvc", "exp", "run", *args]
+    with subprocess.Popen(
+        command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.append(line.rstrip())
+            if line.startswith("Running stage '"):
+                stage = line.split("'")[1]
+                progress("repro", f"stage {stage}")
+                tail.clear()
+            elif "didn't change, skipping" in line and ".dvc'" not in line:
+                progress("repro", f"stage {line.split(chr(39))[1]} unchanged")
+    if proc.returncode != 0:
+        own = [t for t in tail if t.startswith("error:")]
+        dvc = [t for t in tail if t.startswith("ERROR")]
+        where = f" in stage {stage!r}" if stage else ""
+        detail = (own or dvc or list(tail) or ["no output"])[-1]
+        raise FoldwiseError(f"dvc exp run failed{where}: {detail}")
+
+
+def append_rows(root: Path, config: Config, chosen: RetrainPlan) -> None:
+    """Write the table with the new rows appended to ``chosen.source.table`` (atomically)."""
+    table, new = chosen.table, chosen.new_rows
+    path = root / chosen.source.table
+    if path.suffix.lower() == ".parquet":
         merged = pd.concat([table, new.astype(table.dtypes.to_dict(), errors="ignore")])
-        tmp = source.with_name(f".{source.name}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp")
         merged.to_parquet(tmp, index=False)
-        tmp.replace(source)
+        tmp.replace(path)
     else:
         text = new.astype(object).where(new.notna(), "").astype(str)
         merged = pd.concat([table, text], ignore_index=True)
-        write_text_atomic(source, merged.to_csv(index=False, sep=config.data.csv_separator))
-    _run(root, [sys.executable, "-m", "dvc", "add", config.data.source])
-    return len(new)
-
-
-def _run(root: Path, args: list[str]) -> str:
-    result = subprocess.run(args, cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise FoldwiseError(f"{' '.join(args[2:])}: {lines[-1] if lines else 'failed'}")
-    return result.stdout
+        write_text_atomic(path, merged.to_csv(index=False, sep=config.data.csv_separator))
 
 
 def compare_on_recent(
@@ -135,12 +150,26 @@ def compare_on_recent(
         threshold_b=0.5 if challenger.threshold is None else challenger.threshold,
         alpha=config.compare.alpha,
     )
-    p = result["p_value"]
-    better = (result["estimate"] > 0) == result["greater_is_better"]
+    estimate, p = result["estimate"], result["p_value"]
+    if estimate is None or result["a"] is None or result["b"] is None:  # undefined on these rows
+        raise FoldwiseError(
+            f"retrain: {problem.metric} is undefined on the {len(recent)} held-out rows; "
+            "hold out more periods (--recent-periods)"
+        )
+    better = (estimate > 0) == result["greater_is_better"]
     verdict = "within noise" if p is None or p >= config.compare.alpha else (
         "challenger better" if better else "challenger worse"
     )  # fmt: skip
     return result | {"rows": len(recent), "verdict": verdict}
+
+
+def _champion(root: Path, ref: str) -> tuple[str, str, str | None]:
+    """(label, git revision, registered version or None) of the champion: a GTO ref
+    (model#prod, model@v1.2.0) or a git revision."""
+    if registry.is_model_ref(ref):
+        version = registry.resolve(root, ref)
+        return version.ref, version.commit, version.ref
+    return ref, ref, None
 
 
 def retrain(
@@ -152,76 +181,166 @@ def retrain(
     name: str | None,
     champion_ref: str,
     out: Path,
+    recent_periods: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Append, run the challenger experiment, compare with the champion, register; report."""
-    champion_version = None
-    if registry.is_model_ref(champion_ref):  # model#prod, model@v1.2.0
-        version = registry.resolve(root, champion_ref)
-        champion_label, champion_rev, champion_version = version.ref, version.commit, version.ref
-    else:  # a git revision
-        champion_label = champion_rev = champion_ref
+    """Check everything, then append, run the challenger, compare, register and report; on any
+    failure after the first change, restore the project as it was (see the module doc)."""
+    progress = progress or Progress()
+    progress("check", "git, champion, batches, labels, held-out periods, training table")
+    check_git_clean(root)
+    champion_label, champion_rev, champion_version = _champion(root, champion_ref)
     with tempfile.TemporaryDirectory() as tmp:
-        champion_dir = registry.fetch_revision(root, champion_rev, Path(tmp) / "champion")
-        champion = Bundle.load(champion_dir)
+        champion = Bundle.load(registry.fetch_revision(root, champion_rev, Path(tmp) / "champion"))
         champion_name = registry.registered_name(champion, root, champion_version)
-        reference = champion.reference or {}
-        id_column = (reference.get("id_columns") or ["id"])[0]
-        rows = labelled_rows(
-            batches, labels_paths, champion.problem.target, id_column, config.monitor.period
-        )
-        train_rows, recent = split_recent(rows, config.retrain.recent_periods)
-        appended = append_training_rows(root, config, train_rows.drop(columns="period"), id_column)
-        name = name or f"retrain-{recent['period'].max()}"
-        _run(root, [sys.executable, "-m", "dvc", "exp", "run", "-n", name])
+        chosen = plan(
+            root, config, champion, batches=batches, labels_paths=labels_paths,
+            recent_periods=recent_periods or config.retrain.recent_periods,
+        )  # fmt: skip
+        champion.predict_scores(chosen.recent)  # the held-out rows must score (types, columns)
+        name = name or f"retrain-{chosen.recent['period'].max()}"
         branch = f"retrain/{name}"
-        _run(root, [sys.executable, "-m", "dvc", "exp", "branch", name, branch])
-        challenger_dir = registry.fetch_revision(root, branch, Path(tmp) / "challenger")
-        challenger = Bundle.load(challenger_dir)
-        comparison = compare_on_recent(champion, challenger, recent, config)
+        check_names_free(root, name, branch)
+        progress("check", _plan_line(chosen))
+        table = chosen.source.table
+        guarded = [
+            "params.yaml",
+            f"{table}.dvc",
+            str(Path(table).parent / ".gitignore"),
+            str(out / "comparison.json"),
+            str(out / "report.md"),
+        ]
+        guard = WorkspaceGuard(root, files=guarded, tables=[table])
+        out_existed = out.exists()
+        try:
+            with guard:
+                summary = _challenger(root, config, chosen, champion, name, tmp, progress)
+                summary["champion"] = champion_label
+                summary["champion_bundle"] = champion_name
+                progress("report", f"{out / 'report.md'}")
+                out.mkdir(parents=True, exist_ok=True)
+                text = json.dumps(summary, indent=2, default=str) + "\n"
+                write_text_atomic(out / "comparison.json", text)
+                write_text_atomic(out / "report.md", render(summary))
+        except (FoldwiseError, OSError) as exc:
+            message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)
+            if not out_existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            restored = ", ".join(guard.restored) or "nothing"
+            raise FoldwiseError(f"{message} (restored: {restored})") from None
+    summary["report"] = str(out / "report.md")
+    progress("done", f"{summary['challenger']['registered']}: {summary['comparison']['verdict']}")
+    return summary
+
+
+def _plan_line(chosen: RetrainPlan) -> str:
+    source = chosen.source
+    where = (
+        f"{source.table} (a copy of {source.source}, which stage {source.stage!r} writes)"
+        if source.copied
+        else source.table
+    )
+    return (
+        f"{len(chosen.new_rows):,} new labelled rows of "
+        f"{', '.join(sorted(chosen.train['period'].unique()))} to append to {where}"
+        + (f" ({chosen.skipped:,} already there)" if chosen.skipped else "")
+        + f"; {len(chosen.recent):,} rows of {', '.join(sorted(chosen.recent['period'].unique()))} "
+        "held out"
+    )
+
+
+def _challenger(
+    root: Path,
+    config: Config,
+    chosen: RetrainPlan,
+    champion: Bundle,
+    name: str,
+    tmp: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Steps 1 to 4 of the module doc; the summary without the champion's label."""
+    table = chosen.source.table
+    progress("append", f"{len(chosen.new_rows):,} rows to {table}")
+    append_rows(root, config, chosen)
+    progress("dvc add", table)
+    _dvc(root, "add", "--quiet", table)
+    exp_args = ["-n", name]
+    if chosen.source.copied:  # a new .dvc file: staged, so the experiment's commit has it
+        progress("params", f"data.source: {table} (was {chosen.source.source})")
+        set_data_source(root / "params.yaml", table)
+        gitignore = str(Path(table).parent / ".gitignore")
+        subprocess.run(["git", "add", f"{table}.dvc", gitignore], cwd=root, check=True)
+    progress("repro", f"dvc exp run {' '.join(exp_args)}")
+    run_experiment(root, exp_args, progress)
+    branch = f"retrain/{name}"
+    progress("branch", branch)
+    _dvc(root, "exp", "branch", name, branch)
+    progress("compare", f"champion and challenger on {len(chosen.recent):,} held-out rows")
+    challenger = Bundle.load(registry.fetch_revision(root, branch, Path(tmp) / "challenger"))
+    comparison = compare_on_recent(champion, challenger, chosen.recent, config)
+    progress("register", f"the challenger at {branch} (not promoted)")
     registered = registry.register_next(root, registry.DEFAULT_NAME, branch)
     version = registered.version
-    summary = {
-        "champion": champion_label,
-        "champion_bundle": champion_name,
+    return {
         "challenger": {
             "experiment": name,
             "branch": branch,
             "registered": registered.ref,
             "bundle": challenger.name(registered.ref),
         },
-        "appended_rows": appended,
-        "train_periods": sorted(train_rows["period"].unique()),
-        "recent_periods": sorted(recent["period"].unique()),
+        "training_table": table,
+        "copied_from": chosen.source.source if chosen.source.copied else None,
+        "appended_rows": len(chosen.new_rows),
+        "skipped_rows": chosen.skipped,
+        "train_periods": sorted(chosen.train["period"].unique()),
+        "recent_periods": sorted(chosen.recent["period"].unique()),
         "comparison": comparison,
         "promote": f"gto assign model --version {version} --stage prod",
         "roll_back": f"gto deprecate model {version} prod",
     }
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "comparison.json", json.dumps(summary, indent=2, default=str) + "\n")
-    write_text_atomic(out / "report.md", render(summary))
-    summary["report"] = str(out / "report.md")
-    return summary
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """One line: the challenger, the champion, the difference with its interval, the verdict."""
+    c = summary["comparison"]
+    return (
+        f"challenger {summary['challenger']['registered']} vs champion {summary['champion']} on "
+        f"{c['rows']} recent rows: {c['metric']} {_number(c['estimate'], '+.4f')} "
+        f"[{_number(c['low'], '+.4f')}, {_number(c['high'], '+.4f')}], "
+        f"p={_number(c['p_value'], '.3g')}: {c['verdict']}"
+    )
 
 
 def render(summary: dict[str, Any]) -> str:
     """The evidence a person reads before promoting."""
     c = summary["comparison"]
+    copied = summary.get("copied_from")
+    table = summary.get("training_table", "the training data")
     return "\n".join(
         [
             f"# Retraining: {summary['challenger']['experiment']}",
             "",
-            f"- champion: `{summary['champion_bundle']}` (the version in prod)",
+            f"- champion: `{summary['champion_bundle']}` ({summary['champion']})",
             f"- challenger: experiment `{summary['challenger']['experiment']}`, branch "
             f"`{summary['challenger']['branch']}`, registered as `{summary['challenger']['bundle']}`",
             f"- appended {summary['appended_rows']} labelled rows of "
-            f"{', '.join(summary['train_periods'])} to the training data",
+            f"{', '.join(summary['train_periods'])} to `{table}`"
+            + (f" (a copy of `{copied}`, tracked with `dvc add`)" if copied else "")
+            + (f"; {summary['skipped_rows']} rows whose id was there already were skipped"
+               if summary.get("skipped_rows") else ""),
             f"- compared on {c['rows']} labelled rows of {', '.join(summary['recent_periods'])}, "
             "which neither model trained on",
             "",
             f"| {c['metric']} | champion | challenger | difference | {1 - c['alpha']:.0%} interval | p |",
             "| --- | ---: | ---: | ---: | --- | ---: |",
-            f"| paired bootstrap ({c['n_used']} resamples) | {c['a']:.4f} | {c['b']:.4f} | "
-            f"{c['estimate']:+.4f} | [{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.3g} |",
+            f"| paired bootstrap ({c['n_used']} resamples) | {_number(c['a'], '.4f')} | "
+            f"{_number(c['b'], '.4f')} | {_number(c['estimate'], '+.4f')} | "
+            f"[{_number(c['low'], '+.4f')}, {_number(c['high'], '+.4f')}] | "
+            f"{_number(c['p_value'], '.3g')} |",
             "",
             f"**Verdict: {c['verdict']}.** Nothing was promoted. To promote after review:",
             "",
@@ -232,4 +351,4 @@ def render(summary: dict[str, Any]) -> str:
             f"    {summary['roll_back']}",
             "",
         ]
-    )
+    )  # fmt: skip
