@@ -5,6 +5,20 @@ and whether it is more than sampling noise (KS on the binned distribution for nu
 dates, chi-square on the category counts otherwise, both using both sample sizes). Large
 batches make tiny changes significant, small batches make PSI noisy; requiring both keeps
 either from raising alarms on its own.
+
+Two rules keep sampling noise from alarming, whatever the batch size:
+
+* **Categories are compared over the reference's top categories plus "other".** A category
+  keeps its own bin when the batch is expected to hold at least :data:`MIN_EXPECTED` rows of
+  it (its training share times the batch's rows), at most :data:`MAX_DRIFT_CATEGORIES`; the
+  rest, and categories never seen in training, make one "other" bin. Hundreds of rare cities
+  with two or three rows each would otherwise give a PSI of about 0.2 from noise alone at
+  2,000 rows, and a chi-square test whose approximation does not hold.
+* **PSI must exceed what sampling noise gives.** Between two samples of one distribution
+  over B bins, PSI is about a chi-square statistic over the effective sample size: its
+  expectation is (B - 1) (1/n + 1/n_ref) (``psi_noise``). A column drifted when PSI >=
+  ``monitor.drift_psi`` + ``psi_noise`` (and the test is significant). With 2,000 rows and
+  10 bins that adds 0.005; with 200 rows, 0.05.
 """
 
 from __future__ import annotations
@@ -24,6 +38,46 @@ def reference_counts(profile: dict[str, Any]) -> np.ndarray:
     """The reference counts in the collector's layout (categories get an 'unseen' slot)."""
     counts = np.asarray(profile["counts"], dtype="float64")
     return counts if is_binned(profile["kind"]) else np.append(counts, 0.0)
+
+
+MIN_EXPECTED = 5.0  # a category keeps its own bin when the batch should hold this many rows
+MAX_DRIFT_CATEGORIES = 20  # at most this many categories keep their own bin
+
+
+def top_categories(expected: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Category counts folded to [missing, top categories..., other] (collector layout in).
+
+    ``expected`` and ``actual`` are [missing, categories..., other, unseen]. A category keeps
+    its bin when its reference share times the batch's non-missing rows reaches
+    :data:`MIN_EXPECTED` (at most :data:`MAX_DRIFT_CATEGORIES`, by reference count); the
+    others, the reference's own "other" and the unseen ones are summed into "other".
+    """
+    categories = expected[1:-2]
+    present = actual[1:].sum()
+    share = categories / max(expected[1:].sum(), 1.0)
+    order = np.argsort(-categories, kind="stable")
+    kept = order[share[order] * present >= MIN_EXPECTED][:MAX_DRIFT_CATEGORIES]
+    rest = np.ones(len(categories), dtype=bool)
+    rest[kept] = False
+
+    def fold(counts: np.ndarray) -> np.ndarray:
+        cats = counts[1:-2]
+        other = cats[rest].sum() + counts[-2:].sum()
+        return np.concatenate([counts[:1], cats[kept], [other]])
+
+    return fold(expected), fold(actual)
+
+
+def psi_noise(expected: np.ndarray, actual: np.ndarray) -> float:
+    """The PSI that sampling noise alone gives on average: (bins - 1) (1/n + 1/n_ref).
+
+    Only bins with rows on either side count (as in :func:`psi`).
+    """
+    n_e, n_a = expected.sum(), actual.sum()
+    if n_e == 0 or n_a == 0:
+        return 0.0
+    bins = int(((expected + actual) > 0).sum())
+    return float(max(bins - 1, 0) * (1.0 / n_a + 1.0 / n_e))
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -62,10 +116,17 @@ def chi_square(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
 def compare_counts(
     profile: dict[str, Any], counts: FeatureCounts, n_tests: int, config: MonitorConfig
 ) -> dict[str, Any]:
-    """PSI and the type's test for one column; ``drifted`` when both say so."""
+    """PSI and the type's test for one column; ``drifted`` when both say so.
+
+    Categories are folded to the top categories plus "other" first (:func:`top_categories`);
+    PSI counts as drift from ``config.drift_psi`` above the noise level (:func:`psi_noise`).
+    """
     expected = reference_counts(profile)
     actual = counts.counts.astype("float64")
+    if not is_binned(profile["kind"]):
+        expected, actual = top_categories(expected, actual)
     value = psi(expected, actual)
+    noise = psi_noise(expected, actual)
     if is_binned(profile["kind"]):
         test = "ks"
         statistic, p = ks_binned(expected[1:], actual[1:])  # values only; missing is checked apart
@@ -80,11 +141,14 @@ def compare_counts(
     significant = p < config.alpha / max(1, n_tests)
     return {
         "psi": value,
+        "psi_noise": noise,
+        "psi_threshold": config.drift_psi + noise,
+        "bins": int(((expected + actual) > 0).sum()),
         "test": test,
         "statistic": statistic,
         "p_value": p,
         "significant": bool(significant),
-        "drifted": bool(significant and value >= config.drift_psi),
+        "drifted": bool(significant and value >= config.drift_psi + noise),
     }
 
 
