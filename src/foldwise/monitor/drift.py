@@ -8,9 +8,9 @@ either from raising alarms on its own.
 
 Two rules keep sampling noise from alarming, whatever the batch size:
 
-* **Categories are compared over the reference's top categories plus "other".** A category
-  keeps its own bin when the batch is expected to hold at least :data:`MIN_EXPECTED` rows of
-  it (its training share times the batch's rows), at most :data:`MAX_DRIFT_CATEGORIES`; the
+* **Categories are compared over the top categories plus "other".** A category keeps its own
+  bin when the batch holds, or is expected to hold (its training share times the batch's
+  rows), at least :data:`MIN_EXPECTED` rows of it, at most :data:`MAX_DRIFT_CATEGORIES`; the
   rest, and categories never seen in training, make one "other" bin. Hundreds of rare cities
   with two or three rows each would otherwise give a PSI of about 0.2 from noise alone at
   2,000 rows, and a chi-square test whose approximation does not hold.
@@ -48,14 +48,16 @@ def top_categories(expected: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray
     """Category counts folded to [missing, top categories..., other] (collector layout in).
 
     ``expected`` and ``actual`` are [missing, categories..., other, unseen]. A category keeps
-    its bin when its reference share times the batch's non-missing rows reaches
-    :data:`MIN_EXPECTED` (at most :data:`MAX_DRIFT_CATEGORIES`, by reference count); the
-    others, the reference's own "other" and the unseen ones are summed into "other".
+    its bin when the batch holds, or is expected to hold from its training share, at least
+    :data:`MIN_EXPECTED` of its non-missing rows (at most :data:`MAX_DRIFT_CATEGORIES`, the
+    largest share first), so a rare category that suddenly takes a large share is seen on
+    its own rather than diluted in "other". The others, the reference's own "other" and the
+    categories never seen in training are summed into "other".
     """
     categories = expected[1:-2]
     present = actual[1:].sum()
-    share = categories / max(expected[1:].sum(), 1.0)
-    order = np.argsort(-categories, kind="stable")
+    share = np.maximum(categories / max(expected[1:].sum(), 1.0), actual[1:-2] / max(present, 1.0))
+    order = np.argsort(-share, kind="stable")
     kept = order[share[order] * present >= MIN_EXPECTED][:MAX_DRIFT_CATEGORIES]
     rest = np.ones(len(categories), dtype=bool)
     rest[kept] = False
