@@ -92,8 +92,6 @@ def _scaled(sample: pd.DataFrame, column: str, factor: float) -> pd.DataFrame:
 
 @pytest.mark.parametrize("column", ["usage_gb", "monthly_fee"])
 def test_one_column_scaled_is_named(trained, column, tmp_path, monkeypatch, capsys):
-    if column == "monthly_fee" and trained["task"] != "binary":
-        pytest.skip("the text-number column is checked on the binary bundle")
     monkeypatch.chdir(tmp_path)
     sample = _scaled(_raw_sample(trained, 800, seed=2), column, 1.8)
     sample.drop(columns="target").to_csv(tmp_path / "scaled.csv", index=False)

@@ -195,7 +195,9 @@ def markdown(summary: dict[str, Any], images: dict[str, str]) -> str:
         drifted = [d for d in p["drift"] if d["drifted"]]
         for d in drifted:
             lines.append(
-                f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}, {d['test']} p={d['p_value']:.2g}"
+                f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}"
+                + (f" (threshold {d['psi_threshold']:.3f})" if "psi_threshold" in d else "")
+                + f", {d['test']} p={d['p_value']:.2g}"
                 + (f", importance {d['importance']:.1%}" if d["importance"] is not None else "")
             )
         for f in p["quality"]:
