@@ -15,7 +15,13 @@ from foldwise.cli import main
 from foldwise.config import MonitorConfig
 from foldwise.demo import churn_world, generate_churn
 from foldwise.monitor.collect import FeatureCounts
-from foldwise.monitor.drift import compare_counts, psi, reference_counts
+from foldwise.monitor.drift import (
+    compare_counts,
+    good_turing_variance,
+    psi,
+    quality_findings,
+    reference_counts,
+)
 from foldwise.monitor.reference import feature_profile
 from foldwise.monitor.simulate import Scenario, simulate
 from tests.monitor_support import train_bundle
@@ -145,6 +151,29 @@ def test_long_tail_category_does_not_alarm_on_noise_but_catches_a_real_change():
     moved[300] += 0.1
     changed = compare_counts(profile, _counts(profile, _long_tail(rng, 2000, moved)), 17, config)
     assert changed["drifted"], changed
+
+
+def test_unseen_categories_of_a_long_tail_stay_within_noise_but_a_flood_is_flagged():
+    # A small reference (4,800 rows) of 500 Zipf categories misses ~2 % of the traffic's
+    # categories; Good-Turing predicts that share, with Esty's variance of the estimate.
+    rng = np.random.default_rng(5)
+    shares = 1.0 / np.arange(1, 501) ** 1.05
+    shares /= shares.sum()
+    config = MonitorConfig()
+    flagged = 0
+    for _ in range(30):
+        profile = feature_profile(_long_tail(rng, 4800, shares), "categorical", 10)
+        assert good_turing_variance(profile) > profile["unseen_expected"] / 4800
+        for _ in range(10):
+            batch = _counts(profile, _long_tail(rng, 2000, shares))
+            flagged += bool(quality_findings("city", profile, batch, config, 17))
+    assert flagged <= 3  # of 300 months
+    names = np.array([f"new{i}" for i in range(40)])
+    flood = pa.concat_arrays(
+        [_long_tail(rng, 1800, shares), pa.array(names[rng.integers(0, 40, 200)], pa.string())]
+    )
+    (finding,) = quality_findings("city", profile, _counts(profile, flood), config, 17)
+    assert finding["check"] == "new_categories"
 
 
 def test_numeric_psi_threshold_grows_with_the_noise_of_small_batches():

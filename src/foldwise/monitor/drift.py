@@ -154,35 +154,60 @@ def compare_counts(
     }
 
 
-def _above(k: int, n: int, rate: float, config: MonitorConfig) -> bool:
+def _above(k: int, n: int, rate: float, alpha: float) -> bool:
     """Are ``k`` of ``n`` significantly more than ``rate`` would give (one-sided binomial)?"""
     if rate <= 0:
         return k > 0
     return bool(
-        stats.binomtest(int(k), int(n), min(rate, 1.0), alternative="greater").pvalue < config.alpha
+        stats.binomtest(int(k), int(n), min(rate, 1.0), alternative="greater").pvalue < alpha
     )
 
 
+def good_turing_variance(profile: dict[str, Any]) -> float:
+    """Variance of the Good-Turing share of unseen categories around the true one.
+
+    Esty (1983): (n1 (1 - n1/n) + 2 n2) / n^2, with n1 and n2 the categories seen once and
+    twice among the n non-missing training rows. A profile that kept only its top categories
+    (``truncated``) lacks n2: then n1/n^2 from the stored share, the binomial part alone.
+    """
+    n = max(1, profile["rows"] - profile["counts"][0])
+    expected = float(profile.get("unseen_expected", 0.0))
+    if profile.get("truncated", False):
+        return expected / n
+    counts = np.asarray(profile["counts"][1:-1])
+    n1, n2 = float((counts == 1).sum()), float((counts == 2).sum())
+    return max((n1 * (1 - n1 / n) + 2 * n2) / n**2, expected / n)
+
+
 def _unseen_above(
-    unseen: int, rows: int, expected: float, reference_rows: int, config: MonitorConfig
+    unseen: int, rows: int, expected: float, reference_variance: float, alpha: float
 ) -> bool:
     """Are ``unseen`` of ``rows`` significantly more than the Good-Turing ``expected`` share?
 
-    The expected share is itself estimated (singletons / reference rows, variance about
-    expected / reference rows), so its uncertainty is added to the batch's binomial variance;
-    testing against it as if it were exact flags honest long-tail months.
+    The expected share is itself estimated from training, so its variance
+    (:func:`good_turing_variance`) is added to the batch's binomial variance; testing against
+    it as if it were exact flags honest long-tail months.
     """
     if expected <= 0:
         return unseen > 0
-    variance = expected * (1 - expected) / rows + expected / max(1, reference_rows)
+    variance = expected * (1 - expected) / rows + reference_variance
     z = (unseen / rows - expected) / np.sqrt(variance)
-    return bool(stats.norm.sf(z) < config.alpha)
+    return bool(stats.norm.sf(z) < alpha)
 
 
 def quality_findings(
-    name: str, profile: dict[str, Any], counts: FeatureCounts, config: MonitorConfig
+    name: str,
+    profile: dict[str, Any],
+    counts: FeatureCounts,
+    config: MonitorConfig,
+    n_tests: int = 1,
 ) -> list[dict[str, Any]]:
-    """Missing-share jumps, out-of-range values and unseen categories of one column."""
+    """Missing-share jumps, out-of-range values and unseen categories of one column.
+
+    Each test is at ``config.alpha / n_tests`` (``n_tests``: the number of features, the
+    Bonferroni correction the drift tests use too).
+    """
+    alpha = config.alpha / max(1, n_tests)
     findings: list[dict[str, Any]] = []
     rows = int(counts.counts.sum())
     if rows == 0:
@@ -194,7 +219,7 @@ def quality_findings(
             np.array([profile["counts"][0], profile["rows"] - profile["counts"][0]], dtype=float),
             np.array([counts.counts[0], rows - counts.counts[0]], dtype=float),
         )
-        if p < config.alpha:
+        if p < alpha:
             findings.append(
                 {
                     "check": "missing_jump",
@@ -211,7 +236,7 @@ def quality_findings(
         # the training range; flag a share beyond the tolerance and beyond that chance.
         chance = 2.0 / (profile["rows"] - profile["counts"][0] + 1)
         if share > config.out_of_range_share and _above(
-            counts.out_of_range, present, chance, config
+            counts.out_of_range, present, chance, alpha
         ):
             findings.append(
                 {
@@ -228,7 +253,7 @@ def quality_findings(
         # A long tail keeps producing unseen levels; flag only beyond what training predicts.
         expected = profile.get("unseen_expected", 0.0)
         if share > expected + config.new_category_share and _unseen_above(
-            unseen, rows, expected, profile["rows"], config
+            unseen, rows, expected, good_turing_variance(profile), alpha
         ):
             top = sorted(counts.new_categories.items(), key=lambda kv: -kv[1])[:5]
             findings.append(
