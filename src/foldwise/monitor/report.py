@@ -79,7 +79,9 @@ def plot_drift(summary: dict[str, Any], path: Path) -> None:
         psi = [r["psi"] if r else float("nan") for r in results]
         limit = [r.get("psi_threshold", base) if r else float("nan") for r in results]
         ax.plot(x, psi, marker="o", markersize=3, color="tab:blue", label="PSI")
-        ax.step(x, limit, where="mid", color="red", linestyle="--", linewidth=1, label="threshold")
+        ax.hlines(limit, [i - 0.5 for i in x], [i + 0.5 for i in x], color="red",
+                  linestyles="dashed", linewidth=1, label="threshold")  # fmt: skip
+        ax.set_xlim(-0.5, len(x) - 0.5)
         hit = [i for i, r in enumerate(results) if r and r["drifted"]]
         ax.plot(hit, [psi[i] for i in hit], "o", color="red", markersize=6, label="drifted")
         top = max([v for v in psi + limit if v == v] or [base])
