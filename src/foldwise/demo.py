@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,35 +112,74 @@ def _calibrate_intercept(logit: np.ndarray, rate: float) -> float:
     return (lo + hi) / 2
 
 
-def generate_churn(rows: int, seed: int) -> pd.DataFrame:
-    """Return a synthetic subscription-churn table of exactly ``rows`` rows.
+@dataclass(frozen=True, eq=False)
+class ChurnWorld:
+    """The part of a churn table's population that is drawn once per table, not per row.
 
-    The result depends only on ``(rows, seed)``. Dates are ISO ``str``; ``total_charges`` is
-    ``str`` on purpose; ``age`` and ``satisfaction_score`` are float with NaN for blanks.
-    See the module docstring for the planted quirks (leak, missingness, duplicates, drift).
+    Which city sits at each popularity rank (so which city names are common) and which ranks
+    churn more. A table drawn with another ``(rows, seed)`` has another world; pass a table's
+    world to :func:`generate_churn` to draw more customers from the same population.
     """
-    if rows < _MIN_ROWS:
-        raise ValueError(f"rows must be at least {_MIN_ROWS}, got {rows}")
-    rng = np.random.default_rng(seed)
-    n_dup = max(1, round(rows * _DUPLICATE_SHARE))
-    n = rows - n_dup
 
-    # When: uniform signup dates; t in [0, 1] drives the drift.
+    city_of_rank: np.ndarray  # city index (into the city names) at each popularity rank
+    hot_ranks: np.ndarray  # popularity ranks whose customers churn more
+
+
+def _when_and_where(
+    rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ChurnWorld]:
+    """The first draws of a table: signup day, tenure, region, city rank and the world."""
     span = int((_END - _START).astype(int))
     day = rng.integers(0, span + 1, size=n)
-    t = day / span
     signup = _START + day.astype("timedelta64[D]")
     days_active = (_SNAPSHOT - signup).astype(int)
     tenure = np.floor(days_active / 30.4375).astype(np.int64)
     tenure = np.maximum(tenure - rng.poisson(0.3, size=n), 0)  # paused months are not billed
-
-    # Who and where.
     region = rng.choice(len(_REGIONS), size=n, p=[0.22, 0.24, 0.2, 0.19, 0.15])
     city_p = 1.0 / np.arange(1, len(_CITIES) + 1) ** 1.05
     city_p /= city_p.sum()
     city_rank = rng.choice(len(_CITIES), size=n, p=city_p)
-    city = rng.permutation(len(_CITIES))[city_rank]
-    hot_city = np.isin(city_rank, rng.choice(np.arange(5, 150), size=20, replace=False))
+    world = ChurnWorld(
+        city_of_rank=rng.permutation(len(_CITIES)),
+        hot_ranks=rng.choice(np.arange(5, 150), size=20, replace=False),
+    )
+    return day, tenure, region, city_rank, world
+
+
+def _distinct_rows(rows: int) -> tuple[int, int]:
+    if rows < _MIN_ROWS:
+        raise ValueError(f"rows must be at least {_MIN_ROWS}, got {rows}")
+    n_dup = max(1, round(rows * _DUPLICATE_SHARE))
+    return rows - n_dup, n_dup
+
+
+def churn_world(rows: int, seed: int) -> ChurnWorld:
+    """The world of ``generate_churn(rows, seed)`` (e.g. of the demo table, ``demo.*``)."""
+    n, _ = _distinct_rows(rows)
+    return _when_and_where(np.random.default_rng(seed), n)[4]
+
+
+def generate_churn(rows: int, seed: int, world: ChurnWorld | None = None) -> pd.DataFrame:
+    """Return a synthetic subscription-churn table of exactly ``rows`` rows.
+
+    The result depends only on ``(rows, seed)`` and ``world``. Dates are ISO ``str``;
+    ``total_charges`` is ``str`` on purpose; ``age`` and ``satisfaction_score`` are float with
+    NaN for blanks. See the module docstring for the planted quirks (leak, missingness,
+    duplicates, drift). ``world`` (from :func:`churn_world`) draws the rows from another
+    table's population: the same cities with the same shares and churn; without it the table
+    has its own world (the rows drawn are the same either way, so ``generate_churn(r, s,
+    churn_world(r, s))`` is ``generate_churn(r, s)``).
+    """
+    n, n_dup = _distinct_rows(rows)
+    rng = np.random.default_rng(seed)
+
+    # When: uniform signup dates; t in [0, 1] drives the drift. Who and where.
+    day, tenure, region, city_rank, own = _when_and_where(rng, n)
+    world = own if world is None else world
+    span = int((_END - _START).astype(int))
+    t = day / span
+    city = world.city_of_rank[city_rank]
+    hot_city = np.isin(city_rank, world.hot_ranks)
     country = rng.choice(len(_COUNTRIES), size=n, p=[0.997, 0.002, 0.001])
     age = np.clip(np.round(rng.normal(44.0, 14.0, size=n)), 18, 85)
     age_known = age.copy()
@@ -284,6 +324,15 @@ def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
+def as_written(churn: pd.DataFrame) -> pd.DataFrame:
+    """The churn table as ``churn.csv`` holds it: whole-number float columns as integers."""
+    out = churn.copy()
+    for col in ("age", "satisfaction_score"):
+        if col in out.columns:
+            out[col] = out[col].astype("Int64")
+    return out
+
+
 def write_builtin_datasets(out_dir: Path, rows: int, seed: int) -> dict[str, Path]:
     """Write ``churn.csv`` and the three sklearn sets into ``out_dir``; return name -> path.
 
@@ -291,9 +340,7 @@ def write_builtin_datasets(out_dir: Path, rows: int, seed: int) -> dict[str, Pat
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    churn = generate_churn(rows, seed)
-    for col in ("age", "satisfaction_score"):
-        churn[col] = churn[col].astype("Int64")
+    churn = as_written(generate_churn(rows, seed))
     frames = {"churn": churn} | {
         name: load_sklearn_dataset(name) for name in BUILTIN_DATASETS if name != "churn"
     }

@@ -113,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--log", type=Path, help="also score the batches into a prediction log here")
     sim.add_argument("--model", type=Path, default=Path("models/model"), help="bundle for --log")
+    sim.add_argument(
+        "--params", type=Path, default=Path("params.yaml"), help="demo: the population drawn"
+    )
     ret = commands.add_parser(
         "retrain",
         help="append newly labelled rows, run a challenger experiment, compare it with prod",

@@ -167,8 +167,11 @@ def monitor(args: argparse.Namespace) -> int:
 
 def simulate(args: argparse.Namespace) -> None:
     """``foldwise simulate``: production batches with planted changes (and a prediction log)."""
+    from foldwise.config import Config, load_config
     from foldwise.monitor.simulate import Scenario, write_simulation
 
+    params = args.params
+    config = load_config(params) if params.is_file() or params != Path("params.yaml") else Config()
     scenario = Scenario(
         months=args.months,
         rows_per_month=args.rows,
@@ -177,6 +180,8 @@ def simulate(args: argparse.Namespace) -> None:
         concept_month=args.concept_month or None,
         label_delay=args.label_delay,
         seed=args.seed,
+        demo_rows=config.demo.rows,
+        demo_seed=config.demo.seed,
     )
     manifest = write_simulation(scenario, args.out)
     if args.log is not None:

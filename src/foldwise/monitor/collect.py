@@ -136,12 +136,19 @@ class Collector:
     ) -> None:
         """Add one chunk: timestamps, feature columns, the score or predicted labels.
 
-        ``score`` is P(positive) (binary) or the value (regression); ``predicted`` the predicted
-        label (multiclass); ``confidence`` the probability of the predicted class (multiclass).
+        ``ts`` is a timestamp per row, or one period label for the whole chunk (a batch file
+        without a time column is one period named after the file). ``score`` is P(positive)
+        (binary) or the value (regression); ``predicted`` the predicted label (multiclass);
+        ``confidence`` the probability of the predicted class (multiclass).
         """
-        if len(ts) == 0:
+        if isinstance(ts, str):
+            sized = [v for v in (*columns.values(), score, predicted) if v is not None]
+            rows = len(sized[0]) if sized else 0
+            codes, labels = np.zeros(rows, dtype="int64"), [ts]
+        else:
+            codes, labels = period_keys(ts, self.period)
+        if len(codes) == 0:
             return
-        codes, labels = period_keys(ts, self.period)
         periods = [self._period(label) for label in labels]
         rows = np.bincount(codes, minlength=len(labels))
         for p, n in zip(periods, rows, strict=True):

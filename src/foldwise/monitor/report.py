@@ -45,6 +45,70 @@ def _judged_metric(summary: dict[str, Any]) -> str | None:
     return None
 
 
+def _drift_series(summary: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]]:
+    """(name, per-period drift result) of the top features and of the predictions."""
+    series: list[tuple[str, list[dict[str, Any] | None]]] = [
+        (f, [next((d for d in p["drift"] if d["feature"] == f), None) for p in summary["periods"]])
+        for f in _top_features(summary)
+    ]
+    preds = [p["prediction_drift"] for p in summary["periods"]]
+    if any(v is not None for v in preds):
+        series.append(("prediction", preds))
+    return series
+
+
+def plot_drift(summary: dict[str, Any], path: Path) -> None:
+    """drift.png: one small panel per feature (own y scale) with its drift threshold.
+
+    Each panel has its own scale, so a feature that drifts a lot does not flatten the others;
+    the dashed red line is the threshold (``monitor.drift_psi`` plus the PSI expected from
+    sampling noise at the period's size) and drifted periods are red dots.
+    """
+    import matplotlib.pyplot as plt
+
+    labels = [p["period"] for p in summary["periods"]]
+    x = list(range(len(labels)))
+    series = _drift_series(summary)
+    cols = min(3, max(1, len(series)))
+    rows = -(-len(series) // cols) if series else 1
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 2.6 * rows + 0.6), sharex=True, squeeze=False
+    )
+    base = summary["policy"]["monitor"]["drift_psi"]
+    for ax, (name, results) in zip(axes.flat, series, strict=False):
+        psi = [r["psi"] if r else float("nan") for r in results]
+        limit = [r.get("psi_threshold", base) if r else float("nan") for r in results]
+        ax.plot(x, psi, marker="o", markersize=3, color="tab:blue", label="PSI")
+        ax.hlines(limit, [i - 0.5 for i in x], [i + 0.5 for i in x], color="red",
+                  linestyles="dashed", linewidth=1, label="threshold")  # fmt: skip
+        ax.set_xlim(-0.5, len(x) - 0.5)
+        hit = [i for i, r in enumerate(results) if r and r["drifted"]]
+        ax.plot(hit, [psi[i] for i in hit], "o", color="red", markersize=6, label="drifted")
+        top = max([v for v in psi + limit if v == v] or [base])
+        ax.set_ylim(0, top * 1.15)
+        imp = next((r.get("importance") for r in results if r), None)
+        ax.set_title(name + (f" ({imp:.0%} of importance)" if imp is not None else ""), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(series) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    names = [
+        "PSI vs training",
+        f"drift threshold (monitor.drift_psi {base:g} + sampling noise)",
+        "drifted",
+    ][: len(names)]
+    fig.legend(handles, names, loc="upper right", fontsize=8, ncol=3)
+    fig.suptitle("Drift per feature (top by weighted PSI), each on its own scale", x=0.01,
+                 ha="left", fontsize=10)  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot(summary: dict[str, Any], out: Path) -> dict[str, str]:
     """drift.png (PSI per feature and of the predictions) and performance.png."""
     import matplotlib
@@ -55,25 +119,7 @@ def plot(summary: dict[str, Any], out: Path) -> dict[str, str]:
     labels = [p["period"] for p in summary["periods"]]
     x = range(len(labels))
     files: dict[str, str] = {}
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    for feature in _top_features(summary):
-        ys = [
-            next(d["psi"] for d in p["drift"] if d["feature"] == feature)
-            for p in summary["periods"]
-        ]
-        ax.plot(x, ys, marker="o", label=feature)
-    preds = [(p["prediction_drift"] or {}).get("psi") for p in summary["periods"]]
-    if any(v is not None for v in preds):
-        ax.plot(x, preds, marker="s", color="black", linestyle="--", label="prediction")
-    ax.axhline(summary["policy"]["monitor"]["drift_psi"], color="red", linewidth=0.8)
-    ax.set(
-        xticks=list(x), ylabel="PSI vs training", title="Drift per feature (top by weighted PSI)"
-    )
-    ax.set_xticklabels(labels, rotation=45, ha="right")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "drift.png", dpi=110)
-    plt.close(fig)
+    plot_drift(summary, out / "drift.png")
     files["drift"] = "drift.png"
 
     metric = _judged_metric(summary)
@@ -152,7 +198,9 @@ def markdown(summary: dict[str, Any], images: dict[str, str]) -> str:
         drifted = [d for d in p["drift"] if d["drifted"]]
         for d in drifted:
             lines.append(
-                f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}, {d['test']} p={d['p_value']:.2g}"
+                f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}"
+                + (f" (threshold {d['psi_threshold']:.3f})" if "psi_threshold" in d else "")
+                + f", {d['test']} p={d['p_value']:.2g}"
                 + (f", importance {d['importance']:.1%}" if d["importance"] is not None else "")
             )
         for f in p["quality"]:

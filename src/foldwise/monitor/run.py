@@ -127,7 +127,9 @@ def summarise(
         quality = [
             finding
             for name, profile in reference["features"].items()
-            for finding in quality_findings(name, profile, stats_.features[name], config.monitor)
+            for finding in quality_findings(
+                name, profile, stats_.features[name], config.monitor, len(reference["features"])
+            )
         ]
         labelled = None
         if observed.labelled is not None:

@@ -1,10 +1,16 @@
 """A training table and months of production batches after it, with planted changes.
 
-One call of the demo generator (:func:`foldwise.demo.generate_churn`, unchanged) makes every
-row, so training rows and production rows come from the same population (the generator's
-cities and their churn rates depend on its seed and size, so a separate call per month would
-be a different population). The first ``train_rows`` rows are the training table
-(``train.csv``, in the demo's form); later rows are scored month by month. The changes:
+Every row is drawn by the demo generator (:func:`foldwise.demo.generate_churn`) from the
+population of the demo table: the world (which cities are common, which churn more) of
+``generate_churn(demo_rows, demo_seed)``, the table the ``generate`` stage writes with
+``demo.rows`` and ``demo.seed`` (20,000 and 0 by default). So stable months look like the
+demo table, same columns, encodings, cities and shares, and the shipped model
+(``models/model``, trained on the demo table) sees nothing but sampling noise before the
+planted changes. One call draws all rows (seed derived from ``seed``): the first
+``train_rows`` are ``train.csv`` (in the demo's form, for a model trained on the simulation),
+later rows are scored month by month. Ids continue after the demo table's
+(``C0020001``...), so simulated rows never collide with demo rows (``foldwise retrain``
+appends by id). The changes:
 
 * **Covariate shift** in ``age`` from ``shift_month`` on: rows are resampled with weight
   ``exp(0.06 * (age - 44))`` (older customers, mean age up by about ten years). Resampling
@@ -29,7 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from foldwise.demo import CHURN_TARGET, LEAKY_COLUMN, generate_churn
+from foldwise.demo import (
+    CHURN_TARGET,
+    LEAKY_COLUMN,
+    as_written,
+    churn_world,
+    generate_churn,
+)
 from foldwise.errors import FoldwiseError
 from foldwise.stage import write_text_atomic
 
@@ -53,6 +65,8 @@ class Scenario:
     concept_month: int | None = 9
     label_delay: int = 1
     seed: int = 0
+    demo_rows: int = 20000  # the demo table whose population is drawn: demo.rows, demo.seed
+    demo_seed: int = 0
 
     def check(self) -> None:
         """Refuse impossible scenarios with one line naming the option."""
@@ -68,6 +82,8 @@ class Scenario:
                 )
         if self.label_delay < 0:
             raise FoldwiseError("simulate: --label-delay must be >= 0")
+        if self.demo_rows < 500 or self.demo_seed < 0 or self.seed < 0:
+            raise FoldwiseError("simulate: demo.rows must be >= 500, demo.seed and --seed >= 0")
 
 
 def month_label(month: int) -> str:
@@ -96,7 +112,12 @@ def simulate(scenario: Scenario) -> tuple[pd.DataFrame, list[tuple[pd.DataFrame,
     """The training table and, per month, (rows to score, their labels)."""
     scenario.check()
     pools = [_pool_rows(scenario, m) for m in range(1, scenario.months + 1)]
-    table = generate_churn(scenario.train_rows + sum(pools), scenario.seed)
+    world = churn_world(scenario.demo_rows, scenario.demo_seed)
+    # Its own stream: the simulation shares the demo table's world, not its rows.
+    seed = int(np.random.SeedSequence([scenario.seed, 2025]).generate_state(1)[0])
+    table = generate_churn(scenario.train_rows + sum(pools), seed, world)
+    number = table["customer_id"].str.slice(1).astype("int64") + scenario.demo_rows
+    table["customer_id"] = "C" + number.astype("str").str.zfill(7)
     train = table.iloc[: scenario.train_rows].reset_index(drop=True)
     rng = np.random.default_rng([scenario.seed, 1])
     months = []
@@ -134,11 +155,11 @@ def write_simulation(scenario: Scenario, out: Path) -> dict[str, object]:
     train, months = simulate(scenario)
     (out / "batches").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "train.csv", train.to_csv(index=False))
+    write_text_atomic(out / "train.csv", as_written(train).to_csv(index=False))
     written: dict[str, object] = {"train": str(out / "train.csv"), "batches": [], "labels": []}
     for month, (rows, labels) in enumerate(months, start=1):
         batch = out / "batches" / f"{month_label(month)}.csv"
-        write_text_atomic(batch, rows.to_csv(index=False))
+        write_text_atomic(batch, as_written(rows).to_csv(index=False))
         written["batches"].append(str(batch))  # type: ignore[union-attr]
         arrival = month + scenario.label_delay
         if arrival <= scenario.months:
