@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from foldwise.artifacts import id_columns, with_ids
 from foldwise.bundle import Bundle
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
@@ -95,6 +96,9 @@ def explain_rows(
         )
     table["explained_output"] = [attr.outputs[k] for k in shown]
     table["top_contributions"] = contributions
+    # The bundle's id columns that the rows carry, as id:<column> (never mixed with own columns).
+    ids = [c for c in bundle.metadata.get("id_columns") or [] if c in raw.columns]
+    table = with_ids(id_columns(raw, ids), table)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "contributions.csv"
     write_text_atomic(csv, table.to_csv(index=False))
