@@ -26,7 +26,7 @@ WORKING_STATE = (
 )
 
 
-class _Parsed(Exception):
+class _ParsedError(Exception):
     def __init__(self, parser: argparse.ArgumentParser) -> None:
         self.parser = parser
 
@@ -36,10 +36,10 @@ def _foldwise_parser(monkeypatch: pytest.MonkeyPatch) -> argparse.ArgumentParser
     from foldwise.cli import main
 
     def catch(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
-        raise _Parsed(self)
+        raise _ParsedError(self)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", catch)
-    with pytest.raises(_Parsed) as caught:
+    with pytest.raises(_ParsedError) as caught:
         main(["--help"])
     return caught.value.parser
 
