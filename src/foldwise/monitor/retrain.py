@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,34 +32,48 @@ from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
 from foldwise.monitor.collect import period_keys
-from foldwise.monitor.read import read_labels
+from foldwise.monitor.labels import combine, read_labels, row_keys
 from foldwise.production import registry
 from foldwise.stage import write_text_atomic
 
 
 def labelled_rows(
-    batches: list[Path], labels_paths: list[Path], target: str, id_column: str, period: str
+    batches: list[Path],
+    labels_paths: list[Path],
+    target: str,
+    id_column: str,
+    period: str,
+    id_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Production rows that have a label, with the target column and their ``period``."""
+    """Production rows that have a label, with the target column and their ``period``.
+
+    The labels join on the model's ``id_columns`` when they carry them all (else on ``id``,
+    matched with the rows' ``id_column``); see :mod:`foldwise.monitor.labels`.
+    """
     if not batches or not labels_paths:
         raise FoldwiseError("retrain: give production batch files and at least one labels file")
     frames = []
     for path in batches:
-        frame = read_table(path, text_columns=(id_column,))
+        frame = read_table(path, text_columns=(id_column, *id_columns))
         for column in (id_column, "ts"):
             if column not in frame.columns:
                 raise FoldwiseError(f"{path}: no column {column!r}; expected the id and ts")
         frames.append(frame)
     rows = pd.concat(frames, ignore_index=True).drop_duplicates(id_column, keep="last")
-    labels = pd.concat([read_labels(p, target) for p in labels_paths], ignore_index=True)
-    labels = labels.drop_duplicates("id", keep="last").set_index("id")["label"]
-    ids = rows[id_column].astype(str)
-    rows = rows[ids.isin(labels.index).to_numpy()].copy()
+    given = combine([read_labels(p, target, id_columns) for p in labels_paths])
+    on = [id_column] if given.by_row_id else list(given.columns)
+    absent = [c for c in on if c not in rows.columns]
+    if absent:
+        raise FoldwiseError(f"{batches[0]}: no column(s) {absent} to join the labels on")
+    labels = given.frame.set_index("key")["label"]
+    keys = pd.Series(row_keys(rows, on), index=rows.index)
+    rows = rows[keys.isin(labels.index).to_numpy()].copy()
     if rows.empty:
         raise FoldwiseError(
-            f"labels: none of the {len(labels)} label id(s) match a production row's {id_column!r}"
+            f"labels: none of the {len(labels)} label id(s) match a production row's "
+            f"{', '.join(on)}"
         )
-    rows[target] = rows[id_column].astype(str).map(labels).to_numpy()
+    rows[target] = keys[rows.index].map(labels).to_numpy()
     ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")
     codes, names = period_keys(ts, period)
     rows["period"] = np.asarray(names, dtype=object)[codes]
@@ -165,7 +180,12 @@ def retrain(
         reference = champion.reference or {}
         id_column = (reference.get("id_columns") or ["id"])[0]
         rows = labelled_rows(
-            batches, labels_paths, champion.problem.target, id_column, config.monitor.period
+            batches,
+            labels_paths,
+            champion.problem.target,
+            id_column,
+            config.monitor.period,
+            id_columns=reference.get("id_columns") or [],
         )
         train_rows, recent = split_recent(rows, config.retrain.recent_periods)
         appended = append_training_rows(root, config, train_rows.drop(columns="period"), id_column)
