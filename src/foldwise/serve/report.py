@@ -210,7 +210,7 @@ def render_text(report: dict[str, Any]) -> str:
                 )
         labelled = pair.get("labelled")
         if labelled is None:
-            lines.append("  no labels given (--labels FILE with `id` and the target)")
+            lines.append("  no labels given (--labels FILE with the ids and the target)")
         elif "test" not in labelled:
             lines.append(f"  labels joined: {labelled['rows']} rows; {labelled['note']}")
         else:
