@@ -113,9 +113,12 @@ def _cli(root: Path, *args: str) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def _explain(root: Path) -> pd.DataFrame:
-    _cli(root, "explain", "rows.csv", "--out", "out/explain")
-    return pd.read_csv(root / "out/explain/contributions.csv", dtype=dict.fromkeys(ID_COLUMNS, str))
+def _cli_table(root: Path, output: str, *args: str) -> pd.DataFrame:
+    """Run ``foldwise ARGS`` in the project and read the CSV or Parquet file it wrote."""
+    _cli(root, *args)
+    if output.endswith(".parquet"):
+        return pd.read_parquet(root / output)
+    return pd.read_csv(root / output, dtype=dict.fromkeys(ID_COLUMNS, str))
 
 
 def _serve(root: Path) -> pd.DataFrame:
@@ -139,9 +142,12 @@ def _serve(root: Path) -> pd.DataFrame:
     return frame[columns]
 
 
-# Each command's per-row output, row i for rows.csv's row i. Add a command with one line.
+# Each command's per-row output, row i for rows.csv's row i. Add a command with one line, e.g.
+# "foldwise predict": lambda root: _cli_table(root, "out/p.csv", "predict", "rows.csv", ...),
 COMMANDS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    "foldwise explain": _explain,
+    "foldwise explain": lambda root: _cli_table(
+        root, "out/explain/contributions.csv", "explain", "rows.csv", "--out", "out/explain"
+    ),
     "foldwise serve (prediction log)": _serve,
 }
 OWN_COLUMNS = {
