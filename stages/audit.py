@@ -10,7 +10,7 @@ from foldwise.audit import build_audit, failed_findings, failure_line, render_ma
 from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
-from foldwise.stage import write_json_atomic, write_text_atomic
+from foldwise.stage import rounded, write_json_atomic, write_text_atomic
 
 HEADLINE = (
     "passed",
@@ -34,7 +34,8 @@ def main() -> None:
     split_checks = read_json_checked(paths.split_report)
     train = read_parquet_checked(paths.train_table, [schema["target"]])
 
-    audit = build_audit(train, schema, split_checks, cfg.audit, cfg.seed)
+    # Rounded once, so the JSON, the Markdown and the verdict all read the same digits.
+    audit = rounded(build_audit(train, schema, split_checks, cfg.audit, cfg.seed))
     out = paths.report_dir("audit")
     # audit.json holds the headline numbers (DVC metrics: one column each in `dvc exp show`);
     # audit_details.json holds every section.

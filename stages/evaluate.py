@@ -21,7 +21,7 @@ from foldwise.evaluation import (
 from foldwise.hashing import frame_sha256
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
-from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
+from foldwise.stage import close_live, open_live, run_stage, write_json_atomic, write_parquet_atomic
 
 
 def log_plots(
@@ -47,7 +47,7 @@ def log_plots(
             live.log_sklearn_plot("roc", y, scores[:, 1])
             live.log_sklearn_plot("precision_recall", y, scores[:, 1], drop_intermediate=True)
             live.log_sklearn_plot("calibration", y, scores[:, 1], n_bins=10)
-    live.end()
+    close_live(live)
 
 
 def _test_table(schema: dict, scored: int) -> dict:

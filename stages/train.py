@@ -13,7 +13,14 @@ from foldwise.hashing import params_sha256
 from foldwise.monitor.reference import build_reference, importances_of
 from foldwise.paths import ProjectPaths
 from foldwise.production.contract import input_schema
-from foldwise.stage import open_live, run_stage, write_json_atomic, write_parquet_atomic
+from foldwise.stage import (
+    close_live,
+    open_live,
+    run_stage,
+    significant,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from foldwise.training import (
     compare_to_baselines,
     cross_validate,
@@ -37,7 +44,7 @@ def log_learning_curve(curve: dict | None, directory: str) -> None:
             if step < len(valid_loss):
                 live.log_metric("loss/validation", float(valid_loss[step]), plot=True)
             live.next_step()
-    live.end()
+    close_live(live)
 
 
 def main() -> dict[str, float]:
@@ -71,7 +78,9 @@ def main() -> dict[str, float]:
             cost_fp=config.evaluate.cost.false_positive,
             cost_fn=config.evaluate.cost.false_negative,
         )
-        threshold = float(threshold_info["threshold"])
+        # Rounded once, here: the bundle, the report and every later stage use the same digits.
+        threshold = significant(threshold_info["threshold"])
+        threshold_info["threshold"] = threshold
 
     final = fit_with_early_stopping(
         model,

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from foldwise.cv import folds_fingerprint
 from foldwise.paths import ProjectPaths
-from foldwise.stage import open_live, run_stage, write_json_atomic, write_text_atomic
+from foldwise.stage import close_live, open_live, run_stage, write_csv_atomic, write_json_atomic
 from foldwise.training import load_training_run
 from foldwise.tuning import (
     importances,
@@ -35,7 +35,7 @@ def log_history(study_rows: list[dict[str, Any]], greater: bool, directory: str)
         live.log_metric("history/value", value, plot=True)
         live.log_metric("history/best", best, plot=True)
         live.next_step()
-    live.end()
+    close_live(live)
 
 
 def main() -> dict[str, float]:
@@ -124,7 +124,7 @@ def main() -> dict[str, float]:
         "nested": details,
     }
     log_history(rows, data.problem.greater_is_better, str(out_dir / "live"))
-    write_text_atomic(out_dir / "trials.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_csv_atomic(out_dir / "trials.csv", pd.DataFrame(rows))
     write_json_atomic(out_dir / "tune.json", summary)
     write_json_atomic(out_dir / "nested_cv.json", nested)
     write_json_atomic(paths.best_params, best)

@@ -124,7 +124,7 @@ def test_explain_never_opens_the_test_table(project, monkeypatch):
     assert "sealed test table is not read" in report
     assert "colour = blue and zone = d" in report
     worst = pd.read_csv(out / "worst_mistakes.csv")
-    assert list(worst.columns[:3]) == ["row_id", "row", "fold"]
+    assert list(worst.columns[:3]) == ["id:row_id", "row", "fold"]
     assert len(worst) == 100
 
 
@@ -159,6 +159,8 @@ def test_foldwise_explain_rows(project, capsys):
     assert out.count("row ") >= 5
     table = pd.read_csv(project / "reports/explain_rows/contributions.csv")
     assert len(table) == 5
+    assert list(table.columns[:2]) == ["id:row_id", "row"]
+    assert table["id:row_id"].tolist() == rows["row_id"].tolist()
     assert {"prediction", "proba_Yes", "top_contributions"} <= set(table.columns)
     assert table["top_contributions"].str.contains("x1=").all()
     assert (project / "reports/explain_rows/waterfall_row2.png").stat().st_size > 1000

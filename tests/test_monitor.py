@@ -190,10 +190,16 @@ def test_labels_matching_no_prediction_id(sim, tmp_path):
     pd.DataFrame({"id": ["nobody-1", "nobody-2"], "churned": ["Yes", "No"]}).to_csv(
         path, index=False
     )
-    with pytest.raises(FoldwiseError, match=r"none of the 2 label id.s. match a prediction id"):
+    with pytest.raises(
+        FoldwiseError,
+        match=r"none of the 2 labelled id.s. \(id, e.g. 'nobody-1'\) match a prediction's id",
+    ):
         run(sim, "err", labels=[path])
     pd.DataFrame({"customer": ["x"], "churned": ["Yes"]}).to_csv(path, index=False)
-    with pytest.raises(FoldwiseError, match=r"labels.csv: no column 'id'"):
+    with pytest.raises(
+        FoldwiseError,
+        match=r"labels.csv: no id column; expected the model's id column.s. 'customer_id' or 'id'",
+    ):
         run(sim, "err", labels=[path])
 
 

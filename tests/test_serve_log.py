@@ -225,7 +225,8 @@ def test_shadow_report_command_errors(tmp_path):
     (tmp_path / "labels.csv").write_text("row_id,label\nx,Yes\n")
     result = run(root, "--labels", tmp_path / "labels.csv")
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("no `id` column (columns: 'row_id', 'label')")
+    assert "labels.csv: no id column; expected" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
     result = run(root)
     assert result.returncode == 0, result.stderr
     assert "agreement of predicted labels" in result.stdout

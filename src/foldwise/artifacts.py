@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from foldwise.errors import FoldwiseError
@@ -102,14 +103,38 @@ def load_bundle_checked(directory: Path) -> Bundle:
 ID_PREFIX = "id:"
 
 
-def prediction_table(source: pd.DataFrame, ids: list[str], own: pd.DataFrame) -> pd.DataFrame:
-    """The id columns of ``source`` as ``id:<column>``, then foldwise's own columns.
+def id_columns(
+    frame: pd.DataFrame, names: list[str], rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The id columns ``names`` of ``frame`` (the rows at positions ``rows``, default all) as
+    ``id:<name>``, index 0..n-1.
 
-    foldwise's own names never start with ``id:``, so no user column name can collide with them.
+    Every file foldwise writes with one line per row carries the user's ids this way, so no id
+    column name can collide with foldwise's own columns (``fold``, ``row``, ``prediction``,
+    ``y_true``, ``loss``, ``proba_<label>``...), whose names never start with ``id:``.
     """
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise FoldwiseError(f"id column(s) {missing} are not in the table")
+    picked = {}
+    for name in names:
+        values = frame[name].to_numpy()
+        picked[f"{ID_PREFIX}{name}"] = values if rows is None else values[rows]
+    n = len(frame) if rows is None else len(rows)
+    return pd.DataFrame(picked, index=pd.RangeIndex(n))
+
+
+def with_ids(ids: pd.DataFrame, own: pd.DataFrame) -> pd.DataFrame:
+    """``ids`` (from :func:`id_columns`) then foldwise's own columns, side by side by position."""
     clash = [c for c in own.columns if str(c).startswith(ID_PREFIX)]
     if clash:
         raise ValueError(f"foldwise column names {clash} must not start with {ID_PREFIX!r}")
-    parts = {f"{ID_PREFIX}{name}": source[name].to_numpy() for name in ids}
-    table = pd.DataFrame(parts, index=own.index)
-    return pd.concat([table, own], axis=1)
+    if len(ids) != len(own):
+        raise ValueError(f"{len(ids)} id rows for {len(own)} rows of results")
+    ids = ids.set_axis(own.index)
+    return pd.concat([ids, own], axis=1) if len(ids.columns) else own.copy()
+
+
+def prediction_table(source: pd.DataFrame, ids: list[str], own: pd.DataFrame) -> pd.DataFrame:
+    """The id columns of ``source`` as ``id:<column>``, then foldwise's own columns."""
+    return with_ids(id_columns(source, ids), own)

@@ -22,7 +22,7 @@ from foldwise.production.integrity import (
     seal_manifest,
 )
 from foldwise.production.scoring import FastScorer
-from foldwise.stage import staged_folder
+from foldwise.stage import rounded, staged_folder
 
 # 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.
 BUNDLE_FORMAT = 2
@@ -108,22 +108,28 @@ class Bundle:
         with staged_folder(directory) as staging:
             self.model.save(staging / MODEL_DIR)
             if self.input_schema is not None:
-                text = json.dumps(self.input_schema, indent=2, allow_nan=False, default=str)
+                # Floats rounded like every report (foldwise.stage.rounded), so the files and
+                # their hashes reproduce on another CPU.
+                text = json.dumps(
+                    rounded(self.input_schema), indent=2, allow_nan=False, default=str
+                )
                 (staging / INPUT_SCHEMA).write_text(text + "\n", encoding="utf-8")
             if self.reference is not None:
-                text = json.dumps(self.reference, indent=1, allow_nan=False, default=str)
+                text = json.dumps(rounded(self.reference), indent=1, allow_nan=False, default=str)
                 (staging / REFERENCE).write_text(text + "\n", encoding="utf-8")
             # Hash last, after every file is in place, whoever wrote it.
             self.files = folder_hashes(staging, MANIFEST)
             manifest = seal_manifest(
-                {
-                    "format": BUNDLE_FORMAT,
-                    "problem": self.problem.to_dict(),
-                    "features": self.features,
-                    "threshold": self.threshold,
-                    "metadata": self.metadata,
-                    "files": self.files,
-                }
+                rounded(
+                    {
+                        "format": BUNDLE_FORMAT,
+                        "problem": self.problem.to_dict(),
+                        "features": self.features,
+                        "threshold": self.threshold,
+                        "metadata": self.metadata,
+                        "files": self.files,
+                    }
+                )
             )
             text = json.dumps(manifest, indent=2, default=str)
             (staging / MANIFEST).write_text(text + "\n", encoding="utf-8")

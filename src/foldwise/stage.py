@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -12,9 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from foldwise.errors import FoldwiseError
 
 EXIT_USER_ERROR = 2
+# Floats in every file a stage writes as JSON, CSV or Markdown (and in the bundle's JSON files)
+# carry this many significant digits, so a rerun on another CPU, whose vector units round the
+# last bits of a sum differently, writes the same text. Enough for every comparison foldwise
+# makes (README "The same digits on every machine").
+SIGNIFICANT_DIGITS = 6
 
 
 def run_stage(main: Callable[[], dict[str, float] | None], name: str | None = None) -> None:
@@ -55,9 +63,52 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` rounded to ``digits`` significant digits (NaN and infinities unchanged)."""
+    value = float(value)
+    if value == 0.0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{digits}g}")
+
+
+def rounded(payload: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """A copy of a JSON-like ``payload`` with every float (numpy's too) rounded by
+    :func:`significant`; ints, bools and text are kept as they are."""
+    if isinstance(payload, dict):
+        return {k: rounded(v, digits) for k, v in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [rounded(v, digits) for v in payload]
+    if isinstance(payload, np.ndarray):
+        return [rounded(v, digits) for v in payload.tolist()]
+    if isinstance(payload, float | np.floating):
+        return significant(payload, digits)
+    return payload
+
+
+def rounded_frame(frame: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """A copy of a DataFrame with its float columns rounded by :func:`significant`."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype.kind == "f":
+            out[column] = np.asarray([significant(v, digits) for v in values], dtype=values.dtype)
+    return out
+
+
+def json_text(payload: Any, indent: int | None = 2, allow_nan: bool = False) -> str:
+    """``payload`` as JSON text with floats rounded (:func:`rounded`), ending in a newline."""
+    return json.dumps(rounded(payload), indent=indent, allow_nan=allow_nan, default=str) + "\n"
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as indented JSON; NaN is refused so every file is strict JSON."""
-    write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+    """Write ``payload`` as indented JSON, floats rounded to :data:`SIGNIFICANT_DIGITS`
+    significant digits; NaN is refused so every file is strict JSON."""
+    write_text_atomic(path, json_text(payload))
+
+
+def write_csv_atomic(path: Path, frame: Any) -> None:
+    """Write a DataFrame as CSV (no index), float columns rounded like :func:`write_json_atomic`."""
+    write_text_atomic(path, rounded_frame(frame).to_csv(index=False))
 
 
 def write_parquet_atomic(path: Path, frame: Any) -> None:
@@ -90,6 +141,35 @@ def staged_folder(directory: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def close_live(live: Any) -> None:
+    """End a DVCLive logger and round the floats of the files it wrote (plots and summary),
+    so they reproduce digit for digit like every other report."""
+    live.end()
+    for path in sorted(Path(live.dir).rglob("*")):
+        if path.suffix == ".json":
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            write_text_atomic(path, json.dumps(rounded(payload), indent=4) + "\n")
+        elif path.suffix == ".tsv":
+            write_text_atomic(path, _rounded_tsv(path.read_text(encoding="utf-8")))
+
+
+def _rounded_tsv(text: str) -> str:
+    lines = text.splitlines()
+    out = lines[:1]
+    for line in lines[1:]:
+        out.append("\t".join(_rounded_cell(cell) for cell in line.split("\t")))
+    return "\n".join(out) + "\n"
+
+
+def _rounded_cell(cell: str) -> str:
+    if not any(mark in cell for mark in ".eE"):  # a step, a count: kept as written
+        return cell
+    try:
+        return repr(significant(float(cell)))
+    except ValueError:
+        return cell
 
 
 def open_live(directory: Path | str) -> Any:

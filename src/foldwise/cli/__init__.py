@@ -93,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     mon.add_argument("batches", nargs="+", type=Path, metavar="BATCH")
     mon.add_argument(
-        "--labels", type=Path, nargs="+", action="extend", help="CSV/Parquet files: id + target"
+        "--labels",
+        type=Path,
+        nargs="+",
+        action="extend",
+        help="CSV/Parquet files: target + the model's id columns by name (or `id`)",
     )
     mon.add_argument("--by", choices=["day", "week", "month"], help="default: monitor.period")
     mon.add_argument("--model", type=Path, default=Path("models/model"), help="the bundle")

@@ -87,12 +87,13 @@ def add_serve_commands(commands: argparse._SubParsersAction) -> None:
         help="compare the primary and shadow predictions of a prediction log",
         description=(
             "Agreement and score differences between the primary and shadow models on the "
-            "logged rows; with --labels (CSV/Parquet with `id` and the target column), which "
+            "logged rows; with --labels (CSV/Parquet with the target column and the model's id "
+            "columns by name, or `id`), which "
             "model is better by a paired bootstrap on the same rows."
         ),
     )
     rep.add_argument("log", type=Path, help="prediction log folder (--log-dir of serve)")
-    rep.add_argument("--labels", type=Path, default=None, help="labels file joined on `id`")
+    rep.add_argument("--labels", type=Path, default=None, help="labels file joined on the ids")
     rep.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     rep.add_argument("--alpha", type=float, default=0.05, help="significance level")
     rep.add_argument("--bootstrap-samples", type=int, default=1000)

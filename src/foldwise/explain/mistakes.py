@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldwise.artifacts import id_columns, with_ids
 from foldwise.explain.attribution import Attribution, explain
 from foldwise.models import TabularModel
 from foldwise.training import TrainingData
@@ -57,12 +58,11 @@ def worst_mistakes(
     n_worst: int,
     seed: int,
 ) -> pd.DataFrame:
-    """The out-of-fold rows with the highest loss, with ids and their top contributions."""
+    """The out-of-fold rows with the highest loss, ids as ``id:<column>``, top contributions."""
     problem = data.problem
     validated = np.flatnonzero(fold_of_row >= 0)
     worst = validated[np.argsort(-loss[validated], kind="stable")[:n_worst]]
-    table = pd.DataFrame({c: data.frame[c].to_numpy()[worst] for c in ids})
-    table["row"] = worst
+    table = pd.DataFrame({"row": worst})
     table["fold"] = fold_of_row[worst]
     if problem.task == "regression":
         table["y_true"] = data.y[worst]
@@ -106,4 +106,4 @@ def worst_mistakes(
         table[f"top{t + 1}_shap"] = [
             cells[int(r)][t][2] if len(cells.get(int(r), [])) > t else np.nan for r in worst
         ]
-    return table
+    return with_ids(id_columns(data.frame, ids, worst), table)

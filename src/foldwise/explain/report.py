@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from foldwise.explain.run import Explanation
-from foldwise.stage import write_json_atomic, write_parquet_atomic, write_text_atomic
+from foldwise.stage import (
+    rounded,
+    rounded_frame,
+    write_csv_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 
 REPORT = "explain.md"
 IMPORTANCE = "importance.json"
@@ -188,10 +196,15 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
 
 def write_reports(result: Explanation, out: Path, plots: list[str]) -> None:
     """importance.json (headline metrics), details.json, explain.md and the per-row tables."""
+    # Rounded once, so the Markdown shows the digits the JSON and CSV files hold.
+    result = replace(
+        result,
+        summary=rounded(result.summary),
+        details=rounded(result.details),
+        worst=rounded_frame(result.worst),
+    )
     write_parquet_atomic(out / OOF_SHAP, result.oof_shap)
-    tmp = out / f".{WORST}.tmp"
-    result.worst.to_csv(tmp, index=False)
-    tmp.replace(out / WORST)
+    write_csv_atomic(out / WORST, result.worst)
     write_parquet_atomic(out / BACKGROUND, result.sample.iloc[:BACKGROUND_ROWS])
     write_json_atomic(out / DETAILS, result.details)
     write_text_atomic(out / REPORT, render_markdown(result, plots))

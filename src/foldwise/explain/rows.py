@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from foldwise.artifacts import id_columns, with_ids
 from foldwise.bundle import Bundle
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
@@ -53,8 +54,9 @@ def explain_rows(
     """Top contributions per row into ``out/contributions.csv`` and a waterfall PNG for one row."""
     if not rows_path.is_file():
         raise FoldwiseError(f"{rows_path}: file not found; expected a CSV or Parquet of raw rows")
-    raw = read_table(rows_path)
     bundle = Bundle.load(bundle_dir)
+    ids = [str(c) for c in bundle.metadata.get("id_columns") or []]
+    raw = read_table(rows_path, text_columns=tuple(ids))  # ids stay text, as in training
     if not 0 <= row < len(raw):
         raise FoldwiseError(f"--row {row}: {rows_path} has rows 0 to {len(raw) - 1}")
     X = feature_frame(raw, bundle.features)
@@ -95,6 +97,8 @@ def explain_rows(
         )
     table["explained_output"] = [attr.outputs[k] for k in shown]
     table["top_contributions"] = contributions
+    # The bundle's id columns that the rows carry, as id:<column> (never mixed with own columns).
+    table = with_ids(id_columns(raw, [c for c in ids if c in raw.columns]), table)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "contributions.csv"
     write_text_atomic(csv, table.to_csv(index=False))

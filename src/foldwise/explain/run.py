@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldwise.artifacts import id_columns, with_ids
 from foldwise.bundle import Bundle
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
@@ -364,17 +365,20 @@ def _run_explain(
 def _oof_shap_table(
     data: TrainingData, ids: list[str], attrs: list[Attribution | None], fold_of_row: np.ndarray
 ) -> pd.DataFrame:
-    """One row per explained out-of-fold row: ids, fold and its SHAP values per feature (and class)."""
+    """Per explained out-of-fold row: ids (``id:<column>``), row, fold, ``shap:<feature>``.
+
+    For several outputs (multiclass) the SHAP columns are ``shap:<class>:<feature>``. Both
+    prefixes keep user column names apart from ``row`` and ``fold``.
+    """
     parts = []
     for attr in attrs:
         if attr is None or attr.rows is None:
             continue
-        table = pd.DataFrame({c: data.frame[c].to_numpy()[attr.rows] for c in ids})
-        table["row"] = attr.rows
+        table = pd.DataFrame({"row": attr.rows})
         table["fold"] = fold_of_row[attr.rows]
         for k, output in enumerate(attr.outputs):
             for j, feat in enumerate(attr.features):
-                key = feat if len(attr.outputs) == 1 else f"{output}:{feat}"
+                key = f"shap:{feat}" if len(attr.outputs) == 1 else f"shap:{output}:{feat}"
                 table[key] = attr.values[:, j, k]
-        parts.append(table)
+        parts.append(with_ids(id_columns(data.frame, ids, attr.rows), table))
     return pd.concat(parts, ignore_index=True).sort_values("row") if parts else pd.DataFrame()

@@ -17,6 +17,7 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted
 
 from foldwise.errors import FoldwiseError
+from foldwise.stage import rounded
 
 if TYPE_CHECKING:
     from foldwise.models.tabular import TabularModel
@@ -53,12 +54,15 @@ class PersistenceMixin:
         state = {
             "format": SAVE_FORMAT,
             "params": self.get_params(deep=False),
-            "fitted": {
-                "n_classes": getattr(self, "n_classes_", None),
-                "best_iteration": self.best_iteration_,
-                "n_iterations": self.n_iterations_,
-                "learning_curve": self.learning_curve_,
-            },
+            # The learning curve's floats rounded like every report (foldwise.stage.rounded).
+            "fitted": rounded(
+                {
+                    "n_classes": getattr(self, "n_classes_", None),
+                    "best_iteration": self.best_iteration_,
+                    "n_iterations": self.n_iterations_,
+                    "learning_curve": self.learning_curve_,
+                }
+            ),
             "versions": {"scikit-learn": sklearn.__version__, "catboost": catboost.__version__},
         }
         (directory / MODEL_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")

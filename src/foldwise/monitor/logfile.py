@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from foldwise.artifacts import ID_PREFIX
 from foldwise.bundle import Bundle
 from foldwise.models import feature_frame
 
@@ -68,11 +69,21 @@ def log_table(
         value = pa.array(scores[:, 1] if task == "binary" else scores.max(axis=1))
         proba = pa.array(list(scores), pa.list_(pa.float64()))
     request = pa.array([f"req-{i // 100}" for i in range(n)], pa.string())
+    # The model's id columns the rows carry, as text under id:<column> like the server logs them.
+    id_columns = {
+        f"{ID_PREFIX}{name}": pa.array(
+            [None if pd.isna(v) else str(v) for v in rows[name].to_numpy(dtype=object)],
+            pa.string(),
+        )
+        for name in bundle.metadata.get("id_columns") or []
+        if name in rows.columns
+    }
     return pa.table(
         {
             "request_id": request,
             "row": pa.array(np.arange(n) % 100, pa.int32()),
             "id": pa.array(ids.astype(str), pa.string()),
+            **id_columns,
             "ts": pa.array(ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
             "model_version": pa.array([model_version] * n, pa.string()),
             "prediction": prediction,

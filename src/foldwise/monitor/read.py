@@ -23,6 +23,7 @@ from foldwise.data import read_table
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.models import feature_frame
 from foldwise.monitor.collect import Collector, PeriodStats, period_keys
+from foldwise.monitor.labels import Labels, row_keys
 from foldwise.monitor.reference import column_values, is_binned
 
 LOG_COLUMNS = ("ts", "id", "value", "proba", "prediction", "features")
@@ -38,23 +39,6 @@ class Observed:
     source: str
     findings: list[dict[str, Any]] = field(default_factory=list)  # schema findings, whole run
     label_summary: dict[str, Any] | None = None
-
-
-def read_labels(path: Path, target: str) -> pd.DataFrame:
-    """The labels file: column ``id`` and the target (named as in the bundle, or ``label``)."""
-    frame = read_table(path, text_columns=("id",))
-    if "id" not in frame.columns:
-        raise FoldwiseError(f"{path}: no column 'id'; expected columns id and {target!r}")
-    column = target if target in frame.columns else "label" if "label" in frame.columns else None
-    if column is None:
-        raise FoldwiseError(
-            f"{path}: no label column; expected {target!r} (the bundle's target) or 'label'"
-        )
-    labels = frame[["id", column]].rename(columns={column: "label"}).dropna()
-    labels["id"] = labels["id"].astype(str)
-    if labels.empty:
-        raise FoldwiseError(f"{path}: no labelled rows (every id or label is blank)")
-    return labels.drop_duplicates("id", keep="last")
 
 
 def _score_parts(
@@ -136,7 +120,7 @@ def _fits(logged: pa.DataType, kind: str) -> bool:
     return pa.types.is_string(logged) or pa.types.is_large_string(logged)
 
 
-def read_log(root: Path, bundle: Bundle, period: str, labels: pd.DataFrame | None) -> Observed:
+def read_log(root: Path, bundle: Bundle, period: str, labels: Labels | None) -> Observed:
     """Stream the prediction log under ``root`` into per-period summaries."""
     assert bundle.reference is not None
     dataset = ds.dataset(root, format="parquet", partitioning="hive")
@@ -168,17 +152,24 @@ def read_log(root: Path, bundle: Bundle, period: str, labels: pd.DataFrame | Non
     labelled = None
     summary = None
     if labels is not None:
-        ids = pa.array(labels["id"].to_numpy(dtype=object), pa.string())
+        keys = labels.log_columns
+        absent = [c for c in keys if c not in dataset.schema.names]
+        if absent:
+            raise FoldwiseError(
+                f"{root}: the prediction log has no column(s) {absent} to join the labels on "
+                f"({labels.describe()}); label it by 'id', the id the server answered with"
+            )
+        first = pa.array(labels.first_parts(), pa.string())
         table = dataset.to_table(
-            columns=["id", "ts", "value", "proba", "prediction", "features"],
-            filter=pc.field("id").isin(ids),
+            columns=[*keys, "ts", "value", "proba", "prediction", "features"],
+            filter=pc.field(keys[0]).isin(first),
         )
         labelled, summary = _labelled_from_log(table, bundle, period, labels)
     return Observed(periods, labelled, f"prediction log {root}", findings, summary)
 
 
 def _labelled_from_log(
-    table: pa.Table, bundle: Bundle, period: str, labels: pd.DataFrame
+    table: pa.Table, bundle: Bundle, period: str, labels: Labels
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     task = bundle.problem.task
     ts = table.column("ts").cast(pa.timestamp("us")).to_numpy()
@@ -187,7 +178,7 @@ def _labelled_from_log(
     if task != "regression" and table.num_rows:
         proba = np.stack(table.column("proba").to_numpy(zero_copy_only=False))
     features = _log_features(table.column("features").combine_chunks(), bundle.features)
-    ids = table.column("id").to_numpy(zero_copy_only=False).astype(str)
+    ids = row_keys(table.select(labels.log_columns).to_pandas(), labels.log_columns)
     return _join_labels(ids, ts, value, proba, features, bundle, period, labels)
 
 
@@ -199,20 +190,21 @@ def _join_labels(
     features: dict[str, Any],
     bundle: Bundle,
     period: str,
-    labels: pd.DataFrame,
+    labels: Labels,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rows with a label: id, period, encoded label, score/probabilities and features."""
+    """Rows with a label: id (the join key), period, encoded label, scores and features."""
     frame = pd.DataFrame({"id": ids})
-    keep = frame["id"].isin(labels["id"]).to_numpy()
-    summary = {"labels": len(labels), "matched": int(keep.sum())}
+    keep = frame["id"].isin(labels.frame["key"]).to_numpy()
+    summary = {"labels": len(labels.frame), "matched": int(keep.sum()), "on": list(labels.columns)}
     if not keep.any():
+        example = labels.frame["key"].iloc[0].replace("\x1f", ", ")
         raise FoldwiseError(
-            f"labels: none of the {len(labels)} label id(s) match a prediction id "
-            f"(e.g. {labels['id'].iloc[0]!r}); expected ids as logged in the 'id' column"
+            f"labels: none of the {len(labels.frame)} labelled id(s) ({labels.describe()}, e.g. "
+            f"{example!r}) match a prediction's {', '.join(labels.log_columns)}"
         )
     codes, names = period_keys(ts[keep], period)
     out = pd.DataFrame({"id": ids[keep], "period": np.asarray(names, dtype=object)[codes]})
-    by_id = labels.set_index("id")["label"]
+    by_id = labels.frame.set_index("key")["label"]
     out["y"] = bundle.problem.encode(out["id"].map(by_id))
     out["value"] = value[keep]
     if proba is not None:
@@ -230,7 +222,7 @@ def _join_labels(
 
 
 def read_batches(
-    paths: list[Path], bundle: Bundle, period: str, labels: pd.DataFrame | None, time_column: str
+    paths: list[Path], bundle: Bundle, period: str, labels: Labels | None, time_column: str
 ) -> Observed:
     """Score CSV/Parquet batches with the bundle and summarise them per period.
 
@@ -281,7 +273,7 @@ def read_batches(
         columns = {f["name"]: column_values(typed[f["name"]], f["kind"]) for f in bundle.features}
         collector.add(path.stem if ts is None else ts, columns, score, label, confidence)
         if labels is not None:
-            ids = _batch_ids(frame, id_columns, path)
+            ids = _batch_keys(frame, labels, id_columns, path)
             pieces.append((ids, ts, path.stem, score, scores, columns))
     labelled, summary = None, None
     if labels is not None:
@@ -329,19 +321,29 @@ def _batch_times(frame: pd.DataFrame, path: Path, time_column: str) -> np.ndarra
     return stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
 
 
-def _batch_ids(frame: pd.DataFrame, id_columns: list[str], path: Path) -> np.ndarray:
+def _batch_keys(
+    frame: pd.DataFrame, labels: Labels, id_columns: list[str], path: Path
+) -> np.ndarray:
+    """Each batch row's join key: the labels' id columns, or for ``id`` the batch's ``id``
+    (else its first id column)."""
+    if not labels.by_row_id:
+        absent = [c for c in labels.columns if c not in frame.columns]
+        if absent:
+            raise FoldwiseError(
+                f"{path}: the labels join on {labels.describe()} but the batch has no "
+                f"column(s) {absent}"
+            )
+        return row_keys(frame, labels.columns)
     for column in ["id", *id_columns]:
         if column in frame.columns:
-            return frame[column].astype(str).to_numpy()
+            return row_keys(frame, [column])
     raise FoldwiseError(
         f"{path}: labels were given but the batch has no id column ('id' or {id_columns}) "
         "to join them on"
     )
 
 
-def _labelled_from_batches(
-    pieces: list, bundle: Bundle, period: str, labels: pd.DataFrame
-) -> tuple:
+def _labelled_from_batches(pieces: list, bundle: Bundle, period: str, labels: Labels) -> tuple:
     ids = np.concatenate([p[0] for p in pieces])
     ts = np.concatenate(
         [p[1] if p[1] is not None else np.zeros(len(p[0]), dtype="datetime64[us]") for p in pieces]

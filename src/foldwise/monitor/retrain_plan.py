@@ -27,7 +27,7 @@ from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
 from foldwise.init.project import RAW_DIR
 from foldwise.monitor.collect import period_keys
-from foldwise.monitor.read import read_labels
+from foldwise.monitor.labels import combine, read_labels, row_keys
 from foldwise.problem import Problem
 
 # The monitor judges realized performance from this many labelled rows on; a comparison of
@@ -110,10 +110,11 @@ def check_names_free(root: Path, name: str, branch: str) -> None:
         )
 
 
-def _read_batches(batches: list[Path], id_column: str, features: list[str]) -> pd.DataFrame:
+def _read_batches(batches: list[Path], id_columns: list[str], features: list[str]) -> pd.DataFrame:
+    id_column = id_columns[0]
     frames = []
     for path in batches:
-        frame = read_table(path, text_columns=(id_column,))
+        frame = read_table(path, text_columns=tuple(dict.fromkeys(id_columns)))
         missing = [c for c in (id_column, "ts") if c not in frame.columns]
         missing += [c for c in features if c not in frame.columns]
         if missing:
@@ -126,27 +127,42 @@ def _read_batches(batches: list[Path], id_column: str, features: list[str]) -> p
 
 
 def labelled_rows(
-    batches: list[Path], labels_paths: list[Path], champion: Bundle, id_column: str, period: str
+    batches: list[Path],
+    labels_paths: list[Path],
+    champion: Bundle,
+    id_columns: list[str],
+    period: str,
 ) -> pd.DataFrame:
-    """Production rows that have a label (the latest scoring of an id), with ``period``."""
+    """Production rows that have a label (the latest scoring of an id), with ``period``.
+
+    The labels join on the model's ``id_columns`` when the files carry them all, else on
+    ``id`` matched with the first id column (:mod:`foldwise.monitor.labels`).
+    """
     if not batches or not labels_paths:
         raise FoldwiseError("retrain: give production batch files and at least one labels file")
     target = champion.problem.target
     features = [f["name"] for f in champion.features]
-    rows = _read_batches(batches, id_column, features)
+    id_column = id_columns[0]
+    rows = _read_batches(batches, id_columns, features)
     rows[id_column] = rows[id_column].astype(str)
     rows = rows.drop_duplicates(id_column, keep="last")
-    labels = pd.concat([read_labels(p, target) for p in labels_paths], ignore_index=True)
-    labels = labels.drop_duplicates("id", keep="last").set_index("id")["label"]
-    rows = rows[rows[id_column].isin(labels.index).to_numpy()].copy()
+    model_ids = [c for c in id_columns if c != "id"]
+    given = combine([read_labels(p, target, model_ids) for p in labels_paths])
+    on = [id_column] if given.by_row_id else list(given.columns)
+    absent = [c for c in on if c not in rows.columns]
+    if absent:
+        raise FoldwiseError(f"{batches[0]}: no column(s) {absent} to join the labels on")
+    labels = given.frame.set_index("key")["label"]
+    keys = pd.Series(row_keys(rows, on), index=rows.index)
+    rows = rows[keys.isin(labels.index).to_numpy()].copy()
     if rows.empty:
         names = ", ".join(str(p) for p in labels_paths[:3])
         raise FoldwiseError(
-            f"labels ({names}): none of the {len(labels)} 'id' value(s) (e.g. "
-            f"{labels.index[0]!r}) match column {id_column!r} of the batches; expected the "
-            "ids the batches were scored with"
+            f"labels ({names}): none of the {len(labels)} {given.describe()!r} value(s) (e.g. "
+            f"{labels.index[0]!r}) match column(s) {', '.join(on)!r} of the batches; expected "
+            "the ids the batches were scored with"
         )
-    rows[target] = rows[id_column].map(labels).to_numpy()
+    rows[target] = keys[rows.index].map(labels).to_numpy()
     champion.problem.encode(rows[target])  # labels the model does not know: refused here
     ts = pd.to_datetime(rows["ts"], utc=True, errors="coerce")
     if ts.isna().any():
@@ -285,8 +301,9 @@ def plan(
 ) -> RetrainPlan:
     """Every check of the run, in the order a user can fix them; changes nothing."""
     reference = champion.reference or {}
-    id_column = (reference.get("id_columns") or list(config.data.id_columns) or ["id"])[0]
-    rows = labelled_rows(batches, labels_paths, champion, id_column, config.monitor.period)
+    id_columns = list(reference.get("id_columns") or config.data.id_columns or ["id"])
+    id_column = id_columns[0]
+    rows = labelled_rows(batches, labels_paths, champion, id_columns, config.monitor.period)
     train, recent = split_recent(rows, recent_periods, champion.problem)
     source = plan_source(root, config.data.source)
     table = read_source(root, config, id_column)

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from foldwise.bundle import Bundle
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.monitor.drift import compare_counts, feature_drift, quality_findings
+from foldwise.monitor.labels import combine, read_labels
 from foldwise.monitor.performance import (
     drop_against,
     estimate,
@@ -20,7 +20,7 @@ from foldwise.monitor.performance import (
     residuals_by_feature,
 )
 from foldwise.monitor.policy import exit_code, judge
-from foldwise.monitor.read import Observed, read_batches, read_labels, read_log
+from foldwise.monitor.read import Observed, read_batches, read_log
 
 MIN_LABELLED = 30  # fewer labelled rows in a period: realized performance is not computed
 INTERVAL_ALPHA = 0.05  # realized and estimated performance get 95 % intervals
@@ -54,8 +54,8 @@ def observe(
             )
     labels = None
     if labels_paths:
-        parts = [read_labels(path, bundle.problem.target) for path in labels_paths]
-        labels = pd.concat(parts, ignore_index=True).drop_duplicates("id", keep="last")
+        ids = (bundle.reference or {}).get("id_columns") or []
+        labels = combine([read_labels(path, bundle.problem.target, ids) for path in labels_paths])
     folders = [p for p in inputs if p.is_dir()]
     if folders:
         if len(inputs) > 1:

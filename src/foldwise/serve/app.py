@@ -97,7 +97,12 @@ class ServerState:
                 settings.shadow, settings.shadow_version, settings.registry_root
             )
             primary.check_compatible(shadow)
-        log = PredictionLog(settings.log_dir, primary.bundle.features, settings.compact_every)
+        log = PredictionLog(
+            settings.log_dir,
+            primary.bundle.features,
+            settings.compact_every,
+            id_columns=primary.id_columns,
+        )
         log.open()
         log.record_model(primary.version, primary.describe())
         if shadow is not None:
@@ -181,6 +186,7 @@ class ServerState:
         shadow_scores = self._score_shadow(rows)
         ids = primary.row_ids(rows, request_id)
         record: dict[str, Any] = {"request_id": request_id, "ts": ts, "id": ids}
+        record["ids"] = primary.id_values(rows)
         record.update(scores.log_fields())
         if shadow_scores is not None:
             record.update(shadow_scores.log_fields("shadow_"))

@@ -9,6 +9,9 @@ partitioning="hive")``, which skips names starting with ``.`` or ``_``)::
     _models/<model_version>.json             problem, features and threshold of each model
                                              (the name with other than [A-Za-z0-9._@+-] as _)
 
+Each row carries ``id`` (the id the response returned) and, per id column of the model, its
+value as sent under ``id:<column>`` (text; null when the row left it out).
+
 Each request is one ``write()`` of one JSON line holding its feature values as sent, flushed
 to the OS before the response goes out, so killing the process loses only requests still being
 scored. Every ``compact_every`` seconds (and at shutdown) the live segment is closed, a new one
@@ -27,6 +30,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from foldwise.artifacts import ID_PREFIX
 from foldwise.errors import FoldwiseError
 from foldwise.models import feature_frame
 
@@ -60,8 +65,13 @@ _ARROW_KINDS = {
 PREDICTION_COLUMNS = ("model_version", "prediction", "value", "proba")
 
 
-def log_schema(features: list[dict[str, Any]]) -> pa.Schema:
-    """The Parquet schema of the log for a model with these input features."""
+def log_schema(features: list[dict[str, Any]], id_columns: Sequence[str] = ()) -> pa.Schema:
+    """The Parquet schema of the log for a model with these input features and id columns.
+
+    Each id column of the model is logged as text under ``id:<column>``, the way every per-row
+    file of foldwise carries ids, so an id named like a log column (``row``, ``prediction``)
+    never collides with it.
+    """
     fields = []
     for feature in features:
         kind = feature["kind"]
@@ -79,6 +89,7 @@ def log_schema(features: list[dict[str, Any]]) -> pa.Schema:
             pa.field("request_id", pa.string()),
             pa.field("row", pa.int32()),
             pa.field("id", pa.string()),
+            *[pa.field(f"{ID_PREFIX}{name}", pa.string()) for name in id_columns],
             pa.field("ts", pa.timestamp("us", tz="UTC")),
             *[pa.field(name, kind) for name, kind in prediction],
             *[pa.field(f"shadow_{name}", kind) for name, kind in prediction],
@@ -141,10 +152,20 @@ def _column(records: list[dict[str, Any]], key: str) -> list[Any]:
     return out
 
 
+def _id_column(records: list[dict[str, Any]], name: str) -> list[Any]:
+    """The values of id column ``name`` over the records (null where a record has none)."""
+    out: list[Any] = []
+    for record in records:
+        values = (record.get("ids") or {}).get(name)
+        out.extend([None] * len(record["id"]) if values is None else values)
+    return out
+
+
 def segment_tables(path: Path) -> dict[str, pa.Table]:
     """A segment's rows as one Arrow table per UTC date (``YYYY-MM-DD``)."""
     header, records = _read_segment(path)
-    schema = log_schema(header["features"])
+    id_columns = [str(name) for name in header.get("ids") or []]
+    schema = log_schema(header["features"], id_columns)
     by_date: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         day = datetime.fromtimestamp(record["ts"] / 1e6, tz=UTC).strftime("%Y-%m-%d")
@@ -159,6 +180,7 @@ def segment_tables(path: Path) -> dict[str, pa.Table]:
             ],
             "row": [i for n in n_rows for i in range(n)],
             "id": _column(day_records, "id"),
+            **{f"{ID_PREFIX}{name}": _id_column(day_records, name) for name in id_columns},
             "ts": [r["ts"] for r, n in zip(day_records, n_rows, strict=True) for _ in range(n)],
         }
         for prefix in ("", "shadow_"):
@@ -267,10 +289,15 @@ class PredictionLog:
     """Append request records to a locked write-ahead segment; compact it into Parquet."""
 
     def __init__(
-        self, root: Path, features: list[dict[str, Any]], compact_every: float = 60.0
+        self,
+        root: Path,
+        features: list[dict[str, Any]],
+        compact_every: float = 60.0,
+        id_columns: Sequence[str] = (),
     ) -> None:
         self.root = root
         self.features = features
+        self.id_columns = [str(name) for name in id_columns]
         self.compact_every = compact_every
         self._lock = threading.Lock()
         self._fh: Any = None
@@ -278,7 +305,7 @@ class PredictionLog:
         self._records = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        log_schema(features)  # fail early on a schema the log cannot hold
+        log_schema(features, self.id_columns)  # fail early on a schema the log cannot hold
 
     def open(self) -> None:
         """Recover leftovers, open a fresh segment and start the periodic compaction."""
@@ -311,7 +338,12 @@ class PredictionLog:
         self._segment = self.root / WAL_DIR / f"{stamp}-{uuid.uuid4().hex[:12]}.jsonl"
         self._fh = self._segment.open("xb", buffering=0)
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        header = {"wal": WAL_FORMAT, "features": self.features, "pid": os.getpid()}
+        header = {
+            "wal": WAL_FORMAT,
+            "features": self.features,
+            "ids": self.id_columns,
+            "pid": os.getpid(),
+        }
         self._fh.write(orjson.dumps(header) + b"\n")
         self._records = 0
         return closed

@@ -74,10 +74,14 @@ class ServedModel:
         return self.bundle.problem.task
 
     @property
+    def id_columns(self) -> list[str]:
+        """The id columns of the training table, as the bundle records them."""
+        return [str(c) for c in self.bundle.metadata.get("id_columns") or []]
+
+    @property
     def id_column(self) -> str | None:
         """The first id column of the training table, if the bundle records it."""
-        columns = self.bundle.metadata.get("id_columns") or []
-        return str(columns[0]) if columns else None
+        return self.id_columns[0] if self.id_columns else None
 
     @property
     def feature_names(self) -> list[str]:
@@ -92,6 +96,7 @@ class ServedModel:
             "threshold": self.bundle.threshold,
             "features": self.bundle.features,
             "id_column": self.id_column,
+            "id_columns": self.id_columns,
         }
 
     def contract(self) -> dict[str, Any]:
@@ -186,14 +191,22 @@ class ServedModel:
         column = self.id_column
         ids = []
         for i, row in enumerate(rows):
-            value = row.get(column) if column else None
-            if value is None or isinstance(value, dict | list) or value == "":
-                ids.append(f"{request_id}:{i}")
-            elif isinstance(value, float) and value.is_integer():
-                ids.append(str(int(value)))
-            else:
-                ids.append(str(value))
+            text = id_text(row.get(column)) if column else None
+            ids.append(f"{request_id}:{i}" if text is None else text)
         return ids
+
+    def id_values(self, rows: list[dict[str, Any]]) -> dict[str, list[str | None]]:
+        """Per id column of the model, each row's value as text (None where it is not given)."""
+        return {name: [id_text(row.get(name)) for row in rows] for name in self.id_columns}
+
+
+def id_text(value: Any) -> str | None:
+    """An id as sent, as text: whole numbers without ``.0``; None when missing or not a value."""
+    if value is None or isinstance(value, dict | list) or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _json_type(value: Any) -> str:

@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
-from foldwise.errors import FoldwiseError, quoted
+from foldwise.artifacts import ID_PREFIX
+from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
+from foldwise.monitor.labels import Labels, row_keys
+from foldwise.monitor.labels import read_labels as labels_file
 from foldwise.problem import Problem
 from foldwise.serve.log import model_file, recover
 
@@ -39,7 +42,8 @@ def read_log(root: Path, columns: list[str] | None = None) -> pd.DataFrame:
     dataset = ds.dataset(root, format="parquet", partitioning="hive")
     if not dataset.files:
         raise FoldwiseError(f"{root}: the prediction log holds no Parquet parts yet")
-    return dataset.to_table(columns=columns or LOG_COLUMNS).to_pandas()
+    ids = [name for name in dataset.schema.names if name.startswith(ID_PREFIX)]
+    return dataset.to_table(columns=columns or [*LOG_COLUMNS, *ids]).to_pandas()
 
 
 def model_description(root: Path, version: str) -> dict[str, Any]:
@@ -50,21 +54,14 @@ def model_description(root: Path, version: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def read_labels(path: Path, target: str) -> pd.DataFrame:
-    """``id`` and ``label`` columns from a CSV or Parquet labels file."""
+def read_labels(path: Path, target: str, id_columns: list[str] | None = None) -> Labels:
+    """A labels file keyed as :mod:`foldwise.monitor.labels` describes (model ids or ``id``)."""
     if not path.is_file():
         raise FoldwiseError(f"--labels {path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        frame = pd.read_csv(path, dtype={"id": str})
-    if "id" not in frame.columns:
-        raise FoldwiseError(f"--labels {path}: no `id` column (columns: {quoted(frame.columns)})")
-    column = target if target in frame.columns else "label" if "label" in frame.columns else None
-    if column is None:
-        raise FoldwiseError(f"--labels {path}: expected a column {target!r} or 'label' with labels")
-    out = pd.DataFrame({"id": frame["id"].astype(str), "label": frame[column]})
-    return out.dropna(subset=["label"]).drop_duplicates("id", keep="last")
+    try:
+        return labels_file(path, target, id_columns or [])
+    except FoldwiseError as exc:
+        raise FoldwiseError(f"--labels {exc}") from None
 
 
 def _differences(diff: np.ndarray) -> dict[str, float]:
@@ -91,7 +88,7 @@ def compare_pair(
     rows: pd.DataFrame,
     problem: Problem,
     thresholds: tuple[float, float],
-    labels: pd.DataFrame | None,
+    labels: Labels | None,
     *,
     alpha: float,
     n_samples: int,
@@ -112,12 +109,20 @@ def compare_pair(
             out["total_variation_distance"] = _differences(0.5 * np.abs(shadow - proba).sum(1))
     if labels is None:
         return out
-    latest = rows.sort_values("ts").drop_duplicates("id", keep="last")
-    joined = latest.merge(labels, on="id", how="inner")
+    absent = [c for c in labels.log_columns if c not in rows.columns]
+    if absent:
+        raise FoldwiseError(
+            f"the prediction log has no column(s) {absent} to join the labels on "
+            f"({labels.describe()}); label it by 'id', the id the server answered with"
+        )
+    rows = rows.assign(key=row_keys(rows, labels.log_columns))
+    keyed = rows[rows["key"].notna()]
+    latest = keyed.sort_values("ts").drop_duplicates("key", keep="last")
+    joined = latest.merge(labels.frame, on="key", how="inner")
     out["labelled"] = {
         "rows": len(joined),
         "scored_ids": len(latest),
-        "duplicate_ids": len(rows) - len(latest),
+        "duplicate_ids": len(keyed) - len(latest),
     }
     if len(joined) < 2:
         out["labelled"]["note"] = "fewer than 2 logged ids have a label; no test"
@@ -164,7 +169,8 @@ def shadow_report_for(
     for (primary, shadow), group in rows.groupby(["model_version", "shadow_model_version"]):
         first, second = model_description(log, primary), model_description(log, shadow)
         problem = Problem.from_dict(first["problem"])
-        labels = None if labels_path is None else read_labels(labels_path, problem.target)
+        ids = first.get("id_columns") or ([first["id_column"]] if first.get("id_column") else [])
+        labels = None if labels_path is None else read_labels(labels_path, problem.target, ids)
         result = compare_pair(
             group[group["shadow_value"].notna()],
             problem,
@@ -204,7 +210,7 @@ def render_text(report: dict[str, Any]) -> str:
                 )
         labelled = pair.get("labelled")
         if labelled is None:
-            lines.append("  no labels given (--labels FILE with `id` and the target)")
+            lines.append("  no labels given (--labels FILE with the ids and the target)")
         elif "test" not in labelled:
             lines.append(f"  labels joined: {labelled['rows']} rows; {labelled['note']}")
         else:
