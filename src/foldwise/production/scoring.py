@@ -36,12 +36,16 @@ from foldwise.production.columns import (
 )
 
 Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
-# CatBoost reads a 2-D object array fastest up to a few thousand rows (100 rows: 0.66 ms
-# against 1.4 ms for the typed frame); beyond, a frame of categoricals hashes each distinct
-# text once (10,000 rows: 73 ms against 83 ms). Measured with benchmarks/bench_scoring.py.
+# CatBoost reads a 2-D object array fastest up to a few thousand rows; beyond, a frame of
+# categoricals hashes each distinct text once. Measured on the demo bundle (p50, 2 cores,
+# load 1.4-2.2): 1 row 0.17 ms (object array) against 0.90 ms (the typed frame) and 0.72 ms
+# (categoricals); 100 rows 0.66 / 1.38 / 1.45 ms; 10,000 rows 83 / 96 / 73 ms.
 _OBJECT_ARRAY_ROWS = 2000
-# CatBoost's thread_count for small batches: one thread. Measured on the demo bundle (2
-# cores): see the comment in FastScorer.scores_of.
+# CatBoost's thread_count for small batches: one thread. Measured on the demo bundle's object
+# array (2 cores, load 11): one row 0.28 ms CPU (p50 0.21 ms) with one thread against 0.39 ms
+# CPU (p50 0.31 ms) by default; 100 rows 1.20 against 1.32 ms CPU (p50 1.24 against 1.41 ms).
+# A second run (load 10-12, `bench_scoring.py --threads`) saw no difference either way; one
+# thread never cost more and leaves the other core to another request.
 _ONE_THREAD_ROWS = 1000
 _KIND_ORDER = {"categorical": 0, "numeric": 1, "boolean": 2, "datetime": 3}
 
