@@ -52,7 +52,8 @@ _EPOCH_US = np.datetime64(0, "us")
 _DAY_US = np.timedelta64(86_400_000_000, "us")
 _NONE = type(None)
 _TEXT_TYPES = frozenset({str, _NONE})
-_NUMBER_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32, _NONE})
+# Not np.float32: with a null the records table holds it as text, read back as another float.
+_NUMBER_TYPES = frozenset({float, int, np.float64, np.int64, _NONE})
 _BOOL_TYPES = frozenset({bool, np.bool_, _NONE})
 _INT_TYPES = frozenset({int, _NONE})
 # Integers a float64 column holds exactly: the reference reads [7, None] as 7.0, then "7".
