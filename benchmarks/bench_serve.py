@@ -3,9 +3,11 @@
 Starts the real server (uvicorn, one process) on a free 127.0.0.1 port, then for 1-row and
 100-row requests at 1, 8 and 32 concurrent clients sends a fixed number of requests (stopping
 early after ``--max-seconds``), over keep-alive connections from a minimal asyncio client, and
-reports requests/s, rows/s and p50/p95/p99 latency. The same rows are also scored in process
-(``Bundle.predict``, and the server's whole request path without HTTP) to show the server's
-overhead. Bounded in count and time; traffic goes to 127.0.0.1 only.
+reports requests/s, rows/s and p50/p95/p99 latency. Every request carries rows the server has
+never seen: fresh draws of the demo generator (``--seed``, duplicates dropped), each row sent
+once in the whole run. Rows are also scored in process (``Bundle.predict``, and the server's
+whole request path without HTTP; again each row once) to show the server's overhead. Bounded
+in count and time; traffic goes to 127.0.0.1 only.
 
     python benchmarks/bench_serve.py                       # trains a churn bundle (5k rows)
     python benchmarks/bench_serve.py --model models/model  # the pipeline's bundle
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only
 ROW_SIZES = (1, 100)
 CLIENTS = (1, 8, 32)
+WARM = 50  # warm-up requests per row size (fresh rows too, not measured)
+IN_PROCESS = {1: 300, 100: 50}  # in-process calls per row size
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 
@@ -72,6 +76,28 @@ def train_churn_bundle(out: Path, rows: int) -> tuple[Path, pd.DataFrame]:
     return out, raw.drop(columns=[CHURN_TARGET])
 
 
+class RowPool:
+    """Rows never seen by the bundle, handed out once each (parsed JSON records)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        from foldwise.demo import CHURN_TARGET, generate_churn
+
+        table = generate_churn(n + n // 10 + 100, seed=seed).drop_duplicates()
+        table = table.drop(columns=[CHURN_TARGET]).iloc[:n]
+        self.records = json.loads(table.to_json(orient="records"))
+        self.used = 0
+
+    def take(self, n: int) -> list[dict]:
+        if self.used + n > len(self.records):
+            raise SystemExit("bench_serve: the pool of fresh rows ran out")
+        rows = self.records[self.used : self.used + n]
+        self.used += n
+        return rows
+
+    def bodies(self, n_rows: int, count: int) -> list[bytes]:
+        return [json.dumps({"rows": self.take(n_rows)}).encode() for _ in range(count)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -106,12 +132,20 @@ async def _call(reader, writer, request: bytes) -> int:
     return int(head[9:12])
 
 
-async def load(port: int, body: bytes, clients: int, total: int, max_seconds: float) -> dict:
-    """``total`` requests over ``clients`` keep-alive connections, or until ``max_seconds``."""
-    request = (
-        f"POST /predict HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+def requests_of(port: int, bodies: list[bytes]) -> list[bytes]:
+    return [
+        (
+            f"POST /predict HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for body in bodies
+    ]
+
+
+async def load(requests: list[bytes], port: int, clients: int, max_seconds: float) -> dict:
+    """Each request once, over ``clients`` keep-alive connections, or until ``max_seconds``."""
+    total = len(requests)
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -122,6 +156,7 @@ async def load(port: int, body: bytes, clients: int, total: int, max_seconds: fl
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             while issued < total and time.perf_counter() < deadline:
+                request = requests[issued]
                 issued += 1
                 started = time.perf_counter()
                 status = await _call(reader, writer, request)
@@ -142,8 +177,11 @@ async def load(port: int, body: bytes, clients: int, total: int, max_seconds: fl
     }
 
 
-def in_process(model: Path, rows: list[dict], repeats: int, log_dir: Path) -> dict:
-    """Bundle.predict alone, and the server's request path (validate, score, log) without HTTP."""
+def in_process(model: Path, batches: list[list[dict]], log_dir: Path) -> dict:
+    """Bundle.predict alone, and the server's request path (validate, score, log) without HTTP.
+
+    Each batch is used once by each path (the two paths score the same rows, each once).
+    """
     from foldwise.bundle import Bundle
     from foldwise.serve.app import ServerState, ServeSettings
     from foldwise.serve.metrics import ServerMetrics
@@ -153,7 +191,7 @@ def in_process(model: Path, rows: list[dict], repeats: int, log_dir: Path) -> di
     state.load()
     timings: dict[str, list[float]] = {"bundle_predict": [], "server_path": []}
     cpu = {"bundle_predict": 0.0, "server_path": 0.0}
-    for _ in range(repeats):
+    for rows in batches:
         started, cpu_started = time.perf_counter(), time.process_time()
         bundle.predict(pd.DataFrame(rows))
         timings["bundle_predict"].append(time.perf_counter() - started)
@@ -165,7 +203,7 @@ def in_process(model: Path, rows: list[dict], repeats: int, log_dir: Path) -> di
     assert state.log is not None
     state.log.close()
     return {
-        name: {**percentiles(values), "cpu_ms": 1000 * cpu[name] / repeats}
+        name: {**percentiles(values), "cpu_ms": 1000 * cpu[name] / len(batches)}
         for name, values in timings.items()
     }
 
@@ -195,16 +233,18 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=30.0, help="cap per configuration")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--seed", type=int, default=1018, help="seed of the fresh rows")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    if args.model is None:
-        model, table = train_churn_bundle(work / "model", args.train_rows)
-    else:
-        from foldwise.demo import CHURN_TARGET, generate_churn
-
-        model, table = args.model, generate_churn(500, seed=1).drop(columns=[CHURN_TARGET])
-    sample = json.loads(table.head(100).to_json(orient="records"))
+    model = args.model
+    if model is None:
+        model, _ = train_churn_bundle(work / "model", args.train_rows)
+    need = {
+        1: WARM + len(CLIENTS) * args.requests + IN_PROCESS[1],
+        100: WARM + len(CLIENTS) * args.requests_100 + IN_PROCESS[100],
+    }
+    pool = RowPool(sum(n * count for n, count in need.items()), args.seed)
     port = free_port()
     server_out = (work / "server.txt").open("w")
     command = [sys.executable, "-m", "foldwise.cli", "serve", "--model", str(model), "--host",
@@ -220,12 +260,12 @@ def main() -> None:
     try:
         wait_ready(port, process)
         for n_rows in ROW_SIZES:
-            body = json.dumps({"rows": sample[:n_rows]}).encode()
             total = args.requests if n_rows == 1 else args.requests_100
-            asyncio.run(load(port, body, 4, 50, 10))  # warm-up
+            asyncio.run(load(requests_of(port, pool.bodies(n_rows, WARM)), port, 4, 10))
             for clients in CLIENTS:
+                requests = requests_of(port, pool.bodies(n_rows, total))
                 cpu_before = server_cpu_seconds(process.pid)
-                run = asyncio.run(load(port, body, clients, total, args.max_seconds))
+                run = asyncio.run(load(requests, port, clients, args.max_seconds))
                 cpu = server_cpu_seconds(process.pid) - cpu_before
                 run |= {
                     "rows": n_rows,
@@ -248,7 +288,8 @@ def main() -> None:
         process.wait(timeout=30)
         server_out.close()
     for n_rows in ROW_SIZES:
-        timing = in_process(model, sample[:n_rows], 200, work / "log-inproc")
+        batches = [pool.take(n_rows) for _ in range(IN_PROCESS[n_rows])]
+        timing = in_process(model, batches, work / "log-inproc")
         results[f"in_process_{n_rows}"] = timing
         print(
             f"in process, {n_rows:>3} row(s): Bundle.predict p50 "

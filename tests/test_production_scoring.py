@@ -97,7 +97,7 @@ def test_a_list_of_records_equals_the_frame():
     assert np.array_equal(FastScorer(model).scores(records), expected)
 
 
-def test_cached_values_stay_exact_on_repeated_calls():
+def test_repeated_calls_give_identical_scores():
     model, X = fitted("catboost", "binary")
     scorer = FastScorer(model)
     record = as_text(X).iloc[3].to_dict()

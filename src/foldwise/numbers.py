@@ -46,6 +46,11 @@ def _patterns(decimal: Decimal) -> tuple[str, str, str]:
     return plain, grouped, lone
 
 
+def number_patterns(decimal: Decimal = ".") -> tuple[str, str, str]:
+    """The regular expressions of a plain number, a grouped one and a lone-separator one."""
+    return _patterns(decimal)
+
+
 @dataclass
 class ParsedNumbers:
     """Numbers read from a text column; masks are over the column's rows."""

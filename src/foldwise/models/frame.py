@@ -21,12 +21,12 @@ KINDS = ("numeric", "categorical", "boolean", "datetime")
 MISSING_CATEGORY = "__missing__"
 # Category values that look like the missing token (``__missing__``, ``\__missing__``, ...)
 # get one more leading backslash, so a real value never merges with missing cells.
-_MISSING_LIKE = r"\\*" + MISSING_CATEGORY
+MISSING_LIKE = r"\\*" + MISSING_CATEGORY
 
 _EPOCH = pd.Timestamp("1970-01-01")
 _FALSE_TOKENS = frozenset().union(*BOOLEAN_PAIRS) - TRUE_TOKENS
-_TRUE_TEXT = TRUE_TOKENS | {"1", "1.0"}
-_FALSE_TEXT = _FALSE_TOKENS | {"0", "0.0"}
+TRUE_TEXT = TRUE_TOKENS | {"1", "1.0"}
+FALSE_TEXT = _FALSE_TOKENS | {"0", "0.0"}
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
@@ -87,13 +87,13 @@ def _coerce_boolean(values: pd.Series, name: str) -> pd.Series:
         )
     lowered = _clean_text(values).str.lower()
     present = lowered.dropna()
-    bad = present[~present.isin(_TRUE_TEXT | _FALSE_TEXT)]
+    bad = present[~present.isin(TRUE_TEXT | FALSE_TEXT)]
     if len(bad):
         raise FoldwiseError(
             f"column {name!r}: {len(bad)} value(s) are not booleans (e.g. {bad.iloc[0]!r}); "
             "the model expects true/false, yes/no or 0/1"
         )
-    return lowered.isin(_TRUE_TEXT).astype("boolean").mask(lowered.isna())
+    return lowered.isin(TRUE_TEXT).astype("boolean").mask(lowered.isna())
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -176,10 +176,26 @@ def feature_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
 
 def _category_values(values: pd.Series) -> np.ndarray:
     """Category cells as objects, missing ones as the missing token, never confused with it."""
-    hit = values.astype("str").str.fullmatch(_MISSING_LIKE).fillna(False).astype(bool)
+    hit = values.astype("str").str.fullmatch(MISSING_LIKE).fillna(False).astype(bool)
     if hit.any():
         values = values.astype(object).where(~hit, "\\" + values.astype("str"))
     return values.to_numpy(dtype=object, na_value=MISSING_CATEGORY)
+
+
+def reference_model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
+    """The estimators' input for raw rows by the reference path (what fast scoring must equal)."""
+    return _model_frame(feature_frame(frame, features), features)
+
+
+def coerce_column(values: pd.Series, kind: str, name: str) -> pd.Series:
+    """One raw column in the schema's dtype for ``kind`` (the reference coercion)."""
+    return feature_frame(pd.DataFrame({name: values}), [{"name": name, "kind": kind}])[name]
+
+
+def model_values(values: pd.Series, kind: str) -> np.ndarray:
+    """One coerced column (:func:`coerce_column`) as the estimators see it."""
+    frame = pd.DataFrame({"v": values}, copy=False)
+    return _model_frame(frame, [{"name": "v", "kind": kind}])["v"].to_numpy()
 
 
 def _model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:

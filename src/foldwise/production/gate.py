@@ -79,7 +79,8 @@ def render_gate(report: dict[str, Any]) -> str:
     lines = [
         f"# Production readiness: {report['verdict'].upper()}",
         "",
-        f"Measured in a fresh process on {figures['rows']:,} raw training rows "
+        f"Measured in a fresh process on {figures['rows']:,} raw training rows, each scored "
+        f"once (batch of {figures.get('batch_rows', figures['rows']):,} rows) "
         f"(load average {', '.join(f'{x:.2f}' for x in figures['load_average'])}).",
         "",
         "| budget | measured | limit | met |",

@@ -2,8 +2,9 @@
 
 ``python -m foldwise.production.measure BUNDLE ROWS OUT.json [CALLS]`` loads the bundle in a
 new interpreter (so import and load costs, caches and memory are what a server would see),
-scores the raw rows in one batch, times ``CALLS`` one-row calls given as dicts (the serving
-path), and writes the figures as JSON. :func:`measure_in_fresh_process` runs it.
+times ``CALLS`` one-row calls given as parsed JSON (what ``/predict`` receives) and scores a
+batch, never the same row twice, and writes the figures as JSON.
+:func:`measure_in_fresh_process` runs it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,16 @@ def folder_mb(directory: Path) -> float:
     return total / 1e6
 
 
+_WARM_CALLS = 20
+
+
 def _measure(bundle_dir: Path, rows_path: Path, calls: int) -> dict[str, Any]:
+    """Figures on rows the bundle has never scored: no row is scored twice.
+
+    The rows are shuffled once (seed 0, so the same rows are drawn on every run): the first
+    ``20 + calls`` are the one-row calls (20 to warm up, each a different row), the rest is
+    split in two disjoint batches and the faster one gives the throughput.
+    """
     import numpy as np
     import pandas as pd
 
@@ -63,32 +73,37 @@ def _measure(bundle_dir: Path, rows_path: Path, calls: int) -> dict[str, Any]:
     bundle = Bundle.load(bundle_dir)
     load_s = time.perf_counter() - start
     rows = pd.read_parquet(rows_path)
-    if len(rows) == 0:
-        raise FoldwiseError(f"{rows_path}: no rows to measure on")
-    bundle.predict(rows.iloc[:100])  # warm up
-    batch_s = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
-        bundle.predict(rows)
-        batch_s = min(batch_s, time.perf_counter() - start)
-    picks = np.random.default_rng(0).integers(0, len(rows), size=calls)
-    records = rows.iloc[picks].to_dict("records")
-    for record in records[:20]:
+    if len(rows) < 2:
+        raise FoldwiseError(f"{rows_path}: {len(rows)} row(s); at least 2 are needed to measure")
+    order = np.random.default_rng(0).permutation(len(rows))
+    single = order[: min(_WARM_CALLS + calls, len(rows) // 2)]
+    # As a client sends them: parsed JSON (ISO dates, true/false, null).
+    records = json.loads(rows.iloc[single].to_json(orient="records", date_format="iso"))
+    for record in records[:_WARM_CALLS]:
         bundle.predict_records(record)
     latencies = []
-    for record in records:
+    for record in records[_WARM_CALLS:]:
         start = time.perf_counter()
         bundle.predict_records(record)
         latencies.append(time.perf_counter() - start)
     ms = np.asarray(latencies) * 1e3
+    rest = order[len(single) :]
+    batches = [rows.iloc[part] for part in np.array_split(rest, 2)]
+    batch_s = []
+    for batch in batches:
+        start = time.perf_counter()
+        bundle.predict(batch)
+        batch_s.append(time.perf_counter() - start)
+    fastest = int(np.argmin(batch_s))
     return {
         "rows": len(rows),
         "load_s": load_s,
-        "batch_s": batch_s,
-        "rows_per_s": len(rows) / batch_s,
-        "latency_calls": calls,
-        "latency_p50_ms": float(np.percentile(ms, 50)),
-        "latency_p99_ms": float(np.percentile(ms, 99)),
+        "batch_rows": len(batches[fastest]),
+        "batch_s": batch_s[fastest],
+        "rows_per_s": len(batches[fastest]) / batch_s[fastest],
+        "latency_calls": len(latencies),
+        "latency_p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
+        "latency_p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
         # Linux reports kilobytes; the peak of this whole process, imports included.
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "model_mb": folder_mb(bundle_dir),

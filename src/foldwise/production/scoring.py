@@ -1,69 +1,57 @@
-"""Fast scoring of raw rows: the same values as ``feature_frame`` + ``_model_frame``, cheaper.
+"""Fast scoring of raw rows: the same values as ``feature_frame`` + the model frame, cheaper.
 
-The reference path coerces every cell of every column with pandas string methods, twice per
-call. Here a text column is factorised first, so cleaning runs once per distinct value and the
-result is taken back by code; typed columns go straight to numpy; and a single row (a dict, or
-a one-row frame) is converted value by value through a per-feature cache whose entries were
-computed by the reference coercion itself. Predictions are therefore identical, not close:
-``tests/test_production_scoring.py`` checks exact equality for every model and task.
+Rows (a table, one mapping, or a list of mappings such as parsed JSON) are taken apart into
+one column per feature, and the columns are converted a whole column at a time by
+:mod:`foldwise.production.columns`: numbers go straight to numpy, and the text columns of each
+kind are cleaned together by a few pyarrow kernels, whatever the number of rows. Nothing is
+cached, so rows never seen before cost what repeated ones do. Predictions are identical to the
+reference path (``tests/test_production_scoring.py`` checks exact equality for every model
+and task, on messy inputs).
+
+CatBoost gets its cheapest input: a two-dimensional object array for small batches, a frame
+with pandas categoricals (each distinct text hashed once) for large ones.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.models import TabularModel, feature_frame
-from foldwise.models.frame import (
-    _coerce_boolean,
-    _coerce_categorical,
-    _coerce_datetime,
-    _coerce_numeric,
-    _model_frame,
+from foldwise.models.frame import MISSING_CATEGORY, coerce_column, model_values
+from foldwise.production.columns import (
+    CleanText,
+    RawColumn,
+    list_column,
+    series_column,
+    text_array,
+    text_values,
 )
 
-_CACHE_LIMIT = 50_000
-_ONE_DAY = np.timedelta64(1, "D")
-_NUMBER_TYPES = (float, int, np.floating, np.integer)
-_COERCE = {
-    "numeric": lambda values, name: _coerce_numeric(values, name),
-    "boolean": lambda values, name: _coerce_boolean(values, name),
-    "datetime": lambda values, name: _coerce_datetime(values, name),
-    "categorical": lambda values, name: _coerce_categorical(values),
-}
-
-
-def _is_missing(value: Any) -> bool:
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float | np.floating) and value != value)
-    )
-
-
-def _typed_for(kind: str, values: pd.Series) -> bool:
-    """Whether ``values`` already has the dtype the coercion passes through without text work."""
-    dtype = values.dtype
-    if kind in ("numeric", "boolean"):
-        return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
-    if kind == "datetime":
-        return pd.api.types.is_datetime64_any_dtype(dtype)
-    return False
-
-
-def _model_values(kind: str, coerced: pd.Series) -> np.ndarray:
-    """One column of :func:`foldwise.models.frame._model_frame`, from a coerced column."""
-    frame = _model_frame(pd.DataFrame({"v": coerced}), [{"name": "v", "kind": kind}])
-    return frame["v"].to_numpy()
+Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+# CatBoost reads a 2-D object array fastest up to a few thousand rows; beyond, a frame of
+# categoricals hashes each distinct text once. Measured on the demo bundle (p50, 2 cores,
+# load 1.4-2.2): 1 row 0.17 ms (object array) against 0.90 ms (the typed frame) and 0.72 ms
+# (categoricals); 100 rows 0.66 / 1.38 / 1.45 ms; 10,000 rows 83 / 96 / 73 ms.
+_OBJECT_ARRAY_ROWS = 2000
+# CatBoost's thread_count for small batches: one thread. Measured on the demo bundle's object
+# array (2 cores, load 11): one row 0.28 ms CPU (p50 0.21 ms) with one thread against 0.39 ms
+# CPU (p50 0.31 ms) by default; 100 rows 1.20 against 1.32 ms CPU (p50 1.24 against 1.41 ms).
+# A second run (load 10-12, `bench_scoring.py --threads`) saw no difference either way; one
+# thread never cost more and leaves the other core to another request.
+_ONE_THREAD_ROWS = 1000
+_KIND_ORDER = {"categorical": 0, "numeric": 1, "boolean": 2, "datetime": 3}
 
 
 class FastScorer:
-    """Turn raw rows into the fitted estimator's input and score them, without per-cell pandas."""
+    """Turn raw rows into the fitted estimator's input and score them, column by column."""
 
     def __init__(self, model: TabularModel) -> None:
         self.model = model
@@ -71,133 +59,163 @@ class FastScorer:
         self.names = [str(f["name"]) for f in self.features]
         self.kinds = [str(f["kind"]) for f in self.features]
         self._catboost = model.name == "catboost"
-        self._caches: list[dict[tuple[type, Any], Any]] = [{} for _ in self.features]
-        self._missing = [self._convert_reference(i, None) for i in range(len(self.features))]
-        for i, feature in enumerate(self.features):
-            if self.kinds[i] == "categorical" and feature.get("categories"):
-                self._warm(i, [str(c) for c in feature["categories"]])
 
-    # ----------------------------------------------------------------- one value
+    # ----------------------------------------------------------------- raw columns
 
-    def _convert_reference(self, i: int, value: Any) -> Any:
-        """The model value of one raw value, by the reference coercion of a one-row column."""
-        values = pd.Series([value])
-        coerced = _COERCE[self.kinds[i]](values, self.names[i])
-        return _model_values(self.kinds[i], coerced)[0]
-
-    def _warm(self, i: int, values: list[Any]) -> None:
-        column = pd.Series(values, dtype=object)
-        coerced = _COERCE[self.kinds[i]](column, self.names[i])
-        converted = _model_values(self.kinds[i], coerced)
-        cache = self._caches[i]
-        for raw, out in zip(values, converted, strict=True):
-            cache[(type(raw), raw)] = out
-
-    def convert_value(self, i: int, value: Any) -> Any:
-        """The model value of one raw value of feature ``i`` (what a one-row frame would give)."""
-        kind = self.kinds[i]
-        if _is_missing(value):
-            return self._missing[i]
-        if kind == "numeric" and isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool):
-            return float(value)
-        if kind == "datetime" and type(value) is pd.Timestamp and value.tz is None:
-            # numpy's datetime arithmetic, as the column path does (exact, checked in tests).
-            return float((value.asm8 - np.datetime64(0, value.unit)) / _ONE_DAY)
-        try:
-            key = (type(value), value)
-            return self._caches[i][key]
-        except TypeError:  # unhashable: convert without caching
-            return self._convert_reference(i, value)
-        except KeyError:
-            pass
-        out = self._convert_reference(i, value)
-        cache = self._caches[i]
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[key] = out
-        return out
-
-    # ----------------------------------------------------------------- many rows
-
-    def _column(self, i: int, values: pd.Series) -> Any:
-        """Feature ``i`` in model form: floats, or (codes, distinct categories) for a category."""
-        kind, name = self.kinds[i], self.names[i]
-        if len(values) and values.isna().all():
-            # Entirely missing is missing whatever dtype the reader gave it (a column of
-            # nulls reads as float): the reference path refused a float date column here.
-            if kind == "categorical":
-                return np.zeros(len(values), dtype="int64"), np.array([self._missing[i]], object)
-            return np.full(len(values), np.nan)
-        plain = _plain_number(values.dtype)
-        if (kind == "numeric" and plain) or (kind == "boolean" and plain == "boolean"):
-            return values.to_numpy(dtype="float64", na_value=np.nan)
-        if _typed_for(kind, values):
-            return _model_values(kind, _COERCE[kind](values, name))
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        distinct = pd.Series(uniques, dtype=values.dtype)
-        converted = _model_values(kind, _COERCE[kind](distinct, name))
-        if kind != "categorical":
-            return converted.take(codes)
-        # Two raw values may clean to one category (" a" and "a"): categories must be unique.
-        recodes, categories = pd.factorize(np.asarray(converted, dtype=object))
-        return recodes.take(codes), np.asarray(categories, dtype=object)
-
-    def model_frame(self, rows: pd.DataFrame) -> Any:
-        """The estimator's input for raw rows; the same values as the reference path.
-
-        CatBoost gets categories as pandas categoricals (each distinct text hashed once, the
-        same hashes as plain text); scikit-learn gets the reference's exact frame.
-        """
+    def _frame_columns(self, rows: pd.DataFrame) -> list[RawColumn]:
         missing = [name for name in self.names if name not in rows.columns]
         if missing or not rows.columns.is_unique:
             feature_frame(rows.iloc[:0], self.features)  # raises the reference message
-        if len(rows) == 1:
-            record = _one_row_values(rows, self.names)
-            if record is not None:
-                return self.records_matrix([record])
-        try:
-            columns = [self._column(i, rows[name]) for i, name in enumerate(self.names)]
-        except FoldwiseError:
-            # The reference path counts bad cells over the whole column; let it say so.
-            feature_frame(rows, self.features)
-            raise
-        out: dict[str, Any] = {}
-        for name, column in zip(self.names, columns, strict=True):
-            if isinstance(column, tuple):
-                codes, categories = column
-                if self._catboost:
-                    index = pd.Index(categories, dtype=object)
-                    column = pd.Categorical.from_codes(codes, categories=index)
-                else:
-                    column = categories.take(codes)
-            out[name] = column
-        return pd.DataFrame(out, copy=False)
+        # By position: a lookup by name in pandas 3's text column index costs more than the
+        # conversion of a one-row column.
+        wanted = set(self.names)
+        by_name = {name: values for name, values in rows.items() if name in wanted}
+        return [series_column(by_name[n], k) for n, k in zip(self.names, self.kinds, strict=True)]
 
-    def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> Any:
-        """The estimator's input for rows given as mappings (e.g. parsed JSON).
-
-        CatBoost takes a list of rows directly (no frame to build); scikit-learn pipelines
-        select columns by name, so they get a frame.
-        """
-        table = []
-        for position, record in enumerate(records):
+    def _record_columns(self, records: Sequence[Mapping[str, Any]]) -> list[RawColumn]:
+        columns = []
+        for name, kind in zip(self.names, self.kinds, strict=True):
             try:
-                table.append([self.convert_value(i, record[n]) for i, n in enumerate(self.names)])
+                values = [record[name] for record in records]
             except KeyError:
-                absent = [n for n in self.names if n not in record]
+                position = next(i for i, r in enumerate(records) if name not in r)
+                absent = [n for n in self.names if n not in records[position]]
                 raise FoldwiseError(
                     f"input is missing feature column(s) {quoted(absent)} expected by the model"
                     + (f" (row {position})" if len(records) > 1 else "")
                 ) from None
-        if self._catboost and table:
-            return table
+            columns.append(list_column(values, kind))
+        return columns
+
+    # ----------------------------------------------------------------- conversion
+
+    def _reference(self, i: int, values: pd.Series) -> np.ndarray:
+        """Feature ``i`` by the reference coercion (rare forms, and the error messages)."""
+        kind = self.kinds[i]
+        if len(values) and values.isna().all():
+            # Entirely missing is missing whatever dtype the reader gave it (a column of
+            # nulls reads as float): the reference refuses a float date column here.
+            if kind == "categorical":
+                return np.full(len(values), MISSING_CATEGORY, dtype=object)
+            return np.full(len(values), np.nan)
+        return model_values(coerce_column(values, kind, self.names[i]), kind)
+
+    def convert(self, columns: list[RawColumn], n_rows: int) -> list[Any]:
+        """Each feature's model values: float64 arrays, and text arrays for categories.
+
+        All text columns are cleaned together, then read kind by kind; a column with a value
+        the fast rules do not read goes to the reference coercion (which reads it or names it).
+        """
+        out: list[Any] = [None] * len(columns)
+        failed: dict[int, FoldwiseError] = {}  # the reference names the first bad column
+
+        def reference(i: int, values: pd.Series) -> None:
+            try:
+                out[i] = self._reference(i, values)
+            except FoldwiseError as exc:
+                failed[i] = exc
+
+        text: list[int] = []
+        for i, column in enumerate(columns):
+            if column.form == "numbers":
+                out[i] = column.values
+            elif column.form == "text":
+                text.append(i)
+            else:
+                reference(i, column.values)
+        if text:
+            self._convert_text(columns, text, n_rows, out, reference)
+        if failed:
+            raise failed[min(failed)]
+        return out
+
+    def _convert_text(
+        self,
+        columns: list[RawColumn],
+        text: list[int],
+        n_rows: int,
+        out: list[Any],
+        reference: Any,
+    ) -> None:
+        text.sort(key=lambda i: _KIND_ORDER[self.kinds[i]])  # each kind end to end
+        raw = text_array([columns[i].values for i in text])
+        clean = CleanText.of(raw)
+        start = 0
+        for kind, group in itertools.groupby(text, key=lambda i: self.kinds[i]):
+            positions = list(group)
+            stop = start + len(positions) * n_rows
+            read = text_values(kind, clean.slice(start, stop))
+            for j, i in enumerate(positions):
+                begin, end = j * n_rows, (j + 1) * n_rows
+                if read is None or read[1][begin:end].any():
+                    cells = raw.slice(start + begin, n_rows).to_numpy(zero_copy_only=False)
+                    reference(i, pd.Series(cells, dtype="str"))
+                elif isinstance(read[0], pa.Array):
+                    out[i] = read[0].slice(begin, n_rows)
+                else:
+                    out[i] = read[0][begin:end]
+            start = stop
+
+    # ----------------------------------------------------------------- estimator input
+
+    def _frame_of(self, values: list[Any], categorical: bool) -> pd.DataFrame:
         out = {}
-        for j, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
-            dtype = object if kind == "categorical" else "float64"
-            out[name] = np.array([row[j] for row in table], dtype=dtype)
-        return pd.DataFrame(out)
+        for name, column in zip(self.names, values, strict=True):
+            if isinstance(column, pa.Array):
+                column = _categorical(column) if categorical else _objects(column)
+            elif categorical and column.dtype == object:
+                codes, uniques = pd.factorize(column)
+                column = pd.Categorical.from_codes(codes, pd.Index(uniques, dtype=object))
+            out[name] = column
+        return pd.DataFrame(out, copy=False)
+
+    def _input(self, values: list[Any], n_rows: int) -> Any:
+        if not self._catboost:
+            return self._frame_of(values, categorical=False)
+        if n_rows > _OBJECT_ARRAY_ROWS:
+            return self._frame_of(values, categorical=True)
+        table = np.empty((n_rows, len(values)), dtype=object)
+        for j, column in enumerate(values):
+            table[:, j] = _objects(column) if isinstance(column, pa.Array) else column
+        return table
+
+    def model_frame(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The reference's model frame of raw rows: floats, and text for categories."""
+        values = self.convert(self._frame_columns(rows), len(rows))
+        return self._frame_of(values, categorical=False)
+
+    def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> Any:
+        """The estimator's input for rows given as mappings (e.g. parsed JSON)."""
+        return self._input(self.convert(self._record_columns(records), len(records)), len(records))
+
+    def matrix(self, rows: Rows) -> Any:
+        """The estimator's input for any accepted form of raw rows."""
+        if isinstance(rows, pd.DataFrame):
+            return self._input(self.convert(self._frame_columns(rows), len(rows)), len(rows))
+        if isinstance(rows, Mapping):
+            return self.records_matrix([rows])
+        if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
+            bad = next(
+                (
+                    i
+                    for i, r in enumerate(rows)
+                    if type(r) is not dict and not isinstance(r, Mapping)
+                ),
+                None,
+            )
+            if bad is not None:
+                raise FoldwiseError(f"row {bad}: expected an object of column: value pairs")
+            return self.records_matrix(rows)
+        raise FoldwiseError(
+            f"rows: expected a table, a mapping or a list of mappings, got {type(rows).__name__}"
+        )
 
     # ----------------------------------------------------------------- scoring
+
+    def _call(self, method: Any, matrix: Any) -> np.ndarray:
+        if self._catboost and len(matrix) <= _ONE_THREAD_ROWS:
+            return np.asarray(method(matrix, thread_count=1), dtype="float64")
+        return np.asarray(method(matrix), dtype="float64")
 
     def scores_of(self, matrix: Any) -> np.ndarray:
         """Class probabilities (n, k) or values (n,) from the estimator's input."""
@@ -206,11 +224,11 @@ class FastScorer:
         if not model.is_classifier:
             if len(matrix) == 0:
                 return np.zeros(0, dtype="float64")
-            return np.asarray(estimator.predict(matrix), dtype="float64").reshape(-1)
+            return self._call(estimator.predict, matrix).reshape(-1)
         k = int(model.n_classes_)
         if len(matrix) == 0:
             return np.zeros((0, k), dtype="float64")
-        proba = np.asarray(estimator.predict_proba(matrix), dtype="float64")
+        proba = self._call(estimator.predict_proba, matrix)
         known = np.asarray(estimator.classes_).astype("int64")
         if proba.shape[1] == k and np.array_equal(known, model.classes_):
             return proba
@@ -218,65 +236,16 @@ class FastScorer:
         full[:, known] = proba
         return full
 
-    def scores(self, rows: pd.DataFrame | Mapping[str, Any] | Sequence[Mapping]) -> np.ndarray:
+    def scores(self, rows: Rows) -> np.ndarray:
         """Scores of raw rows: a frame, one mapping, or a sequence of mappings."""
         return self.scores_of(self.matrix(rows))
 
-    def matrix(self, rows: pd.DataFrame | Mapping[str, Any] | Sequence[Mapping]) -> Any:
-        """The estimator's input for any accepted form of raw rows."""
-        if isinstance(rows, pd.DataFrame):
-            return self.model_frame(rows)
-        if isinstance(rows, Mapping):
-            return self.records_matrix([rows])
-        if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
-            bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
-            if bad is not None:
-                raise FoldwiseError(f"row {bad}: expected an object of column: value pairs")
-            return self.records_matrix(rows)
-        raise FoldwiseError(
-            f"rows: expected a table, a mapping or a list of mappings, got {type(rows).__name__}"
-        )
+
+def _objects(text: pa.Array) -> np.ndarray:
+    return text.to_numpy(zero_copy_only=False)
 
 
-_PLAIN_KINDS = frozenset("fiubOM")
-
-
-def _plain_number(dtype: Any) -> str | None:
-    """ "boolean" or "number" when ``to_numpy(float64)`` is the whole coercion, else None."""
-    if isinstance(dtype, pd.BooleanDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "b"):
-        return "boolean"
-    if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
-        return "number"
-    return None
-
-
-def _plain_dtype(dtype: Any) -> bool:
-    """A dtype whose single value converts like a one-value column of the same value.
-
-    Numbers, booleans, plain text and naive or aware dates qualify; a pandas ``category``
-    column does not (its categories' own dtype decides the text), nor do nullable extension
-    numbers, whose missing marker differs.
-    """
-    if isinstance(dtype, pd.CategoricalDtype):
-        return False
-    if pd.api.types.is_string_dtype(dtype) or isinstance(
-        dtype, pd.DatetimeTZDtype | pd.BooleanDtype
-    ):
-        return True
-    return isinstance(dtype, np.dtype) and dtype.kind in _PLAIN_KINDS
-
-
-def _one_row_values(rows: pd.DataFrame, names: list[str]) -> dict[str, Any] | None:
-    """The feature values of a one-row frame, or None when a column needs the column path."""
-    wanted = set(names)
-    try:  # column arrays without building a Series per column (~10x cheaper on one row)
-        arrays = rows._iter_column_arrays()
-    except AttributeError:
-        arrays = (rows.iloc[:, j].array for j in range(rows.shape[1]))
-    values = {}
-    for name, array in zip(rows.columns, arrays, strict=True):
-        if name in wanted:
-            if not _plain_dtype(array.dtype):
-                return None
-            values[name] = array[0]
-    return values
+def _categorical(text: pa.Array) -> pd.Categorical:
+    encoded = pc.dictionary_encode(text)
+    categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.Categorical.from_codes(encoded.indices.to_numpy(), categories)

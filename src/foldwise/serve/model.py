@@ -164,27 +164,27 @@ class ServedModel:
         return {name: [row[name] for row in rows] for name in self.feature_names}
 
     def score(self, raw: dict[str, list[Any]]) -> Scores:
-        """Score raw feature values with the bundle's public :meth:`Bundle.predict`.
+        """Score raw feature values with the bundle's public scorer and threshold.
 
+        The same scores, labels and threshold as :meth:`Bundle.predict`, without building a
+        result frame (a one-row frame and its column lookups cost more than the scoring).
         A value the model cannot read raises :class:`FoldwiseError` naming the column.
         """
         try:
-            # A list of dicts is the bundle's cheapest raw input (no per-call DataFrame).
             n = len(next(iter(raw.values()), []))
-            out = self.bundle.predict([{k: v[i] for k, v in raw.items()} for i in range(n)])
+            rows = [{k: v[i] for k, v in raw.items()} for i in range(n)]
+            scores = self.bundle.predict_scores(rows)
         except FoldwiseError as exc:
             raise FoldwiseError(f"rows: {exc}") from None
         if self.task == "regression":
-            value = out["prediction"].to_numpy(dtype="float64")
-            return Scores(self.version, None, value, None)
-        classes = self.bundle.problem.classes or ()
-        proba = out[[f"proba_{label}" for label in classes]].to_numpy(dtype="float64")
-        labels = out["prediction"].tolist()
+            return Scores(self.version, None, np.ascontiguousarray(scores, dtype="float64"), None)
+        codes = self.bundle.predict_codes(scores)
+        labels = self.bundle.problem.decode(codes).tolist()
         if self.task == "binary":
-            value = proba[:, 1]
+            value = scores[:, 1]
         else:
-            value = proba[np.arange(len(proba)), proba.argmax(axis=1)]
-        return Scores(self.version, labels, np.ascontiguousarray(value), proba)
+            value = scores[np.arange(len(scores)), scores.argmax(axis=1)]
+        return Scores(self.version, labels, np.ascontiguousarray(value), scores)
 
     def row_ids(self, rows: list[dict[str, Any]], request_id: str) -> list[str]:
         """Each row's id: its id-column value if given, else ``<request_id>:<row>``."""
