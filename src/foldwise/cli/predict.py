@@ -77,13 +77,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {text}", file=sys.stderr)
 
     if args.engine == "spark":
-        from foldwise.production.spark import predict_files_spark
+        from foldwise.production.spark_files import predict_files_spark
 
         summary = predict_files_spark(
             directory, args.inputs, args.output, version, args.on_error, args.force,
             args.csv_separator, note,
         )  # fmt: skip
-        print(f"{summary}")
+        print(
+            f"{summary.output}/: {summary.rows_written} prediction(s) from {summary.files} "
+            f"file(s) on Spark ({summary.master}) by model {version.label} "
+            f"(sha256 {version.sha256[:12]})"
+        )
         return 0
     from foldwise.production.batch_files import PredictOptions, predict_files
 
