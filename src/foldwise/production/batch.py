@@ -89,10 +89,7 @@ class BadCellError(FoldwiseError):
 
     def __init__(self, cell: BadCell, source: str | None = None) -> None:
         self.cell = cell
-        super().__init__(
-            f"{cell.describe(source)}; the model expects {_EXPECTED[cell.kind]} "
-            "(--on-error skip leaves such rows out)"
-        )
+        super().__init__(f"{cell.describe(source)} (--on-error skip leaves such rows out)")
 
 
 def output_names(bundle: Bundle, id_columns: Sequence[str]) -> list[str]:
