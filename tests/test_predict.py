@@ -244,3 +244,31 @@ def test_csv_chunks_read_cells_as_read_table_does(tmp_path):
     got = pd.concat([c.frame for c in chunks])
     want = read_table(source, separator=";")
     pd.testing.assert_frame_equal(got, want, check_index_type=False)
+
+
+@pytest.mark.slow
+def test_version_ref_scores_with_the_registered_bundle(bundles, tmp_path, capsys):
+    """--version model#prod fetches the version in prod and names it in model_version."""
+    pytest.importorskip("gto")
+    from foldwise.production import registry
+    from tests.test_production_registry import ARTIFACTS, commit_bundle, dvc, git
+
+    bundle_dir, table = bundles["binary"]
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "t")
+    dvc(root, "init", "-q")
+    (root / "dvc.yaml").write_text(ARTIFACTS)
+    commit_bundle(root, bundle_dir, 0.4, "model v1")
+    registry.register(root, "model", "v1.0.0")
+    registry.assign(root, "model", "v1.0.0", "prod")
+    source = tmp_path / "rows.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "out.parquet"
+    assert run_cli("predict", source, "-o", out, "--version", "model#prod", "--root", root) == 0
+    got = pd.read_parquet(out)
+    assert set(got["model_version"]) == {"model@v1.0.0"}
+    assert_same(out, expected(root / ".foldwise" / "models" / "model@v1.0.0", read_table(source)))
+    assert "model model@v1.0.0 (commit" in capsys.readouterr().err

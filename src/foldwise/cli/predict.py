@@ -45,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="local",
         help="local: stream in this process; spark: score with Spark (OUTPUT is a folder)",
     )
+    cmd.add_argument(
+        "--master",
+        default=None,
+        help="--engine spark: the Spark master (e.g. yarn, spark://host:7077); default: the "
+        "one spark-submit gives, else local[*]",
+    )
     cmd.add_argument("--root", type=Path, default=Path.cwd(), help="project root (--version)")
 
 
@@ -81,8 +87,14 @@ def run(args: argparse.Namespace) -> int:
 
         summary = predict_files_spark(
             directory, args.inputs, args.output, version, args.on_error, args.force,
-            args.csv_separator, note,
+            args.csv_separator, note, args.master,
         )  # fmt: skip
+        if summary.rows_skipped:
+            print(
+                f"skipped {summary.rows_skipped} row(s) with cells the model cannot read "
+                "(--on-error skip)",
+                file=sys.stderr,
+            )
         print(
             f"{summary.output}/: {summary.rows_written} prediction(s) from {summary.files} "
             f"file(s) on Spark ({summary.master}) by model {version.label} "

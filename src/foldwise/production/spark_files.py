@@ -33,16 +33,21 @@ class SparkSummary:
     output: Path
     files: int
     rows_written: int
+    rows_skipped: int | None  # on_error="skip": input rows minus rows written
     master: str
 
 
-def session() -> Any:
-    """The active or a new Spark session (local on every core unless spark-submit says)."""
+def session(master: str | None = None) -> Any:
+    """The active or a new Spark session: ``master`` if given, else the one spark-submit
+    set, else local on every core."""
     from pyspark.sql import SparkSession
 
     # Local workers run this interpreter (the one foldwise is installed in) unless set.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return SparkSession.builder.appName("foldwise predict").getOrCreate()
+    builder = SparkSession.builder.appName("foldwise predict")
+    if master:
+        builder = builder.master(master)
+    return builder.getOrCreate()
 
 
 def _read(spark: Any, inputs: Sequence[str | Path], separator: str | None) -> tuple[Any, int]:
@@ -67,12 +72,13 @@ def predict_files_spark(
     force: bool = False,
     separator: str | None = None,
     note: Callable[[str], None] | None = None,
+    master: str | None = None,
 ) -> SparkSummary:
     """Score the inputs on Spark into the folder ``output`` (Parquet or CSV part files)."""
     fmt = output_format(output)
     if output.exists() and not force:
         raise FoldwiseError(f"{output}: already exists; --force replaces it")
-    spark = session()
+    spark = session(master)
     df, n_files = _read(spark, inputs, separator)
     result = predict(df, bundle_dir, model_version=version.ref, on_error=on_error)
     manifest = json.loads((Path(bundle_dir) / MANIFEST).read_text(encoding="utf-8"))
@@ -99,4 +105,5 @@ def predict_files_spark(
     os.replace(temp, output)
     reader = spark.read.parquet if fmt == "parquet" else spark.read.option("header", True).csv
     rows = reader(str(output)).count()
-    return SparkSummary(output, n_files, rows, spark.sparkContext.master)
+    skipped = df.count() - rows if on_error == "skip" else None
+    return SparkSummary(output, n_files, rows, skipped, spark.sparkContext.master)
