@@ -180,7 +180,8 @@ def read_chunks(file: InputFile, columns: Sequence[str], chunk_rows: int) -> Ite
     """The rows of ``file`` (only ``columns``) as pandas chunks of ``chunk_rows`` rows, in order."""
     try:
         if file.kind == "parquet":
-            batches = pq.ParquetFile(file.path).iter_batches(
+            # pre_buffer keeps every row group read so far (memory grows with the file).
+            batches = pq.ParquetFile(file.path, pre_buffer=False).iter_batches(
                 batch_size=chunk_rows, columns=list(columns)
             )
         else:

@@ -100,7 +100,8 @@ def load_shipped(name: str, sha256: str) -> Bundle:
         return _LOADED[sha256]
     from pyspark import SparkFiles
 
-    target = Path(tempfile.mkdtemp(prefix="foldwise-bundle-"))
+    # In Spark's per-application folder, which Spark removes when the application ends.
+    target = Path(tempfile.mkdtemp(prefix="foldwise-bundle-", dir=SparkFiles.getRootDirectory()))
     where = f"executor {socket.gethostname()}: shipped bundle {name}"
     try:
         _unpack(Path(SparkFiles.get(name)), target)
