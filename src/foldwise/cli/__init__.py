@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from foldwise.cli import predict
 from foldwise.cli.operate import (
     add_serve_commands,
     explain_rows_command,
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     usage.add_argument("rev", nargs="?", default=None, help="default: the workspace")
     usage.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     add_serve_commands(commands)
+    predict.add_parser(commands)
 
     model = commands.add_parser(
         "model", help="model versions (GTO + DVC): list, prod, fetch, rollback"
@@ -172,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
         "test-usage": lambda a: test_usage(a.root.resolve(), a.rev),
         "serve": serve,
+        "predict": predict.run,
         "shadow-report": shadow_report,
         "model": model_command,
         "monitor": monitor,
