@@ -142,17 +142,20 @@ def _serve(root: Path) -> pd.DataFrame:
     return frame[columns]
 
 
-# Each command's per-row output, row i for rows.csv's row i. Add a command with one line, e.g.
-# "foldwise predict": lambda root: _cli_table(root, "out/p.csv", "predict", "rows.csv", ...),
+# Each command's per-row output, row i for rows.csv's row i (a new command is one line).
 COMMANDS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "foldwise explain": lambda root: _cli_table(
         root, "out/explain/contributions.csv", "explain", "rows.csv", "--out", "out/explain"
+    ),
+    "foldwise predict": lambda root: _cli_table(
+        root, "out/p.csv", "predict", "rows.csv", "-o", "out/p.csv"
     ),
     "foldwise serve (prediction log)": _serve,
 }
 OWN_COLUMNS = {
     "foldwise explain": {"row", "prediction", "proba_Yes", "top_contributions"},
     "foldwise serve (prediction log)": {"request_id", "row", "id", "prediction", "value"},
+    "foldwise predict": {"prediction", "proba_Yes", "model_version"},
 }
 
 
