@@ -112,7 +112,7 @@ def test_separate_test_table_with_other_columns(project):
     project.set_params(data={"test_source": project.write_table(test, "test.csv")})
     result = project.dvc("repro", check=False)
     assert result.returncode != 0
-    assert "columns differ from data.source: missing ['colour']" in result.stderr
+    assert "columns differ from data.source: missing 'colour'" in result.stderr
 
 
 def test_separate_test_table_is_used(project):

@@ -50,7 +50,7 @@ def test_an_unmappable_test_label_still_fails_with_one_line(root):  # noqa: F811
         init(root, source, test_source=test, positive=">50K")
     message = str(info.value)
     assert "\n" not in message
-    assert "label(s) ['unknown'] that data/raw/table.csv does not have" in message
+    assert "label(s) 'unknown' that data/raw/table.csv does not have" in message
     assert (root / "params.yaml").read_text() == default_params_text()
 
 

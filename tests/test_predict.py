@@ -123,7 +123,7 @@ def test_missing_feature_columns_are_refused_by_name(bundles, tmp_path, capsys):
     out = tmp_path / "out.parquet"
     assert run_cli("predict", source, "-o", out, "--model", bundle_dir) == 2
     err = capsys.readouterr().err
-    assert f"{source}: missing feature column(s) ['x2', 'day'] expected by the model" in err
+    assert f"{source}: missing feature column(s) 'x2', 'day' expected by the model" in err
     assert not out.exists()
 
 

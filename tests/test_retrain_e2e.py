@@ -125,7 +125,7 @@ def test_refuses_up_front_and_changes_nothing(champion, tmp_path, capsys):
     no_age = tmp_path / "2025-01.csv"
     pd.read_csv(batches[0], dtype=str).drop(columns="age").to_csv(no_age, index=False)
     line = refused(root, [str(no_age), *batches[1:], "--labels", *manifest["labels"]], capsys)
-    assert "missing column(s) ['age']" in line
+    assert "missing column(s) 'age'" in line
     assert state(root) == before
 
     too_many = [*batches, "--labels", *manifest["labels"], "--recent-periods", "4"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 
 if TYPE_CHECKING:
     from foldwise.bundle import Bundle
@@ -45,7 +45,7 @@ def read_parquet_checked(path: Path, columns: list[str] | None = None) -> pd.Dat
     absent = [c for c in columns or [] if c not in frame.columns]
     if absent:
         raise FoldwiseError(
-            f"{path}: column(s) {absent[:5]} are missing, so the file does not belong to this "
+            f"{path}: column(s) {quoted(absent, 5)} are missing, so the file does not belong to this "
             f"run; {REBUILD}"
         )
     return frame
@@ -65,7 +65,7 @@ def read_json_checked(path: Path, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         )
     absent = [k for k in keys if k not in payload]
     if absent:
-        raise FoldwiseError(f"{path}: key(s) {absent} are missing; {REBUILD}")
+        raise FoldwiseError(f"{path}: key(s) {quoted(absent)} are missing; {REBUILD}")
     return payload
 
 
@@ -115,7 +115,7 @@ def id_columns(
     """
     missing = [name for name in names if name not in frame.columns]
     if missing:
-        raise FoldwiseError(f"id column(s) {missing} are not in the table")
+        raise FoldwiseError(f"id column(s) {quoted(missing)} are not in the table")
     picked = {}
     for name in names:
         values = frame[name].to_numpy()

@@ -142,7 +142,7 @@ def check_same_columns(source: pd.DataFrame, test: pd.DataFrame, test_path: Path
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"missing {missing}")
+            parts.append(f"missing {quoted(missing)}")
         if extra:
-            parts.append(f"unexpected {extra}")
+            parts.append(f"unexpected {quoted(extra)}")
         raise FoldwiseError(f"{test_path}: columns differ from data.source: {'; '.join(parts)}")

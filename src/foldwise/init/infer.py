@@ -212,7 +212,7 @@ def _check_test_labels(train_y: pd.Series, test_y: pd.Series, task: Task, names:
     unknown = sorted({str(v) for v in test_y.dropna().unique() if _label_key(v) not in known})
     if unknown:
         raise FoldwiseError(
-            f"{test_name}: target {target!r} has label(s) {unknown[:5]} that {source_name} does "
+            f"{test_name}: target {target!r} has label(s) {quoted(unknown, 5)} that {source_name} does "
             f"not have (its labels: {_labels(train_y)}); make the two tables use the same labels"
         )
 

@@ -80,7 +80,7 @@ def _check_log_schema(schema: pa.Schema, features: list[dict[str, Any]], root: P
     missing = [c for c in LOG_COLUMNS if c not in schema.names]
     if missing:
         raise FoldwiseError(
-            f"{root}: the prediction log has no column(s) {missing}; expected the columns of "
+            f"{root}: the prediction log has no column(s) {quoted(missing)}; expected the columns of "
             "the prediction log written by foldwise serve"
         )
     struct = schema.field("features").type
@@ -156,7 +156,7 @@ def read_log(root: Path, bundle: Bundle, period: str, labels: Labels | None) -> 
         absent = [c for c in keys if c not in dataset.schema.names]
         if absent:
             raise FoldwiseError(
-                f"{root}: the prediction log has no column(s) {absent} to join the labels on "
+                f"{root}: the prediction log has no column(s) {quoted(absent)} to join the labels on "
                 f"({labels.describe()}); label it by 'id', the id the server answered with"
             )
         first = pa.array(labels.first_parts(), pa.string())
@@ -331,7 +331,7 @@ def _batch_keys(
         if absent:
             raise FoldwiseError(
                 f"{path}: the labels join on {labels.describe()} but the batch has no "
-                f"column(s) {absent}"
+                f"column(s) {quoted(absent)}"
             )
         return row_keys(frame, labels.columns)
     for column in ["id", *id_columns]:

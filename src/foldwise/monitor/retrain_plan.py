@@ -24,7 +24,7 @@ import yaml
 from foldwise.bundle import Bundle
 from foldwise.config import Config
 from foldwise.data import read_table
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.init.project import RAW_DIR
 from foldwise.monitor.collect import period_keys
 from foldwise.monitor.labels import combine, read_labels, row_keys
@@ -119,7 +119,7 @@ def _read_batches(batches: list[Path], id_columns: list[str], features: list[str
         missing += [c for c in features if c not in frame.columns]
         if missing:
             raise FoldwiseError(
-                f"{path}: missing column(s) {missing}; a batch needs the id {id_column!r}, "
+                f"{path}: missing column(s) {quoted(missing)}; a batch needs the id {id_column!r}, "
                 "'ts' and the model's features"
             )
         frames.append(frame)
@@ -151,7 +151,7 @@ def labelled_rows(
     on = [id_column] if given.by_row_id else list(given.columns)
     absent = [c for c in on if c not in rows.columns]
     if absent:
-        raise FoldwiseError(f"{batches[0]}: no column(s) {absent} to join the labels on")
+        raise FoldwiseError(f"{batches[0]}: no column(s) {quoted(absent)} to join the labels on")
     labels = given.frame.set_index("key")["label"]
     keys = pd.Series(row_keys(rows, on), index=rows.index)
     rows = rows[keys.isin(labels.index).to_numpy()].copy()
@@ -319,7 +319,7 @@ def plan(
     ]
     if lacking:
         raise FoldwiseError(
-            f"batches: missing column(s) {lacking[:5]} of {config.data.source}; the appended "
+            f"batches: missing column(s) {quoted(lacking, 5)} of {config.data.source}; the appended "
             "rows would have them blank (add them, or list them in data.drop_columns)"
         )
     new_rows = fresh.reindex(columns=table.columns)  # dropped columns (the leak): blank

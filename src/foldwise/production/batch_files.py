@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from foldwise.bundle import Bundle
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.production.batch import BundleVersion, output_schema, score_chunk
 from foldwise.production.batch_input import InputFile, describe_file, expand_inputs, read_chunks
 
@@ -99,7 +99,7 @@ def plan_inputs(
         missing = [name for name in features if name not in file.columns]
         if missing:
             raise FoldwiseError(
-                f"{file.path}: missing feature column(s) {missing} expected by the model"
+                f"{file.path}: missing feature column(s) {quoted(missing)} expected by the model"
             )
     wanted = [str(c) for c in bundle.metadata.get("id_columns") or []]
     ids = tuple(c for c in wanted if c not in features and all(c in f.columns for f in files))

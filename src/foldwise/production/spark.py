@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from foldwise.artifacts import ID_PREFIX
 from foldwise.bundle import MANIFEST, Bundle
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.production.batch import (
     SHA_COLUMN,
     VERSION_COLUMN,
@@ -185,13 +185,15 @@ def predict(
     features = [str(f["name"]) for f in bundle.features]
     missing = [name for name in features if name not in df.columns]
     if missing:
-        raise FoldwiseError(f"DataFrame: missing feature column(s) {missing} expected by the model")
+        raise FoldwiseError(
+            f"DataFrame: missing feature column(s) {quoted(missing)} expected by the model"
+        )
     if id_columns is None:
         wanted = [str(c) for c in bundle.metadata.get("id_columns") or []]
         id_columns = [c for c in wanted if c in df.columns and c not in features]
     absent = [c for c in id_columns if c not in df.columns]
     if absent:
-        raise FoldwiseError(f"DataFrame: no id column(s) {absent}")
+        raise FoldwiseError(f"DataFrame: no id column(s) {quoted(absent)}")
     shipped = ship_bundle(df.sparkSession, directory)
     schema = spark_schema(bundle, df.schema, id_columns)
     rows = df.select(*dict.fromkeys([*id_columns, *features]))

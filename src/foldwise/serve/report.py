@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 
 from foldwise.artifacts import ID_PREFIX
-from foldwise.errors import FoldwiseError
+from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
 from foldwise.monitor.labels import Labels, row_keys
 from foldwise.monitor.labels import read_labels as labels_file
@@ -112,7 +112,7 @@ def compare_pair(
     absent = [c for c in labels.log_columns if c not in rows.columns]
     if absent:
         raise FoldwiseError(
-            f"the prediction log has no column(s) {absent} to join the labels on "
+            f"the prediction log has no column(s) {quoted(absent)} to join the labels on "
             f"({labels.describe()}); label it by 'id', the id the server answered with"
         )
     rows = rows.assign(key=row_keys(rows, labels.log_columns))
