@@ -22,6 +22,8 @@ or raises the reference's message counting the column's bad values.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +67,7 @@ class RawColumn:
     """One feature's raw values in the form its conversion takes (see the module docstring)."""
 
     form: str  # "numbers", "text" or "series"
-    values: Any  # float64 ndarray; text: a list of str/None or a pyarrow array; a Series
+    values: Any  # float64 ndarray; text: a list or tuple of str/None, or a pyarrow array; a Series
 
 
 def _numbers(values: np.ndarray) -> RawColumn:
@@ -79,7 +81,7 @@ def _zero_one(values: np.ndarray) -> bool:
     return bool((np.isnan(values) | (values == 0.0) | (values == 1.0)).all())
 
 
-def list_column(values: list[Any], kind: str) -> RawColumn:
+def list_column(values: Sequence[Any], kind: str) -> RawColumn:
     """A feature's values from records (e.g. parsed JSON), typed as a table of them would be.
 
     The reference is ``pandas.DataFrame(records)``: a column of numbers and nulls is float, of
@@ -269,7 +271,7 @@ def text_values(kind: str, clean: CleanText) -> tuple[Any, np.ndarray] | None:
 
 def text_array(parts: list[Any]) -> pa.Array:
     """One string array of several text columns, end to end."""
-    if all(isinstance(part, list) for part in parts):
-        return pa.array([v for part in parts for v in part], TEXT)
+    if not any(isinstance(part, pa.Array) for part in parts):
+        return pa.array(list(itertools.chain.from_iterable(parts)), TEXT)
     arrays = [p if isinstance(p, pa.Array) else pa.array(p, TEXT) for p in parts]
     return pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]

@@ -15,6 +15,7 @@ with pandas categoricals (each distinct text hashed once) for large ones.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,9 @@ class FastScorer:
         self.names = [str(f["name"]) for f in self.features]
         self.kinds = [str(f["kind"]) for f in self.features]
         self._catboost = model.name == "catboost"
+        # One C call per record takes every feature's value (extra keys are never touched).
+        take = operator.itemgetter(*self.names)
+        self._take = take if len(self.names) > 1 else lambda record: (take(record),)
 
     # ----------------------------------------------------------------- raw columns
 
@@ -73,19 +77,25 @@ class FastScorer:
         return [series_column(by_name[n], k) for n, k in zip(self.names, self.kinds, strict=True)]
 
     def _record_columns(self, records: Sequence[Mapping[str, Any]]) -> list[RawColumn]:
-        columns = []
-        for name, kind in zip(self.names, self.kinds, strict=True):
-            try:
-                values = [record[name] for record in records]
-            except KeyError:
-                position = next(i for i, r in enumerate(records) if name not in r)
+        try:
+            rows = list(map(self._take, records))
+        except KeyError:
+            self._missing_key(records)
+            raise
+        # zip(*rows) turns the rows into one tuple per feature, in C.
+        values = zip(*rows, strict=True) if rows else (() for _ in self.names)
+        return [list_column(v, k) for v, k in zip(values, self.kinds, strict=True)]
+
+    def _missing_key(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Name the first feature a record lacks (in feature order), and that record's gaps."""
+        for name in self.names:
+            position = next((i for i, r in enumerate(records) if name not in r), None)
+            if position is not None:
                 absent = [n for n in self.names if n not in records[position]]
                 raise FoldwiseError(
                     f"input is missing feature column(s) {quoted(absent)} expected by the model"
                     + (f" (row {position})" if len(records) > 1 else "")
-                ) from None
-            columns.append(list_column(values, kind))
-        return columns
+                )
 
     # ----------------------------------------------------------------- conversion
 
