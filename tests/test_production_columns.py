@@ -97,8 +97,14 @@ def outcome(fn):
 def check(model, records: list[dict]) -> None:
     scorer = FastScorer(model)
     expected = outcome(lambda: scores(model, pd.DataFrame(records)))
-    for rows in (records, pd.DataFrame(records)):
-        got = outcome(lambda rows=rows: scorer.scores(rows))
+    columns = {name: [r[name] for r in records] for name in records[0]}
+
+    def by_columns() -> np.ndarray:
+        return scorer.scores_of(scorer.columns_matrix(columns))
+
+    for rows in (records, pd.DataFrame(records), by_columns):
+        call = rows if callable(rows) else (lambda rows=rows: scorer.scores(rows))
+        got = outcome(call)
         if isinstance(expected, str) or isinstance(got, str):
             assert got == expected, (records, got, expected)
         else:

@@ -198,6 +198,25 @@ class FastScorer:
         """The estimator's input for rows given as mappings (e.g. parsed JSON)."""
         return self._input(self.convert(self._record_columns(records), len(records)), len(records))
 
+    def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> Any:
+        """The estimator's input for raw values given feature by feature (as records would be).
+
+        ``columns`` maps every feature name to its values, one per row, in row order; the
+        same input as the records ``[{name: columns[name][i], ...} for i in ...]``.
+        """
+        try:
+            values = [columns[name] for name in self.names]
+        except KeyError:
+            absent = [n for n in self.names if n not in columns]
+            raise FoldwiseError(
+                f"input is missing feature column(s) {quoted(absent)} expected by the model"
+            ) from None
+        n_rows = len(values[0]) if values else 0
+        if any(len(v) != n_rows for v in values):
+            raise FoldwiseError("columns: every feature needs one value per row")
+        raw = [list_column(v, k) for v, k in zip(values, self.kinds, strict=True)]
+        return self._input(self.convert(raw, n_rows), n_rows)
+
     def matrix(self, rows: Rows) -> Any:
         """The estimator's input for any accepted form of raw rows."""
         if isinstance(rows, pd.DataFrame):
