@@ -119,6 +119,8 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
 def series_column(values: pd.Series, kind: str) -> RawColumn:
     """A feature's column of a table, by its dtype."""
     dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):  # the text branch below, without the dtype tests
+        return _text_column(values)
     if isinstance(dtype, pd.CategoricalDtype):
         return RawColumn("series", values)
     plain = isinstance(dtype, np.dtype) and dtype.kind in "fiub"  # plain numpy numbers
@@ -136,17 +138,20 @@ def series_column(values: pd.Series, kind: str) -> RawColumn:
         if not np.isnan(ints).any() and np.abs(ints).max(initial=0) < _EXACT_INT:
             return RawColumn("text", pa.array(ints.astype("int64")).cast(TEXT))
     if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
-        try:
-            source = (
-                values.to_numpy() if dtype == np.dtype(object) else values.array
-            )  # no copy of text
-            text = pa.array(source, TEXT, from_pandas=True)
-            if isinstance(text, pa.ChunkedArray):
-                text = text.combine_chunks()
-        except (TypeError, ValueError, pa.ArrowException):
-            return RawColumn("series", values)
-        return RawColumn("text", text)
+        return _text_column(values)
     return RawColumn("series", values)
+
+
+def _text_column(values: pd.Series) -> RawColumn:
+    object_dtype = values.dtype == np.dtype(object)
+    try:
+        source = values.to_numpy() if object_dtype else values.array  # no copy of text
+        text = pa.array(source, TEXT, from_pandas=True)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+    except (TypeError, ValueError, pa.ArrowException):
+        return RawColumn("series", values)
+    return RawColumn("text", text)
 
 
 # ----------------------------------------------------------------- text kernels
