@@ -123,6 +123,24 @@ def test_bad_input_gives_the_reference_message():
         scorer.scores(42)
 
 
+def test_records_missing_a_feature_name_the_first_feature_and_its_row():
+    model, X = fitted("catboost", "binary")
+    scorer = FastScorer(model)
+    records = as_text(X).iloc[:4].to_dict("records")
+    del records[1]["joined"], records[1]["city"]  # the model's first missing feature is city
+    del records[0]["joined"]  # an earlier row lacking a later feature is not the one named
+    with pytest.raises(FoldwiseError, match=r"column\(s\) 'city', 'joined' expected .*\(row 1\)"):
+        scorer.scores(records)
+
+
+def test_records_with_extra_keys_and_other_key_orders_score_alike():
+    model, X = fitted("catboost", "multiclass")
+    records = as_text(X).iloc[:30].to_dict("records")
+    shuffled = [dict(reversed(list(r.items())), note=i) for i, r in enumerate(records)]
+    expected = scores(model, pd.DataFrame(records))
+    assert np.array_equal(FastScorer(model).scores(shuffled), expected)
+
+
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_an_empty_batch_scores_to_an_empty_result(task):
     model, X = fitted("catboost", task)

@@ -113,6 +113,7 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(bundles, serv
         ({"rows": missing}, 422, "rows[0].x2: missing feature"),
         ({"rows": [dict(good[0], x1={"a": 1})]}, 422, "rows[0].x1: expected number or string"),
         ({"rows": [dict(good[0], member=[1])]}, 422, "rows[0].member: expected boolean"),
+        ({"rows": [good[0], dict(good[1], x1=True)]}, 422, "rows[1].x1: expected number or"),
         ({"rows": [dict(good[0], x1="abc")]}, 422, "column 'x1': 1 value(s) are not numbers"),
         ({"rows": [dict(good[0], day="not a date")]}, 422, "column 'day'"),
         ({"rows": rows_of(table, 51)}, 413, "rows: 51 rows exceed the limit of 50"),
@@ -133,8 +134,8 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(bundles, serv
     answer = server.client.post("/predict", content=b"x=1", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415
     metrics = server.client.get("/metrics").text
-    assert 'foldwise_http_errors_total{endpoint="/predict",kind="client"} 11.0' in metrics
-    assert 'foldwise_http_requests_total{endpoint="/predict",status="200"} 10.0' in metrics
+    assert 'foldwise_http_errors_total{endpoint="/predict",kind="client"} 12.0' in metrics
+    assert 'foldwise_http_requests_total{endpoint="/predict",status="200"} 11.0' in metrics
     assert "foldwise_http_request_duration_seconds_bucket" in metrics
     assert server.process.poll() is None
 

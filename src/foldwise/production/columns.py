@@ -22,6 +22,9 @@ or raises the reference's message counting the column's bad values.
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,10 @@ _ISO_DATE = (
     r"^[1-9]\d{3}-\d{2}-\d{2}"
     r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?$"
 )
+# The same pattern for Python's re (ASCII classes, whole string): Arrow compiles a pattern on
+# every call, which costs more than matching a few hundred short strings in Python.
+_ISO_DATE_PY = re.compile(_ISO_DATE[1:-1], re.ASCII)
+_PYTHON_MATCH_CELLS = 512
 _MISSING = pa.array(sorted(MISSING_TOKENS), TEXT)
 _BACKSLASH, _EMPTY = pa.scalar("\\", TEXT), pa.scalar("", TEXT)
 _MISSING_CATEGORY = pa.scalar(MISSING_CATEGORY, TEXT)
@@ -65,7 +72,7 @@ class RawColumn:
     """One feature's raw values in the form its conversion takes (see the module docstring)."""
 
     form: str  # "numbers", "text" or "series"
-    values: Any  # float64 ndarray; text: a list of str/None or a pyarrow array; a Series
+    values: Any  # float64 ndarray; text: a list or tuple of str/None, or a pyarrow array; a Series
 
 
 def _numbers(values: np.ndarray) -> RawColumn:
@@ -79,7 +86,7 @@ def _zero_one(values: np.ndarray) -> bool:
     return bool((np.isnan(values) | (values == 0.0) | (values == 1.0)).all())
 
 
-def list_column(values: list[Any], kind: str) -> RawColumn:
+def list_column(values: Sequence[Any], kind: str) -> RawColumn:
     """A feature's values from records (e.g. parsed JSON), typed as a table of them would be.
 
     The reference is ``pandas.DataFrame(records)``: a column of numbers and nulls is float, of
@@ -112,6 +119,8 @@ def list_column(values: list[Any], kind: str) -> RawColumn:
 def series_column(values: pd.Series, kind: str) -> RawColumn:
     """A feature's column of a table, by its dtype."""
     dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):  # the text branch below, without the dtype tests
+        return _text_column(values)
     if isinstance(dtype, pd.CategoricalDtype):
         return RawColumn("series", values)
     plain = isinstance(dtype, np.dtype) and dtype.kind in "fiub"  # plain numpy numbers
@@ -129,17 +138,20 @@ def series_column(values: pd.Series, kind: str) -> RawColumn:
         if not np.isnan(ints).any() and np.abs(ints).max(initial=0) < _EXACT_INT:
             return RawColumn("text", pa.array(ints.astype("int64")).cast(TEXT))
     if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
-        try:
-            source = (
-                values.to_numpy() if dtype == np.dtype(object) else values.array
-            )  # no copy of text
-            text = pa.array(source, TEXT, from_pandas=True)
-            if isinstance(text, pa.ChunkedArray):
-                text = text.combine_chunks()
-        except (TypeError, ValueError, pa.ArrowException):
-            return RawColumn("series", values)
-        return RawColumn("text", text)
+        return _text_column(values)
     return RawColumn("series", values)
+
+
+def _text_column(values: pd.Series) -> RawColumn:
+    object_dtype = values.dtype == np.dtype(object)
+    try:
+        source = values.to_numpy() if object_dtype else values.array  # no copy of text
+        text = pa.array(source, TEXT, from_pandas=True)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+    except (TypeError, ValueError, pa.ArrowException):
+        return RawColumn("series", values)
+    return RawColumn("text", text)
 
 
 # ----------------------------------------------------------------- text kernels
@@ -148,7 +160,9 @@ def series_column(values: pd.Series, kind: str) -> RawColumn:
 
 
 def _mask(flags: pa.Array) -> np.ndarray:
-    return pc.fill_null(flags, False).to_numpy(zero_copy_only=False)
+    if flags.null_count:
+        flags = pc.fill_null(flags, False)
+    return flags.to_numpy(zero_copy_only=False)
 
 
 def _match(text: pa.Array, pattern: str, ignore_case: bool = False) -> np.ndarray:
@@ -223,9 +237,17 @@ def read_booleans(clean: CleanText) -> tuple[np.ndarray, np.ndarray]:
     return values, clean.present & ~known
 
 
+def iso_dates(text: pa.Array) -> np.ndarray:
+    """Cells that are ISO dates (``_ISO_DATE``); False where null."""
+    if len(text) > _PYTHON_MATCH_CELLS:
+        return _match(text, _ISO_DATE)
+    match = _ISO_DATE_PY.fullmatch
+    return np.array([v is not None and match(v) is not None for v in text.to_pylist()], bool)
+
+
 def read_dates(clean: CleanText) -> tuple[np.ndarray, np.ndarray] | None:
     """Days since 1970 from cleaned ISO text, and the cells the fast rule does not read."""
-    bad = clean.present & ~_match(clean.text, _ISO_DATE)
+    bad = clean.present & ~iso_dates(clean.text)
     if bad.any():
         return np.full(len(bad), np.nan), bad
     try:  # an impossible date (2024-02-30) fails the cast: the reference names it
@@ -269,7 +291,7 @@ def text_values(kind: str, clean: CleanText) -> tuple[Any, np.ndarray] | None:
 
 def text_array(parts: list[Any]) -> pa.Array:
     """One string array of several text columns, end to end."""
-    if all(isinstance(part, list) for part in parts):
-        return pa.array([v for part in parts for v in part], TEXT)
+    if not any(isinstance(part, pa.Array) for part in parts):
+        return pa.array(list(itertools.chain.from_iterable(parts)), TEXT)
     arrays = [p if isinstance(p, pa.Array) else pa.array(p, TEXT) for p in parts]
     return pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]

@@ -15,6 +15,7 @@ with pandas categoricals (each distinct text hashed once) for large ones.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,9 @@ class FastScorer:
         self.names = [str(f["name"]) for f in self.features]
         self.kinds = [str(f["kind"]) for f in self.features]
         self._catboost = model.name == "catboost"
+        # One C call per record takes every feature's value (extra keys are never touched).
+        take = operator.itemgetter(*self.names)
+        self._take = take if len(self.names) > 1 else lambda record: (take(record),)
 
     # ----------------------------------------------------------------- raw columns
 
@@ -73,19 +77,25 @@ class FastScorer:
         return [series_column(by_name[n], k) for n, k in zip(self.names, self.kinds, strict=True)]
 
     def _record_columns(self, records: Sequence[Mapping[str, Any]]) -> list[RawColumn]:
-        columns = []
-        for name, kind in zip(self.names, self.kinds, strict=True):
-            try:
-                values = [record[name] for record in records]
-            except KeyError:
-                position = next(i for i, r in enumerate(records) if name not in r)
+        try:
+            rows = list(map(self._take, records))
+        except KeyError:
+            self._missing_key(records)
+            raise
+        # zip(*rows) turns the rows into one tuple per feature, in C.
+        values = zip(*rows, strict=True) if rows else (() for _ in self.names)
+        return [list_column(v, k) for v, k in zip(values, self.kinds, strict=True)]
+
+    def _missing_key(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Name the first feature a record lacks (in feature order), and that record's gaps."""
+        for name in self.names:
+            position = next((i for i, r in enumerate(records) if name not in r), None)
+            if position is not None:
                 absent = [n for n in self.names if n not in records[position]]
                 raise FoldwiseError(
                     f"input is missing feature column(s) {quoted(absent)} expected by the model"
                     + (f" (row {position})" if len(records) > 1 else "")
-                ) from None
-            columns.append(list_column(values, kind))
-        return columns
+                )
 
     # ----------------------------------------------------------------- conversion
 
@@ -187,6 +197,25 @@ class FastScorer:
     def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> Any:
         """The estimator's input for rows given as mappings (e.g. parsed JSON)."""
         return self._input(self.convert(self._record_columns(records), len(records)), len(records))
+
+    def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> Any:
+        """The estimator's input for raw values given feature by feature (as records would be).
+
+        ``columns`` maps every feature name to its values, one per row, in row order; the
+        same input as the records ``[{name: columns[name][i], ...} for i in ...]``.
+        """
+        try:
+            values = [columns[name] for name in self.names]
+        except KeyError:
+            absent = [n for n in self.names if n not in columns]
+            raise FoldwiseError(
+                f"input is missing feature column(s) {quoted(absent)} expected by the model"
+            ) from None
+        n_rows = len(values[0]) if values else 0
+        if any(len(v) != n_rows for v in values):
+            raise FoldwiseError("columns: every feature needs one value per row")
+        raw = [list_column(v, k) for v, k in zip(values, self.kinds, strict=True)]
+        return self._input(self.convert(raw, n_rows), n_rows)
 
     def matrix(self, rows: Rows) -> Any:
         """The estimator's input for any accepted form of raw rows."""

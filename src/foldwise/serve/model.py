@@ -145,19 +145,33 @@ class ServedModel:
         for name, kind in ((str(f["name"]), f["kind"]) for f in self.bundle.features):
             allowed = JSON_TYPES[kind]
             types = tuple(t for a in allowed if a != "null" for t in _PY_TYPES[a])
-            for i, row in enumerate(rows):
-                if name not in row:
-                    raise FoldwiseError(
-                        f"rows[{i}].{name}: missing feature (send null for an unknown value)"
-                    )
-                value = row[name]
-                if value is None:
-                    continue
-                if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                    raise FoldwiseError(
-                        f"rows[{i}].{name}: expected {' or '.join(allowed)} for a {kind} "
-                        f"feature, got {_json_type(value)}"
-                    )
+            # Parsed JSON holds exact types: a column whose value types are all accepted ones
+            # passes at once; any other column is checked cell by cell (the message).
+            try:
+                present = set(map(type, [row[name] for row in rows]))
+            except KeyError:
+                present = None
+            if present is not None and present <= {*types, type(None)}:
+                continue
+            self._check_cells(rows, name, kind, allowed, types)
+
+    @staticmethod
+    def _check_cells(
+        rows: list[dict[str, Any]], name: str, kind: str, allowed: tuple, types: tuple
+    ) -> None:
+        for i, row in enumerate(rows):
+            if name not in row:
+                raise FoldwiseError(
+                    f"rows[{i}].{name}: missing feature (send null for an unknown value)"
+                )
+            value = row[name]
+            if value is None:
+                continue
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise FoldwiseError(
+                    f"rows[{i}].{name}: expected {' or '.join(allowed)} for a {kind} "
+                    f"feature, got {_json_type(value)}"
+                )
 
     def raw_features(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
         """The request's values of each feature, as sent (the log types them at compaction)."""
@@ -170,10 +184,9 @@ class ServedModel:
         result frame (a one-row frame and its column lookups cost more than the scoring).
         A value the model cannot read raises :class:`FoldwiseError` naming the column.
         """
+        scorer = self.bundle.scorer
         try:
-            n = len(next(iter(raw.values()), []))
-            rows = [{k: v[i] for k, v in raw.items()} for i in range(n)]
-            scores = self.bundle.predict_scores(rows)
+            scores = scorer.scores_of(scorer.columns_matrix(raw))
         except FoldwiseError as exc:
             raise FoldwiseError(f"rows: {exc}") from None
         if self.task == "regression":
