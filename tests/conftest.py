@@ -128,3 +128,31 @@ class Project:
         import json
 
         return json.loads((self.root / relative).read_text())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with slow end-to-end tests first, the rest in their usual order.
+
+    With ``--dist loadscope`` a module runs whole on one worker, in collection order: a long
+    module collected last (the README walkthrough, retraining) ran alone while the other
+    worker sat idle. Started first, the fast modules fill the gaps around them instead.
+    """
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> tuple[bool, int]:
+        module = item.nodeid.split("::")[0]
+        longest = LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+        return module not in slow, longest
+
+    items.sort(key=rank)
+
+
+# The longest modules, longest first (measured on CI's 2 cores: several minutes each).
+LONGEST_FIRST = [
+    "tests/test_e2e_model.py",
+    "tests/test_readme_walkthrough.py",
+    "tests/test_retrain_e2e.py",
+    "tests/test_fresh_clone.py",
+    "tests/test_ids_e2e.py",
+    "tests/test_compare_e2e.py",
+]

@@ -88,6 +88,6 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     summary = (clone / "reports" / "retrain" / "report.md").read_text()
-    assert "registered as `model@v0.2.0`" in summary
+    assert "registered as `model@v0.2.0 (sha256:" in summary
     tags = _run(clone, "git tag", env).stdout.split()
     assert "model@v0.2.0" in tags

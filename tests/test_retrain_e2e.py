@@ -119,7 +119,7 @@ def test_refuses_up_front_and_changes_nothing(champion, tmp_path, capsys):
     line = refused(root, [*batches, "--labels", str(alien)], capsys)
     assert "alien.csv" in line
     assert "none of the 2 'id' value(s)" in line
-    assert "match column 'customer_id' of the batches" in line
+    assert "match column(s) 'customer_id' of the batches" in line
     assert state(root) == before
 
     no_age = tmp_path / "2025-01.csv"
