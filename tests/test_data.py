@@ -234,7 +234,7 @@ def test_stratified_split_rejects_singleton_class():
 
 
 def test_test_table_with_other_columns(tmp_path):
-    with pytest.raises(FoldwiseError, match=r"columns differ from data\.source: missing \['b'\]"):
+    with pytest.raises(FoldwiseError, match=r"columns differ from data\.source: missing 'b'"):
         check_same_columns(
             pd.DataFrame(columns=["a", "b", "y"]), pd.DataFrame(columns=["a", "y"]), tmp_path
         )

@@ -38,7 +38,7 @@ def test_prediction_table_keeps_the_results_index_and_refuses_id_prefixed_own_co
 
 
 def test_an_unknown_id_column_is_named():
-    with pytest.raises(FoldwiseError, match=r"id column\(s\) \['nope'\] are not in the table"):
+    with pytest.raises(FoldwiseError, match=r"id column\(s\) 'nope' are not in the table"):
         id_columns(_users(), ["nope"])
 
 

@@ -207,7 +207,7 @@ def test_bad_inputs(root, tmp_path_factory):
         init(root, str(outside))
     other = profile_table(100, seed=12, labels=("No", "Maybe"))
     test = write(root, other, "test.csv")
-    with pytest.raises(FoldwiseError, match=r"label\(s\) \['Maybe'\] that data/raw/table.csv"):
+    with pytest.raises(FoldwiseError, match=r"label\(s\) 'Maybe' that data/raw/table.csv"):
         init(root, source, test_source=test)
     assert (root / "params.yaml").read_text() == default_params_text()
     assert not list(root.glob(".params.yaml*"))

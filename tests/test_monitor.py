@@ -224,7 +224,7 @@ def test_log_without_the_model_features(sim, tmp_path):
     folder.mkdir(parents=True)
     table = pa.table({"ts": pa.array([np.datetime64("2025-01-01T10:00", "us")]), "value": [0.1]})
     pq.write_table(table, folder / "part-0.parquet")
-    with pytest.raises(FoldwiseError, match=r"the prediction log has no column\(s\) \['id'"):
+    with pytest.raises(FoldwiseError, match=r"the prediction log has no column\(s\) 'id'"):
         run(sim, "err", inputs=[tmp_path / "log"], labels=[])
 
 

@@ -135,7 +135,7 @@ def test_a_tampered_bundle_is_refused_on_the_driver(spark, bundles, tmp_path):
 
 def test_missing_features_are_refused_and_bad_cells_follow_on_error(spark, bundles):
     bundle_dir, rows = bundles["multiclass"]
-    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) \['x2'\]"):
+    with pytest.raises(FoldwiseError, match=r"missing feature column\(s\) 'x2'"):
         foldwise.spark.predict(spark.createDataFrame(rows.drop(columns="x2")), bundle_dir)
     bad = rows.copy()
     bad.loc[7, "x1"] = "twelve"
