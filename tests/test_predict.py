@@ -251,16 +251,10 @@ def test_version_ref_scores_with_the_registered_bundle(bundles, tmp_path, capsys
     """--version model#prod fetches the version in prod and names it in model_version."""
     pytest.importorskip("gto")
     from foldwise.production import registry
-    from tests.test_production_registry import ARTIFACTS, commit_bundle, dvc, git
+    from tests.test_production_registry import commit_bundle, registry_repo
 
     bundle_dir, table = bundles["binary"]
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "t")
-    dvc(root, "init", "-q")
-    (root / "dvc.yaml").write_text(ARTIFACTS)
+    root = registry_repo(tmp_path / "repo")
     commit_bundle(root, bundle_dir, 0.4, "model v1")
     registry.register(root, "model", "v1.0.0")
     registry.assign(root, "model", "v1.0.0", "prod")

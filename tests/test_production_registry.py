@@ -51,13 +51,7 @@ def test_register_assign_fetch_and_roll_back(tmp_path, monkeypatch):
     from tests.test_production import make_bundle
 
     source = make_bundle(tmp_path / "src")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "t")
-    dvc(root, "init", "-q")
-    (root / "dvc.yaml").write_text(ARTIFACTS)
+    root = registry_repo(tmp_path / "repo")
 
     def prod_hashes() -> dict[str, str]:
         out = registry.fetch_bundle(root, "model#prod", tmp_path / "fetched")
@@ -117,6 +111,17 @@ def test_register_assign_fetch_and_roll_back(tmp_path, monkeypatch):
         finally:
             server.stop()
         assert (log / "_models" / f"model@v1.1.0_sha256_{name[-13:-1]}.json").is_file()
+
+
+def registry_repo(root: Path) -> Path:
+    """A git + DVC repository whose dvc.yaml declares the model artifact (nothing committed)."""
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "t")
+    dvc(root, "init", "-q")
+    (root / "dvc.yaml").write_text(ARTIFACTS)
+    return root
 
 
 def gto_repo(root: Path, artifacts: str = ARTIFACTS) -> Path:

@@ -62,7 +62,6 @@ _ARROW_KINDS = {
     "boolean": pa.bool_(),
     "datetime": pa.timestamp("us"),
 }
-PREDICTION_COLUMNS = ("model_version", "prediction", "value", "proba")
 
 
 def log_schema(features: list[dict[str, Any]], id_columns: Sequence[str] = ()) -> pa.Schema:
