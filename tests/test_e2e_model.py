@@ -120,11 +120,12 @@ def test_shuffled_test_target_changes_only_evaluate(project):
 )
 def test_every_model_runs_end_to_end(project, model):
     _setup(project)
-    # The pipeline is under test here, not the latency budget (validate's own tests do that):
-    # a forest's or HGB's one-row p99 on a busy 2-core CI machine can pass 50 ms.
+    # The pipeline is under test here, not the speed budgets (validate's own tests do that):
+    # on a busy 2-core CI machine a forest's or HGB's one-row p99 can pass 50 ms and its batch
+    # throughput fall under 2,000 rows/s (1,178 measured once).
     project.set_params(
         model={"name": model, "random_forest": {"n_estimators": 50}},
-        production={"max_latency_ms": 5000.0},
+        production={"max_latency_ms": 5000.0, "min_rows_per_s": 1.0},
     )
     project.dvc("repro")
     assert project.read_json("reports/evaluate/metrics.json")["model"] == model
