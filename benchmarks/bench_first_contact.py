@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -271,11 +272,12 @@ def catboost_defaults(work: Path) -> dict:
     return {"test": float(score(problem.metric, y_test, np.asarray(predicted))), "seconds": seconds}
 
 
-def run_pipeline(name: str, rows: int, extra: list[str]) -> dict:
+def run_pipeline(name: str, rows: int, extra: list[str], keep: Path | None = None) -> dict:
     """One fresh project: `foldwise init`, `dvc repro`; its figures and CatBoost's beside them.
 
     A table with a post-outcome column first runs up to the audit as init left it, which must
     fail naming that column; then ``data.drop_columns`` gets it, the one edit a user makes.
+    ``keep``: a folder that receives a copy of ``data/prepared/`` (the rows the peers get).
     """
     with tempfile.TemporaryDirectory(prefix=f"fw-{name}-") as tmp:
         work = Path(tmp)
@@ -322,6 +324,8 @@ def run_pipeline(name: str, rows: int, extra: list[str]) -> dict:
         if repro.returncode != 0:
             tail = (repro.stderr or repro.stdout).strip().splitlines()[-3:]
             return {"table": name, "error": " | ".join(tail), "wall": wall}
+        if keep is not None:
+            shutil.copytree(work / "data" / "prepared", keep, dirs_exist_ok=True)
         nested = json.loads((work / "reports" / "tune" / "nested_cv.json").read_text())
         evaluate = json.loads((work / "reports" / "evaluate" / "metrics.json").read_text())
         lines = repro.stdout.splitlines()
