@@ -128,7 +128,7 @@ def init(args: argparse.Namespace) -> None:
         print(line)
 
 
-def _add_init_parser(commands: argparse._SubParsersAction) -> None:
+def add_init_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "init",
         help="write params.yaml for your own table (task, positive class, ids, dates, segments)",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from foldwise.config.messages import _describe
+from foldwise.config.messages import describe_error
 from foldwise.config.schema import Config
 from foldwise.errors import FoldwiseError
 
@@ -30,7 +30,7 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
         return Config.model_validate(raw)
     except ValidationError as exc:
         errors = exc.errors()
-        raise FoldwiseError(_describe(dict(errors[0]), source)) from None
+        raise FoldwiseError(describe_error(dict(errors[0]), source)) from None
 
 
 class _Yaml12Loader(yaml.SafeLoader):

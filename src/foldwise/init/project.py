@@ -17,7 +17,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
 from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
-from foldwise.prepare import _check_columns
+from foldwise.prepare import check_columns
 from foldwise.problem import resolve_problem
 
 RAW_DIR = PurePosixPath("data/raw")
@@ -140,7 +140,7 @@ def _validate(text: str, params: Path, plan: TablePlan, source: Path) -> Path:
         frame = read_table(
             source, separator=plan.csv_separator, text_columns=tuple(plan.id_columns)
         )
-        _check_columns(config, list(frame.columns), source)
+        check_columns(config, list(frame.columns), source)
         problem = resolve_problem(config, coerce_target(frame[plan.target], decimal=plan.decimal))
         if problem.task != plan.task:
             raise FoldwiseError(f"params.yaml would give task {problem.task}, not {plan.task}")

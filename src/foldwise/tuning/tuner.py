@@ -37,7 +37,7 @@ from foldwise.training import (
     predict_scores,
 )
 from foldwise.tuning.space import default_trial, suggest, trial_settings
-from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, _fail_orphans
+from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, fail_orphans
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Tuner:
             sampler=optuna.samplers.TPESampler(seed=study_seed),
         )
         if self.embedded:
-            _fail_orphans(self.storage, full_name)
+            fail_orphans(self.storage, full_name)
         objective = self._objective(data, folds, study_seed)
         target = self.config.tune.n_trials
         deadline = (
