@@ -15,7 +15,7 @@ def tune_worker(root: Path, wait_s: float) -> None:
     """Join the tune stage's studies in a shared database and run trials until they are full."""
     import optuna  # imported here: compare and test-usage need none of the training stack
 
-    from foldwise.config import load_config
+    from foldwise.model_settings import load_config
     from foldwise.paths import ProjectPaths
     from foldwise.training import load_training_run
     from foldwise.tuning import make_tuner, plan_studies, study_exists

@@ -11,12 +11,13 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from foldwise.config import load_config, parse_params_text, read_params
+from foldwise.config import parse_params_text, read_params
 from foldwise.data import CSV_SUFFIXES, coerce_target, read_table, sniff_separator
 from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
 from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
+from foldwise.model_settings import load_config
 from foldwise.prepare import check_columns
 from foldwise.problem import resolve_problem
 
