@@ -37,7 +37,8 @@ def _boolean(values: pd.Series, decimal: Decimal) -> tuple[pd.Series, int]:
         lowered = lowered.replace({"1": "true", "0": "false", "1.0": "true", "0.0": "false"})
         fits = lowered.isna() | lowered.isin(TRUE_TOKENS | _FALSE_TOKENS)
     flags = lowered.isin(TRUE_TOKENS).astype("boolean").mask(~fits | lowered.isna())
-    return flags.rename(values.name), int((~fits).sum())
+    flags.name = values.name
+    return flags, int((~fits).sum())
 
 
 def _datetime(values: pd.Series) -> tuple[pd.Series, int]:

@@ -110,6 +110,7 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
 
     # Cross-validation, primary metric first.
     cv_rows: list[MetricRow] = []
+    test: Inference | None  # the test of one metric, in both loops below
     names = [
         base.primary,
         *sorted((set(base.train["cv"]) & set(target.train["cv"])) - {base.primary}),

@@ -48,14 +48,13 @@ class MonitorConfig(Section):
 
 
 RetrainTrigger = Literal["drift", "estimated_drop", "realized_drop", "schedule"]
+_DEFAULT_TRIGGERS: tuple[RetrainTrigger, ...] = ("drift", "estimated_drop", "realized_drop")
 
 
 class RetrainConfig(Section):
     """When ``foldwise monitor`` asks for retraining, and what ``foldwise retrain`` holds out."""
 
-    when: list[RetrainTrigger] = Field(
-        default_factory=lambda: ["drift", "estimated_drop", "realized_drop"]
-    )
+    when: list[RetrainTrigger] = Field(default_factory=lambda: list(_DEFAULT_TRIGGERS))
     every_periods: Annotated[int, Field(ge=1)] | None = None
     recent_periods: Annotated[int, Field(ge=1)] = 1
 

@@ -228,8 +228,8 @@ def coerce_target(values: pd.Series, *, decimal: Decimal = ".") -> pd.Series:
         decimal_hint(f"{name}", text, numbers, decimal, 1.0)
     if numbers.n_present and numbers.share == 1.0:
         _refuse_infinite_target(name, values, numbers.infinite.to_numpy())
-        as_float = numbers.values
-        if (as_float.dropna() % 1 == 0).all():
-            return as_float.astype("Int64")
-        return as_float
+        parsed = numbers.values
+        if (parsed.dropna() % 1 == 0).all():
+            return parsed.astype("Int64")
+        return parsed
     return text.astype("str")

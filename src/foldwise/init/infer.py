@@ -250,6 +250,7 @@ def plan_table(
 
     ids: dict[str, str] = {}
     kinds: dict[str, str] = {}
+    kind: str
     for name in frame.columns:
         if name in roles:
             continue

@@ -224,7 +224,7 @@ def _result(name: str, study: optuna.Study, seconds: float) -> StudyResult:
     return StudyResult(
         name=name,
         best_params=dict(best.params),
-        best_value=float(best.value),
+        best_value=float(study.best_value),
         best_rounds=best.user_attrs.get("rounds"),
         n_complete=len(complete),
         n_pruned=len(pruned),
