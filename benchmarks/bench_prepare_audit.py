@@ -22,8 +22,9 @@ SIZES = (20_000, 200_000, 1_000_000)
 
 def run_one(rows: int) -> dict:
     from foldwise.audit import build_audit
-    from foldwise.config import load_config, parse_config
+    from foldwise.config import parse_config
     from foldwise.demo import write_builtin_datasets
+    from foldwise.model_settings import load_config
     from foldwise.prepare import label_free_split_checks, prepare_tables
 
     root = Path(__file__).resolve().parents[1]

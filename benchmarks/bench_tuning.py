@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from foldwise.config import load_config, parse_config
+from foldwise.config import parse_config
 from foldwise.demo import write_builtin_datasets
+from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.prepare import prepare_tables
 from foldwise.training import folds_for, training_data

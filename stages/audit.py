@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from foldwise.artifacts import read_json_checked, read_parquet_checked
 from foldwise.audit import build_audit, failed_findings, failure_line, render_markdown
-from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
+from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
 from foldwise.stage import rounded, write_json_atomic, write_text_atomic
 

@@ -13,8 +13,8 @@ BASELINES = ("dummy", "logistic_regression")
 
 def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
-    run = load_training_run(paths)
-    config, data, folds = run.config, run.data, run.folds
+    loaded = load_training_run(paths)
+    config, data, folds = loaded.config, loaded.data, loaded.folds
     report: dict = {
         "primary_metric": data.problem.metric,
         "greater_is_better": data.problem.greater_is_better,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from foldwise.bundle import Bundle
-from foldwise.config import load_config
+from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
 from foldwise.production.card import render_card
 from foldwise.stage import run_stage, write_text_atomic

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from foldwise.artifacts import (
-    load_bundle_checked,
-    prediction_table,
-    read_parquet_checked,
-    read_schema,
-)
-from foldwise.config import load_config
+from foldwise.artifacts import prediction_table, read_parquet_checked, read_schema
+from foldwise.bundle import load_bundle_checked
 from foldwise.evaluation import (
     better_if,
     bootstrap_interval,
@@ -19,6 +16,7 @@ from foldwise.evaluation import (
     segment_report,
 )
 from foldwise.hashing import frame_sha256
+from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
 from foldwise.stage import close_live, open_live, run_stage, write_json_atomic, write_parquet_atomic
@@ -131,7 +129,7 @@ def main() -> None:
     log_plots(problem, y, scores, codes, str(out_dir / "live"))
     write_parquet_atomic(out_dir / "predictions.parquet", predictions)
 
-    report = {
+    report: dict[str, Any] = {
         "test_sha256": frame_sha256(test),
         "rows": len(test),
         "test_rows_scored": len(test),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from foldwise.config import load_config
 from foldwise.demo import write_builtin_datasets
+from foldwise.model_settings import load_config
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from foldwise.config import load_config
+from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
 from foldwise.prepare import label_free_split_checks, prepare_tables
 from foldwise.stage import run_stage, write_json_atomic, write_parquet_atomic

@@ -49,8 +49,8 @@ def log_learning_curve(curve: dict | None, directory: str) -> None:
 
 def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
-    run = load_training_run(paths)
-    config, schema, data, folds = run.config, run.schema, run.data, run.folds
+    loaded = load_training_run(paths)
+    config, schema, data, folds = loaded.config, loaded.schema, loaded.data, loaded.folds
     train, problem = data.frame, data.problem
     name = config.model.name
     tuned = read_json_checked(paths.best_params, ("model", "params"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from foldwise.config import load_config
+from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
 from foldwise.production.gate import gate_metrics, render_gate, require_pass, run_gate
 from foldwise.stage import run_stage, write_json_atomic, write_text_atomic

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from foldwise.audit import build_audit, compute_split_checks, failed_findings, failure_line
-from foldwise.config import AuditConfig, load_config
+from foldwise.config import AuditConfig
 from foldwise.data import coerce_table
+from foldwise.model_settings import load_config
 from tests.audit_helpers import ROOT, schema_for
 from tests.realistic_tables import DEFAULT_FAIL_ON, profile_table, split_rows
 

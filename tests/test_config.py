@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from foldwise.config import load_config, parse_config
+from foldwise.config import parse_config
 from foldwise.errors import FoldwiseError
+from foldwise.model_settings import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -737,7 +737,7 @@ def test_the_same_settings_error_in_every_stage(
 
 def test_scoring_reads_numbers_by_the_same_rules(built: Path) -> None:
     """Bundle.predict: a decimal comma is refused (never read as 15), an infinity is missing."""
-    from foldwise.artifacts import load_bundle_checked
+    from foldwise.bundle import load_bundle_checked
     from foldwise.errors import FoldwiseError
 
     bundle = load_bundle_checked(built / MODEL)

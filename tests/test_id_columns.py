@@ -8,7 +8,7 @@ import pytest
 
 from foldwise.artifacts import id_columns, prediction_table, with_ids
 from foldwise.errors import FoldwiseError
-from foldwise.monitor.labels import combine, read_labels, row_keys
+from foldwise.labels import combine, read_labels, row_keys
 from foldwise.serve.log import PredictionLog
 from tests.serve_support import FEATURES
 from tests.test_serve_log import TS, read, record

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 
 from foldwise.cli import main
-from foldwise.config import load_config, read_params
+from foldwise.config import read_params
 from foldwise.errors import FoldwiseError
 from foldwise.init import init_project
 from foldwise.init.infer import looks_like_id_name
 from foldwise.init.params_file import default_params_text
+from foldwise.model_settings import load_config
 from tests.conftest import ROOT
 from tests.realistic_tables import profile_table
 

@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from foldwise.config import load_config
 from foldwise.errors import FoldwiseError
 from foldwise.init.params_file import default_params_text
 from foldwise.label_map import apply_label_map, suggest_label_map
+from foldwise.model_settings import load_config
 from foldwise.prepare import prepare_tables
 from tests.realistic_tables import profile_table
 from tests.test_init import init, root, write  # noqa: F401  (root is a fixture)

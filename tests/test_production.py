@@ -253,7 +253,7 @@ def test_a_planted_pickle_never_runs(tmp_path):
     with pytest.raises(FoldwiseError, match=r"pipeline.skops: changed after"):
         Bundle.load(bundle)
     # 2. the manifest re-sealed to match: skops refuses a file that is not its format
-    from foldwise.production.integrity import folder_hashes, seal_manifest
+    from foldwise.integrity import folder_hashes, seal_manifest
 
     manifest = json.loads((bundle / "bundle.json").read_text())
     manifest["files"] = folder_hashes(bundle, "bundle.json")

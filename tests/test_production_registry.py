@@ -10,7 +10,7 @@ import pytest
 
 from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError
-from foldwise.production.integrity import folder_hashes
+from foldwise.integrity import folder_hashes
 
 pytest.importorskip("gto")
 

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy
 from optuna.trial import TrialState
 
-from foldwise.config import load_config
+from foldwise.model_settings import load_config
 from foldwise.tuning import default_trial, search_space
 from tests.conftest import ROOT, make_table
 

@@ -25,8 +25,9 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
-from foldwise.config import load_config, parse_config
+from foldwise.config import parse_config
 from foldwise.errors import FoldwiseError
+from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
 from foldwise.prepare import Prepared, prepare_tables

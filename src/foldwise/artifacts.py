@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from foldwise.errors import FoldwiseError, quoted
-
-if TYPE_CHECKING:
-    from foldwise.bundle import Bundle
 
 REBUILD = "run `dvc repro` to rebuild it (or `dvc checkout` to restore the cached version)"
 
@@ -22,7 +19,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _missing(path: Path) -> FoldwiseError:
+def missing(path: Path) -> FoldwiseError:
+    """The one-line error for a file another stage should have written."""
     return FoldwiseError(f"{path}: file not found; {REBUILD}")
 
 
@@ -37,7 +35,7 @@ def damaged(path: Path, exc: BaseException) -> FoldwiseError:
 def read_parquet_checked(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A Parquet table written by a stage; ``columns`` must all be in it."""
     if not path.is_file():
-        raise _missing(path)
+        raise missing(path)
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # Arrow, OS and decoder errors alike mean a damaged file
@@ -54,7 +52,7 @@ def read_parquet_checked(path: Path, columns: list[str] | None = None) -> pd.Dat
 def read_json_checked(path: Path, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """A JSON object written by a stage; ``keys`` must all be in it."""
     if not path.is_file():
-        raise _missing(path)
+        raise missing(path)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, OSError) as exc:
@@ -75,29 +73,6 @@ SCHEMA_KEYS = ("target", "task", "metric", "features")
 def read_schema(path: Path) -> dict[str, Any]:
     """``schema.json`` written by prepare, with the keys every later stage reads."""
     return read_json_checked(path, SCHEMA_KEYS)
-
-
-def load_bundle_checked(directory: Path) -> Bundle:
-    """The model bundle in ``directory``; any read failure names the file that failed."""
-    from foldwise.bundle import MANIFEST, MODEL_DIR, Bundle
-    from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE
-
-    if not directory.is_dir():
-        raise FoldwiseError(f"{directory}: model bundle not found; {REBUILD}")
-    read_json_checked(directory / MANIFEST, ("format", "problem", "features"))
-    state = read_json_checked(directory / MODEL_DIR / MODEL_FILE, ("format", "params", "fitted"))
-    params = state.get("params")
-    name = params.get("name") if isinstance(params, dict) else None
-    model_file = directory / MODEL_DIR / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
-    if not model_file.is_file():
-        raise _missing(model_file)
-    try:
-        return Bundle.load(directory)
-    except FoldwiseError:
-        raise
-    except Exception as exc:  # CatBoost, joblib/pickle, KeyError from a hand-edited manifest
-        culprit = model_file if not isinstance(exc, KeyError | TypeError) else directory / MANIFEST
-        raise damaged(culprit, exc) from None
 
 
 ID_PREFIX = "id:"

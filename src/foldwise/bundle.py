@@ -12,15 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldwise.artifacts import REBUILD, damaged, missing, read_json_checked
 from foldwise.errors import FoldwiseError
-from foldwise.models import TabularModel
-from foldwise.problem import Problem
-from foldwise.production.integrity import (
+from foldwise.integrity import (
     SELF_HASH_KEY,
     folder_hashes,
     read_verified_manifest,
     seal_manifest,
 )
+from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE, TabularModel
+from foldwise.problem import Problem
 from foldwise.production.scoring import FastScorer
 from foldwise.stage import rounded, staged_folder
 
@@ -212,3 +213,23 @@ class Bundle:
             {"prediction": label, **dict(zip(names, row.tolist(), strict=True))}
             for label, row in zip(labels, scores, strict=True)
         ]
+
+
+def load_bundle_checked(directory: Path) -> Bundle:
+    """The model bundle in ``directory``; any read failure names the file that failed."""
+    if not directory.is_dir():
+        raise FoldwiseError(f"{directory}: model bundle not found; {REBUILD}")
+    read_json_checked(directory / MANIFEST, ("format", "problem", "features"))
+    state = read_json_checked(directory / MODEL_DIR / MODEL_FILE, ("format", "params", "fitted"))
+    params = state.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    model_file = directory / MODEL_DIR / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
+    if not model_file.is_file():
+        raise missing(model_file)
+    try:
+        return Bundle.load(directory)
+    except FoldwiseError:
+        raise
+    except Exception as exc:  # CatBoost, joblib/pickle, KeyError from a hand-edited manifest
+        culprit = model_file if not isinstance(exc, KeyError | TypeError) else directory / MANIFEST
+        raise damaged(culprit, exc) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from foldwise.data.coerce import TRUE_TOKENS, Kind, _strip_text, coerce_target
+from foldwise.data.coerce import TRUE_TOKENS, Kind, coerce_target, strip_text
 from foldwise.errors import FoldwiseError
 from foldwise.numbers import Decimal, parse_numbers
 
@@ -21,7 +21,7 @@ def _numeric(values: pd.Series, decimal: Decimal) -> tuple[pd.Series, int]:
         bad = np.isinf(out)
         out[bad] = np.nan
         return pd.Series(out, index=values.index, name=values.name), int(bad.sum())
-    parsed = parse_numbers(_strip_text(values), decimal)
+    parsed = parse_numbers(strip_text(values), decimal)
     return parsed.values, int((parsed.not_numbers | parsed.infinite).sum())
 
 
@@ -33,17 +33,18 @@ def _boolean(values: pd.Series, decimal: Decimal) -> tuple[pd.Series, int]:
         lowered = text.map({1.0: "true", 0.0: "false"}).where(text.notna())
         fits = lowered.notna() | text.isna()
     else:
-        lowered = _strip_text(values).str.lower()
+        lowered = strip_text(values).str.lower()
         lowered = lowered.replace({"1": "true", "0": "false", "1.0": "true", "0.0": "false"})
         fits = lowered.isna() | lowered.isin(TRUE_TOKENS | _FALSE_TOKENS)
     flags = lowered.isin(TRUE_TOKENS).astype("boolean").mask(~fits | lowered.isna())
-    return flags.rename(values.name), int((~fits).sum())
+    flags.name = values.name
+    return flags, int((~fits).sum())
 
 
 def _datetime(values: pd.Series) -> tuple[pd.Series, int]:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values, 0
-    text = _strip_text(values)
+    text = strip_text(values)
     parsed = pd.to_datetime(text, errors="coerce", format="mixed")
     if not pd.api.types.is_datetime64_any_dtype(parsed):
         parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
@@ -55,7 +56,7 @@ def _categorical(values: pd.Series) -> pd.Series:
         values = values.map(
             lambda v: str(int(v)) if float(v).is_integer() else str(v), na_action="ignore"
         )
-    return _strip_text(values.astype("object").where(values.notna())).astype("str")
+    return strip_text(values.astype("object").where(values.notna())).astype("str")
 
 
 def conform_table(

@@ -196,7 +196,7 @@ def generate_churn(rows: int, seed: int, world: ChurnWorld | None = None) -> pd.
     paperless = rng.random(n) < np.where(payment == 3, 0.25, 0.65)
     price_rise = 1.0 + 0.10 * t
     monthly = _PLAN_PRICE[plan] * price_rise + rng.normal(0.0, 6.0, size=n)
-    monthly = np.round(np.clip(monthly, 15.0, None), 2)
+    monthly = np.round(np.clip(monthly, 15.0, None), 2).astype("float64")
     overcharge = monthly - _PLAN_PRICE[plan]
 
     # Behaviour.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from foldwise.problem import _label_key
+from foldwise.problem import label_key
 
 
 def apply_label_map(values: pd.Series, mapping: dict[str, str]) -> tuple[pd.Series, int]:
@@ -36,12 +36,12 @@ def _loose(label: str) -> str:
 
 def suggest_label_map(train_labels: list[Any], test_labels: list[Any]) -> dict[str, str]:
     """Unknown test labels mapped to the one training label equal but for case/spaces/dots."""
-    known = {_label_key(lab) for lab in train_labels}
+    known = {label_key(lab) for lab in train_labels}
     by_loose: dict[str, set[str]] = {}
     for lab in known:
         by_loose.setdefault(_loose(lab), set()).add(lab)
     mapping: dict[str, str] = {}
-    for lab in sorted({_label_key(v) for v in test_labels} - known):
+    for lab in sorted({label_key(v) for v in test_labels} - known):
         matches = by_loose.get(_loose(lab), set())
         if len(matches) == 1 and _loose(lab):
             mapping[lab] = next(iter(matches))

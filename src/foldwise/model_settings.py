@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from catboost import CatBoostError
 
+from foldwise.config import ChoiceSpec, Config, RangeSpec, read_config
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS
 from foldwise.models import MODEL_NAMES, TabularModel
@@ -17,9 +19,6 @@ from foldwise.models.registry import (
     _invalid_parameter,
     _unknown_setting,
 )
-
-if TYPE_CHECKING:
-    from foldwise.config import Config
 
 
 def _catboost_value_error(settings: dict[str, Any], task: str) -> str | None:
@@ -47,7 +46,7 @@ def _estimator_keys(name: str, task: str) -> tuple[str, list[str]]:
     model = TabularModel(name=name, task=task, features=[], settings={})  # type: ignore[arg-type]
     if name == "catboost":
         cls = model._catboost_class()
-        return cls.__name__, [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        return cls.__name__, [p for p in inspect.signature(cls).parameters if p != "self"]
     estimator = model._sklearn_estimator()
     return type(estimator).__name__, list(estimator.get_params(deep=False))
 
@@ -90,7 +89,7 @@ def check_model_settings(config: Config, task: str | None = None) -> None:
     ``prepare`` with the same line as ``tune``. With ``task`` unknown (``problem.task: auto``)
     a key is accepted when the classifier or the regressor takes it.
     """
-    tasks = [task] if task in TASKS else ["binary", "regression"]
+    tasks: list[str] = [task] if task is not None and task in TASKS else ["binary", "regression"]
     for name in MODEL_NAMES:
         settings = config.model.settings(name)
         _check_keys(name, list(settings), tasks, f"model.{name}")
@@ -103,9 +102,10 @@ def check_model_settings(config: Config, task: str | None = None) -> None:
     _check_keys(name, list(space), tasks, "tune.search_space")
     settings = config.model.settings(name)
     for key, spec in space.items():
-        if hasattr(spec, "choices"):
+        candidates: list[Any]
+        if isinstance(spec, ChoiceSpec):
             candidates = list(spec.choices)
-        elif hasattr(spec, "low"):
+        elif isinstance(spec, RangeSpec):
             cast = int if spec.type == "int" else float
             candidates = [cast(spec.low), cast(spec.high)]
         else:
@@ -123,3 +123,14 @@ def check_model_settings(config: Config, task: str | None = None) -> None:
                     if not text.startswith("tune.search_space"):
                         text = f"tune.search_space.{key} = {value!r}: {text}"
                     raise FoldwiseError(text) from None
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    """Read and validate ``params.yaml``, model settings and search space included.
+
+    Every stage calls it first, so an unknown or refused setting stops any stage with one line.
+    """
+    config = read_config(path)
+    task = config.problem.task
+    check_model_settings(config, None if task == "auto" else task)
+    return config

@@ -31,7 +31,7 @@ from foldwise.problem import Problem, resolve_problem, to_python
 MAX_STORED_CATEGORIES = 1000
 
 
-def _check_columns(config: Config, columns: list[str], path: Path) -> None:
+def check_columns(config: Config, columns: list[str], path: Path) -> None:
     data = config.data
 
     def missing(key: str, name: str) -> None:
@@ -127,7 +127,7 @@ def _read_typed(config: Config, root: Path) -> _Read:
     source = _user_path(root, data.source)
     text_columns = tuple(data.id_columns)
     frame = read_table(source, separator=data.csv_separator, text_columns=text_columns)
-    _check_columns(config, list(frame.columns), source)
+    check_columns(config, list(frame.columns), source)
     labels_mapped: dict[str, int] = {}
     frame[data.target], labels_mapped["source"] = apply_label_map(
         frame[data.target], data.label_map

@@ -59,8 +59,8 @@ class Problem:
         """Labels to integer codes (classification) or floats (regression)."""
         if self.classes is None:
             return y.to_numpy(dtype="float64")
-        lookup = {_label_key(c): i for i, c in enumerate(self.classes)}
-        codes = y.map(lambda v: lookup.get(_label_key(v), -1)).to_numpy(dtype="int64")
+        lookup = {label_key(c): i for i, c in enumerate(self.classes)}
+        codes = y.map(lambda v: lookup.get(label_key(v), -1)).to_numpy(dtype="int64")
         if (codes < 0).any():
             unknown = sorted({str(v) for v, c in zip(y, codes, strict=True) if c < 0})
             raise FoldwiseError(
@@ -76,7 +76,7 @@ class Problem:
         return np.asarray(self.classes, dtype=object)[np.asarray(codes, dtype=int)]
 
 
-def _label_key(value: Any) -> str:
+def label_key(value: Any) -> str:
     """A label's identity across YAML, CSV and Parquet (1, 1.0, '1' and True are one label)."""
     if isinstance(value, bool | np.bool_):
         return "1" if value else "0"
@@ -90,7 +90,7 @@ def to_python(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _infer_task(y: pd.Series) -> Task:
+def infer_task(y: pd.Series) -> Task:
     n_unique = y.nunique()
     if n_unique == 2:
         return "binary"
@@ -113,10 +113,10 @@ def _sorted_labels(y: pd.Series) -> list[Any]:
 def _choose_positive(labels: list[Any], y: pd.Series, target: str) -> tuple[Any, str | None]:
     for word in POSITIVE_WORDS:
         for label in labels:
-            if _label_key(label).lower() == word:
+            if label_key(label).lower() == word:
                 return label, None
-    counts = y.map(_label_key).value_counts()
-    minority = min(labels, key=lambda lab: (counts.get(_label_key(lab), 0), str(lab)))
+    counts = y.map(label_key).value_counts()
+    minority = min(labels, key=lambda lab: (counts.get(label_key(lab), 0), str(lab)))
     return minority, (
         f"problem.positive_label not set: chose the minority class {minority!r} of target "
         f"{target!r} as positive"
@@ -138,7 +138,7 @@ def resolve_problem(config: Config, y: pd.Series) -> Problem:
     notes: list[str] = []
     task: Task
     if config.problem.task == "auto":
-        task = _infer_task(y)
+        task = infer_task(y)
         notes.append(
             f"problem.task auto: target {target!r} has {n_unique} distinct values, inferred {task}"
         )
@@ -176,7 +176,7 @@ def resolve_problem(config: Config, y: pd.Series) -> Problem:
                 if note:
                     notes.append(note)
             else:
-                matches = [lab for lab in labels if _label_key(lab) == _label_key(wanted)]
+                matches = [lab for lab in labels if label_key(lab) == label_key(wanted)]
                 if not matches:
                     raise FoldwiseError(
                         f"problem.positive_label {wanted!r} is not a value of target "

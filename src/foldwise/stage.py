@@ -81,7 +81,7 @@ def rounded(payload: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
     if isinstance(payload, np.ndarray):
         return [rounded(v, digits) for v in payload.tolist()]
     if isinstance(payload, float | np.floating):
-        return significant(payload, digits)
+        return significant(float(payload), digits)
     return payload
 
 

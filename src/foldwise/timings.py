@@ -57,7 +57,7 @@ def record_stage(
     run: str | None = None,
 ) -> list[dict[str, Any]]:
     """Append this stage's timing to ``path``; return every record of the same run, in order."""
-    record = {
+    record: dict[str, Any] = {
         "run": run or run_id(),
         "stage": stage,
         "started": round(started, 3),

@@ -13,10 +13,11 @@ import pandas as pd
 from sklearn.base import clone
 
 from foldwise.artifacts import read_parquet_checked, read_schema
-from foldwise.config import Config, load_config
+from foldwise.config import Config
 from foldwise.cv import class_label, make_folds, validation_split
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import score
+from foldwise.model_settings import load_config
 from foldwise.models import TabularModel, build_model, feature_frame
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
@@ -136,7 +137,7 @@ def fit_with_early_stopping(
     ``refit=False`` keeps the early-stopped model (tuning scores it; only rounds matter there).
     ``labels`` (of the class codes in ``y``) name a class in errors.
     """
-    present = np.unique(y) if task != "regression" else ()
+    present = np.unique(y) if task != "regression" else np.empty(0)
     if len(present) == 1:
         raise FoldwiseError(
             f"these training rows hold only the target class {class_label(present[0], labels)!r};"

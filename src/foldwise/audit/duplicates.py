@@ -60,7 +60,7 @@ def train_test_duplicates(
     excess = (observed - expected) / (1.0 - expected) if expected < 1.0 else 0.0
     p_value = None
     if n_test and len(h_ref):
-        table = [[n, n_test - n], [repeated, len(h_ref) - repeated]]
+        table = np.asarray([[n, n_test - n], [repeated, len(h_ref) - repeated]])
         p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
     return {
         "test_rows": n,

@@ -79,11 +79,11 @@ def _aggregate(x: np.ndarray, y: np.ndarray, by_target: bool) -> tuple[np.ndarra
         g = frame.groupby(["x", "y"], dropna=False, sort=False).size()
         keys = g.index.to_frame(index=False)
         return keys["x"].to_numpy(float)[:, None], keys["y"].to_numpy(), g.to_numpy(float)
-    g = frame.groupby("x", dropna=False, sort=False)["y"].agg(["mean", "size"])
+    stats = frame.groupby("x", dropna=False, sort=False)["y"].agg(["mean", "size"])
     return (
-        g.index.to_numpy(float)[:, None],
-        g["mean"].to_numpy(float),
-        g["size"].to_numpy(float),
+        stats.index.to_numpy(float)[:, None],
+        stats["mean"].to_numpy(float),
+        stats["size"].to_numpy(float),
     )
 
 

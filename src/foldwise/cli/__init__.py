@@ -18,7 +18,7 @@ from foldwise.cli.operate import (
     shadow_report,
     simulate,
 )
-from foldwise.cli.pipeline import _add_init_parser, compare, init, test_usage, tune_worker
+from foldwise.cli.pipeline import add_init_parser, compare, init, test_usage, tune_worker
 from foldwise.errors import FoldwiseError
 from foldwise.stage import EXIT_USER_ERROR
 
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``foldwise`` console command."""
     parser = argparse.ArgumentParser(prog="foldwise", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_init_parser(commands)
+    add_init_parser(commands)
     worker = commands.add_parser(
         "tune-worker", help="run extra Optuna trials against the tune stage's shared study"
     )

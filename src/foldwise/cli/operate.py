@@ -140,7 +140,8 @@ def model_command(args: argparse.Namespace) -> None:
 
 def monitor(args: argparse.Namespace) -> int:
     """``foldwise monitor``: judge production periods; exit 1 when retraining is due."""
-    from foldwise.config import Config, load_config
+    from foldwise.config import Config
+    from foldwise.model_settings import load_config
     from foldwise.monitor.run import monitor as run_monitor
 
     params = args.params
@@ -168,7 +169,8 @@ def monitor(args: argparse.Namespace) -> int:
 
 def simulate(args: argparse.Namespace) -> None:
     """``foldwise simulate``: production batches with planted changes (and a prediction log)."""
-    from foldwise.config import Config, load_config
+    from foldwise.config import Config
+    from foldwise.model_settings import load_config
     from foldwise.monitor.simulate import Scenario, write_simulation
 
     params = args.params
@@ -198,8 +200,8 @@ def simulate(args: argparse.Namespace) -> None:
 
 def retrain(args: argparse.Namespace) -> None:
     """``foldwise retrain``: challenger experiment, paired comparison, GTO registration."""
-    from foldwise.config import load_config
     from foldwise.errors import FoldwiseError
+    from foldwise.model_settings import load_config
     from foldwise.monitor.retrain import retrain as run_retrain
     from foldwise.monitor.retrain import summary_line
 

@@ -15,7 +15,7 @@ def tune_worker(root: Path, wait_s: float) -> None:
     """Join the tune stage's studies in a shared database and run trials until they are full."""
     import optuna  # imported here: compare and test-usage need none of the training stack
 
-    from foldwise.config import load_config
+    from foldwise.model_settings import load_config
     from foldwise.paths import ProjectPaths
     from foldwise.training import load_training_run
     from foldwise.tuning import make_tuner, plan_studies, study_exists
@@ -128,7 +128,7 @@ def init(args: argparse.Namespace) -> None:
         print(line)
 
 
-def _add_init_parser(commands: argparse._SubParsersAction) -> None:
+def add_init_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "init",
         help="write params.yaml for your own table (task, positive class, ids, dates, segments)",

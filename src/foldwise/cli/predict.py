@@ -77,7 +77,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the inputs; print what was written, skipped and ignored."""
-    from foldwise.artifacts import load_bundle_checked
+    from foldwise.bundle import load_bundle_checked
     from foldwise.production.batch import bundle_version
 
     directory, ref = _load(args)

@@ -23,7 +23,7 @@ def _flatten(mapping: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _changed_params(base: dict[str, Any], target: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+def changed_params(base: dict[str, Any], target: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     a, b = _flatten(base), _flatten(target)
     missing = object()
     changed = []
@@ -37,7 +37,7 @@ def _changed_params(base: dict[str, Any], target: dict[str, Any]) -> list[tuple[
     return changed
 
 
-def _segment_moves(base: Run, target: Run, alpha: float) -> list[dict[str, Any]]:
+def segment_moves(base: Run, target: Run, alpha: float) -> list[dict[str, Any]]:
     """Segments present in both runs whose primary metric moved beyond its rough noise.
 
     A segment's standard error is approximated from the run's test interval scaled by

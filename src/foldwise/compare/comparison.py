@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from foldwise.compare.changes import _changed_params, _segment_moves
+from foldwise.compare.changes import changed_params, segment_moves
 from foldwise.compare.inference import (
     Inference,
-    _verdict,
     corrected_paired_ttest,
     corrected_welch_test,
     independent_bootstrap,
+    verdict_of,
 )
 from foldwise.compare.runs import (
     EVALUATE_METRICS,
@@ -110,6 +110,7 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
 
     # Cross-validation, primary metric first.
     cv_rows: list[MetricRow] = []
+    test: Inference | None  # the test of one metric, in both loops below
     names = [
         base.primary,
         *sorted((set(base.train["cv"]) & set(target.train["cv"])) - {base.primary}),
@@ -197,7 +198,7 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
                         res["low"],
                         res["high"],
                         res["p_value"],
-                        _verdict(res["low"], res["high"], gib),
+                        verdict_of(res["low"], res["high"], gib),
                     )
                 else:
                     test = independent_bootstrap(
@@ -245,12 +246,12 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
         target=target,
         settings=settings,
         settings_source=source,
-        params_changed=_changed_params(base.params, target.params),
+        params_changed=changed_params(base.params, target.params),
         same_folds=same_folds,
         same_test=same_test,
         cv_rows=cv_rows,
         test_rows=test_rows,
-        segments=_segment_moves(base, target, alpha),
+        segments=segment_moves(base, target, alpha),
         warnings=[*warnings, *base.notes, *target.notes],
         gate_failed=gate_failed,
         gate_message=gate_message,

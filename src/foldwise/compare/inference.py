@@ -31,7 +31,7 @@ class Inference:
     verdict: Verdict
 
 
-def _verdict(low: float | None, high: float | None, greater_is_better: bool) -> Verdict:
+def verdict_of(low: float | None, high: float | None, greater_is_better: bool) -> Verdict:
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return "not testable"
     if low > 0:
@@ -65,7 +65,12 @@ def corrected_paired_ttest(
         # The same difference on every fold: no noise to weigh it against.
         p = 1.0 if mean == 0.0 else 0.0
         return Inference(
-            "corrected paired t-test", mean, mean, mean, p, _verdict(mean, mean, greater_is_better)
+            "corrected paired t-test",
+            mean,
+            mean,
+            mean,
+            p,
+            verdict_of(mean, mean, greater_is_better),
         )
     se = math.sqrt((1.0 / j + test_train_ratio) * var)
     t = mean / se
@@ -73,7 +78,7 @@ def corrected_paired_ttest(
     half = float(stats.t.ppf(1 - alpha / 2, df=j - 1)) * se
     low, high = mean - half, mean + half
     return Inference(
-        "corrected paired t-test", mean, low, high, p, _verdict(low, high, greater_is_better)
+        "corrected paired t-test", mean, low, high, p, verdict_of(low, high, greater_is_better)
     )
 
 
@@ -105,7 +110,7 @@ def corrected_welch_test(
             delta,
             delta,
             p,
-            _verdict(delta, delta, greater_is_better),
+            verdict_of(delta, delta, greater_is_better),
         )
     df_den = (va**2 / (len(a) - 1) if va else 0.0) + (vb**2 / (len(b) - 1) if vb else 0.0)
     df = se2**2 / df_den if df_den else float(len(a) + len(b) - 2)
@@ -119,7 +124,7 @@ def corrected_welch_test(
         low,
         high,
         p,
-        _verdict(low, high, greater_is_better),
+        verdict_of(low, high, greater_is_better),
     )
 
 
@@ -152,5 +157,5 @@ def independent_bootstrap(
         low,
         high,
         bootstrap_p_value(d),
-        _verdict(low, high, m.greater_is_better),
+        verdict_of(low, high, m.greater_is_better),
     )

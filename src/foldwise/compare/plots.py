@@ -128,11 +128,12 @@ def _plot_regression(cmp: Comparison, out: Path) -> list[str]:
     ax.axhline(0, color="#cccccc", linestyle="--", linewidth=1)
     for run, colour in runs:
         s = data[run.label]
-        residual = s.y - s.x  # type: ignore[union-attr]
+        assert s is not None  # every run has test predictions (checked above)
+        residual = s.y - s.x
         rmse = float(np.sqrt(np.mean(residual**2)))
         ax.scatter(
             s.x, residual, s=8, alpha=0.5, color=colour, label=f"{run.label}: RMSE {rmse:.4g}"
-        )  # type: ignore[union-attr]
+        )
     _save(fig, ax, out / "residuals.png")
 
     fig, ax = _figure("Predicted vs actual", "actual", "predicted")

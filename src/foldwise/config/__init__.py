@@ -1,6 +1,6 @@
 """Load ``params.yaml`` and validate every key into typed, frozen objects.
 
-Each stage calls :func:`load_config` first. Any problem stops the stage with a
+Each stage calls :func:`foldwise.model_settings.load_config` first. Any problem stops the stage with a
 :class:`~foldwise.errors.FoldwiseError` whose one-line message names the key, the value and
 what is allowed. Checks that need the data (does the target exist, which task is it) live
 in :mod:`foldwise.problem`.
@@ -8,10 +8,11 @@ in :mod:`foldwise.problem`.
 The code lives in :mod:`foldwise.config.sections` and :mod:`foldwise.config.operations` (the
 sections), :mod:`foldwise.config.schema` (the whole file), :mod:`foldwise.config.messages`
 (error messages) and :mod:`foldwise.config.load` (reading and validating); this package
-re-exports their public names.
+re-exports their public names. :func:`foldwise.model_settings.load_config` reads the file and
+also checks the model settings against the estimators (this package knows no estimator).
 """
 
-from foldwise.config.load import load_config, parse_config, parse_params_text, read_params
+from foldwise.config.load import parse_config, parse_params_text, read_config, read_params
 from foldwise.config.operations import (
     CompareConfig,
     ExplainConfig,
@@ -66,8 +67,8 @@ __all__ = [
     "SplitConfig",
     "TrainConfig",
     "TuneConfig",
-    "load_config",
     "parse_config",
     "parse_params_text",
+    "read_config",
     "read_params",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from foldwise.config.messages import _describe
+from foldwise.config.messages import describe_error
 from foldwise.config.schema import Config
 from foldwise.errors import FoldwiseError
 
@@ -30,7 +30,7 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
         return Config.model_validate(raw)
     except ValidationError as exc:
         errors = exc.errors()
-        raise FoldwiseError(_describe(dict(errors[0]), source)) from None
+        raise FoldwiseError(describe_error(dict(errors[0]), source)) from None
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -61,8 +61,9 @@ def read_params(path: Path) -> Any:
     return parse_params_text(path.read_text(encoding="utf-8"))
 
 
-def load_config(path: str | Path = "params.yaml") -> Config:
-    """Read and validate ``params.yaml``."""
+def read_config(path: str | Path = "params.yaml") -> Config:
+    """Read and validate ``params.yaml``; the model settings are checked against the estimators
+    by :func:`foldwise.model_settings.load_config`, which every stage calls."""
     p = Path(path)
     if not p.is_file():
         raise FoldwiseError(f"{p}: file not found; run from the project root")
@@ -72,11 +73,4 @@ def load_config(path: str | Path = "params.yaml") -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise FoldwiseError(f"{p}: not valid YAML{where}") from None
-    config = parse_config(raw, str(p.name if p.name == "params.yaml" else p))
-    # Model settings are checked against the estimators themselves, so the models module
-    # (and its libraries) is imported only here, not by parse_config's other callers.
-    from foldwise.model_settings import check_model_settings
-
-    task = config.problem.task
-    check_model_settings(config, None if task == "auto" else task)
-    return config
+    return parse_config(raw, str(p.name if p.name == "params.yaml" else p))

@@ -35,7 +35,7 @@ def _is_type_tag(part: Any) -> bool:
     return text in _TYPE_TAGS or "[" in text
 
 
-def _describe(error: dict[str, Any], source: str) -> str:
+def describe_error(error: dict[str, Any], source: str) -> str:
     loc = tuple(p for p in error.get("loc", ()) if not _is_type_tag(p))
     kind = error.get("type", "")
     if kind == "extra_forbidden":

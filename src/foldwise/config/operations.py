@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from foldwise.config.sections import _Section
+from foldwise.config.sections import Section
 
 
-class CompareConfig(_Section):
+class CompareConfig(Section):
     """``foldwise compare``: significance level and the regression gate's tolerance."""
 
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
@@ -21,7 +21,7 @@ class CompareConfig(_Section):
     bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
 
 
-class ProductionConfig(_Section):
+class ProductionConfig(Section):
     """The validate stage's budgets, measured in a fresh process on raw training rows."""
 
     max_latency_ms: Annotated[float, Field(gt=0)] = 50.0
@@ -32,7 +32,7 @@ class ProductionConfig(_Section):
     large_batch_rows: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
 
 
-class MonitorConfig(_Section):
+class MonitorConfig(Section):
     """``foldwise monitor``: periods, data-quality and drift thresholds, performance drop."""
 
     period: Literal["day", "week", "month"] = "month"
@@ -48,14 +48,13 @@ class MonitorConfig(_Section):
 
 
 RetrainTrigger = Literal["drift", "estimated_drop", "realized_drop", "schedule"]
+_DEFAULT_TRIGGERS: tuple[RetrainTrigger, ...] = ("drift", "estimated_drop", "realized_drop")
 
 
-class RetrainConfig(_Section):
+class RetrainConfig(Section):
     """When ``foldwise monitor`` asks for retraining, and what ``foldwise retrain`` holds out."""
 
-    when: list[RetrainTrigger] = Field(
-        default_factory=lambda: ["drift", "estimated_drop", "realized_drop"]
-    )
+    when: list[RetrainTrigger] = Field(default_factory=lambda: list(_DEFAULT_TRIGGERS))
     every_periods: Annotated[int, Field(ge=1)] | None = None
     recent_periods: Annotated[int, Field(ge=1)] = 1
 
@@ -72,7 +71,7 @@ class RetrainConfig(_Section):
 ExplainFinding = Literal["suspect_column", "weak_segment", "disagreement"]
 
 
-class ExplainConfig(_Section):
+class ExplainConfig(Section):
     """The explain stage: SHAP, agreement, worst mistakes, weak segments, robustness."""
 
     max_rows: Annotated[int, Field(ge=200, le=10_000_000)] = 4000

@@ -21,14 +21,14 @@ from foldwise.config.sections import (
     EvaluateConfig,
     ModelConfig,
     ProblemConfig,
+    Section,
     SplitConfig,
     TrainConfig,
     TuneConfig,
-    _Section,
 )
 
 
-class Config(_Section):
+class Config(Section):
     seed: Annotated[int, Field(ge=0)] = 42
     data: DataConfig = Field(default_factory=DataConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)

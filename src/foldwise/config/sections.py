@@ -1,6 +1,6 @@
 """The params.yaml sections the pipeline reads up to evaluation, and the shared value types.
 
-Every section is a frozen, strict pydantic model that refuses unknown keys (``_Section``).
+Every section is a frozen, strict pydantic model that refuses unknown keys (``Section``).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ AuditFinding = Literal[
 ]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     source: str = "data/builtin/churn.csv"
     test_source: str | None = None
     target: str = "churned"
@@ -98,12 +98,12 @@ class DataConfig(_Section):
         return self
 
 
-class DemoConfig(_Section):
+class DemoConfig(Section):
     rows: Annotated[int, Field(ge=500, le=20_000_000)] = 20_000
     seed: Annotated[int, Field(ge=0)] = 0
 
 
-class ProblemConfig(_Section):
+class ProblemConfig(Section):
     task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
     positive_label: Scalar = None
     metric: str = "auto"
@@ -130,17 +130,17 @@ class ProblemConfig(_Section):
         return self
 
 
-class SplitConfig(_Section):
+class SplitConfig(Section):
     strategy: Literal["auto", "stratified", "random", "temporal", "group"] = "auto"
     test_size: Annotated[float, Field(gt=0.0, le=0.5)] = 0.2
 
 
-class CVConfig(_Section):
+class CVConfig(Section):
     folds: Annotated[int, Field(ge=2, le=20)] = 5
     inner_folds: Annotated[int, Field(ge=2, le=10)] = 2
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     name: ModelName = "catboost"
     catboost: dict[str, Scalar] = Field(default_factory=dict)
     logistic_regression: dict[str, Scalar] = Field(default_factory=dict)
@@ -154,7 +154,7 @@ class ModelConfig(_Section):
         return dict(getattr(self, name or self.name))
 
 
-class AuditConfig(_Section):
+class AuditConfig(Section):
     fail_on: list[AuditFinding] = Field(default_factory=list)
     leakage_score: Annotated[float, Field(gt=0.5, le=1.0)] = 0.9
     leakage_r2: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
@@ -169,25 +169,25 @@ class AuditConfig(_Section):
     duplicate_excess: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
 
 
-class TrainConfig(_Section):
+class TrainConfig(Section):
     early_stopping_rounds: Annotated[int, Field(ge=1)] = 50
     validation_size: Annotated[float, Field(gt=0.0, le=0.5)] = 0.2
     threshold: Literal["f1", "cost"] = "f1"
 
 
-class CostConfig(_Section):
+class CostConfig(Section):
     false_positive: Annotated[float, Field(ge=0.0)] = 1.0
     false_negative: Annotated[float, Field(ge=0.0)] = 1.0
 
 
-class EvaluateConfig(_Section):
+class EvaluateConfig(Section):
     segments: list[str] = Field(default_factory=list)
     segment_min_rows: Annotated[int, Field(ge=1)] = 30
     cost: CostConfig = Field(default_factory=CostConfig)
     bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
 
 
-class RangeSpec(_Section):
+class RangeSpec(Section):
     """A numeric search range: ``{low: 0.01, high: 0.3, log: true}``; ``type`` int or float."""
 
     low: float
@@ -204,13 +204,13 @@ class RangeSpec(_Section):
         return self
 
 
-class ChoiceSpec(_Section):
+class ChoiceSpec(Section):
     """A categorical search dimension: ``{choices: [a, b]}``."""
 
     choices: Annotated[list[str | int | float | bool], Field(min_length=1)]
 
 
-class TuneConfig(_Section):
+class TuneConfig(Section):
     n_trials: Annotated[int, Field(ge=1, le=100_000)] = 30
     timeout_s: Annotated[float, Field(gt=0)] | None = None
     storage: str | None = None

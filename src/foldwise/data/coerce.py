@@ -64,7 +64,7 @@ class TypedTable:
     coercions: list[Coercion] = field(default_factory=list)
 
 
-def _strip_text(values: pd.Series) -> pd.Series:
+def strip_text(values: pd.Series) -> pd.Series:
     """Stripped text with missing tokens turned into NaN (a new Series)."""
     text = values.astype("str").str.strip()
     return text.mask(text.str.lower().isin(MISSING_TOKENS))
@@ -116,7 +116,7 @@ def coerce_column(
         return values.astype("str").astype("category").astype("str"), "categorical", None
 
     raw_missing = values.isna()
-    text = _strip_text(values)
+    text = strip_text(values)
     became_missing = int((text.isna() & ~raw_missing).sum())
     present = text.dropna()
 
@@ -222,14 +222,14 @@ def coerce_target(values: pd.Series, *, decimal: Decimal = ".") -> pd.Series:
             as_float = values.to_numpy(dtype="float64", na_value=np.nan)
             _refuse_infinite_target(name, values, np.isinf(as_float))
         return values
-    text = _strip_text(values)
+    text = strip_text(values)
     numbers = parse_numbers(text, decimal)
     if numbers.n_present and numbers.share < 1.0:
         decimal_hint(f"{name}", text, numbers, decimal, 1.0)
     if numbers.n_present and numbers.share == 1.0:
         _refuse_infinite_target(name, values, numbers.infinite.to_numpy())
-        as_float = numbers.values
-        if (as_float.dropna() % 1 == 0).all():
-            return as_float.astype("Int64")
-        return as_float
+        parsed = numbers.values
+        if (parsed.dropna() % 1 == 0).all():
+            return parsed.astype("Int64")
+        return parsed
     return text.astype("str")

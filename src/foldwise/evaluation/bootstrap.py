@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from foldwise.evaluation.common import _jsonable
+from foldwise.evaluation.common import jsonable
 from foldwise.metrics import get_metric, score, score_weighted
 
 # Cells (resamples x rows) of weights held in memory at once by the bootstrap.
@@ -77,7 +77,7 @@ def bootstrap_interval(
     )
     used = scores[np.isfinite(scores)]
     low, high = percentile_interval(used, alpha)
-    return _jsonable(
+    return jsonable(
         {
             "metric": metric,
             "estimate": estimate,
@@ -122,7 +122,7 @@ def paired_bootstrap(
     used = delta[np.isfinite(delta)]
     low, high = percentile_interval(used, alpha)
     better = (used > 0) if m.greater_is_better else (used < 0)
-    return _jsonable(
+    return jsonable(
         {
             "metric": metric,
             "greater_is_better": m.greater_is_better,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 # Why a metric can be undefined on a set of rows (its score is NaN).
-_UNDEFINED: dict[str, str] = {
+UNDEFINED: dict[str, str] = {
     "roc_auc": "y_true holds a single class",
     "average_precision": "y_true has no positive rows",
     "f1": "no positive rows and no positive predictions",
@@ -17,12 +17,12 @@ _UNDEFINED: dict[str, str] = {
 }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain Python values for JSON: numpy scalars unwrapped, NaN and infinities as None."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -34,13 +34,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _defined(name: str, value: float, notes: list[str]) -> float | None:
+def defined_or_note(name: str, value: float, notes: list[str]) -> float | None:
     """``value``, or None plus a note when the metric is undefined on these rows."""
     if math.isfinite(value):
         return float(value)
-    notes.append(f"{name} undefined: {_UNDEFINED.get(name, 'not computable on these rows')}")
+    notes.append(f"{name} undefined: {UNDEFINED.get(name, 'not computable on these rows')}")
     return None
 
 
-def _ratio(num: float, den: float) -> float | None:
+def ratio(num: float, den: float) -> float | None:
     return float(num / den) if den else None

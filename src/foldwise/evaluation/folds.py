@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from foldwise.evaluation.common import _jsonable
+from foldwise.evaluation.common import jsonable
 from foldwise.metrics import METRICS
 
 
@@ -31,7 +31,7 @@ def cv_summary(fold_scores: list[dict[str, float]]) -> dict[str, dict[str, Any]]
     names = dict.fromkeys(name for fold in fold_scores for name in fold)
     summary: dict[str, dict[str, Any]] = {}
     for name in names:
-        values = [_jsonable(fold.get(name)) for fold in fold_scores]
+        values = [jsonable(fold.get(name)) for fold in fold_scores]
         defined = np.asarray([v for v in values if v is not None], dtype="float64")
         summary[name] = {
             "mean": float(defined.mean()) if len(defined) else None,
@@ -41,4 +41,4 @@ def cv_summary(fold_scores: list[dict[str, float]]) -> dict[str, dict[str, Any]]
             "values": values,
             "n_folds": len(defined),
         }
-    return _jsonable(summary)
+    return jsonable(summary)

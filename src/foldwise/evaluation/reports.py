@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from foldwise.evaluation.common import _UNDEFINED, _defined, _jsonable, _ratio
+from foldwise.evaluation.common import UNDEFINED, defined_or_note, jsonable, ratio
 from foldwise.metrics import Task, as_codes, as_proba, derive_labels, score
 
 
@@ -41,14 +41,14 @@ def classification_report(
     notes: list[str] = []
 
     def metric(name: str) -> float | None:
-        return _defined(name, score(name, y, p, threshold=t), notes)
+        return defined_or_note(name, score(name, y, p, threshold=t), notes)
 
     matrix = np.zeros((k, k), dtype="int64")
     np.add.at(matrix, (y, pred), 1)
     report: dict[str, Any] = {"task": task, "rows": len(y)}
     if task == "binary":
         (tn, fp), (fn, tp) = matrix.tolist()
-        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
         if precision is None:
             notes.append(f"precision undefined: no row reaches the threshold {t}")
         if recall is None:
@@ -80,8 +80,8 @@ def classification_report(
             notes.append(f"precision undefined for classes never predicted: {never}")
         per_class = {}
         for c in range(k):
-            prec, rec = _ratio(hits[c], called[c]), _ratio(hits[c], support[c])
-            f1 = _ratio(2 * hits[c], support[c] + called[c])
+            prec, rec = ratio(hits[c], called[c]), ratio(hits[c], support[c])
+            f1 = ratio(2 * hits[c], support[c] + called[c])
             per_class[str(classes[c])] = {
                 "precision": prec,
                 "recall": rec,
@@ -98,7 +98,7 @@ def classification_report(
             "confusion": {"labels": [str(c) for c in classes], "matrix": matrix.tolist()},
         }
     report["notes"] = notes
-    return _jsonable(report)
+    return jsonable(report)
 
 
 def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -106,16 +106,16 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
     notes: list[str] = []
     report: dict[str, Any] = {"task": "regression", "rows": len(y_true)}
     for name in ("rmse", "mae", "r2"):
-        report[name] = _defined(name, score(name, y_true, y_pred), notes)
+        report[name] = defined_or_note(name, score(name, y_true, y_pred), notes)
     mape = score("mape", y_true, y_pred)
     if math.isfinite(mape):
         report["mape"] = mape
     else:
-        notes.append(f"mape undefined: {_UNDEFINED['mape']}")
+        notes.append(f"mape undefined: {UNDEFINED['mape']}")
     residuals = np.asarray(y_true, dtype="float64") - np.asarray(y_pred, dtype="float64")
     report["residuals"] = {
         "mean": float(residuals.mean()),
         "std": float(residuals.std(ddof=1)) if len(residuals) > 1 else None,
     }
     report["notes"] = notes
-    return _jsonable(report)
+    return jsonable(report)

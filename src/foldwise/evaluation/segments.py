@@ -10,7 +10,7 @@ import pandas as pd
 
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation.bootstrap import resample_counts
-from foldwise.evaluation.common import _UNDEFINED, _jsonable
+from foldwise.evaluation.common import UNDEFINED, jsonable
 from foldwise.metrics import Task, get_metric, score, score_weighted
 
 # Segment flagging (see segment_report).
@@ -104,7 +104,7 @@ def segment_report(
                 continue
             value = score(metric, y_true[mask], proba_or_pred[mask], threshold=threshold)
             if not math.isfinite(value):
-                entry["note"] = f"{metric} undefined: {_UNDEFINED.get(metric, 'in this segment')}"
+                entry["note"] = f"{metric} undefined: {UNDEFINED.get(metric, 'in this segment')}"
                 continue
             entry["value"] = value
             if not math.isfinite(overall):
@@ -131,4 +131,4 @@ def segment_report(
             error_whole = abs(overall - m.ideal)
             excess = abs(value - m.ideal) - error_whole
             entry["flag"] = bool(unusual and excess > SEGMENT_MIN_EXCESS_ERROR * error_whole)
-    return _jsonable(rows_out)
+    return jsonable(rows_out)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from foldwise.evaluation.common import _jsonable, _ratio
+from foldwise.evaluation.common import jsonable, ratio
 
 
 def choose_threshold(
@@ -54,12 +54,12 @@ def choose_threshold(
         values = (cost_fp * fp + cost_fn * fn) / len(y)
         best = values.min()
     i = int(np.flatnonzero(np.abs(values - best) <= 1e-12)[-1])
-    return _jsonable(
+    return jsonable(
         {
             "threshold": float(candidates[i]),
             "objective": objective,
             "value": float(values[i]),
-            "precision": _ratio(tp[i], tp[i] + fp[i]),
-            "recall": _ratio(tp[i], tp[i] + fn[i]),
+            "precision": ratio(tp[i], tp[i] + fp[i]),
+            "recall": ratio(tp[i], tp[i] + fn[i]),
         }
     )

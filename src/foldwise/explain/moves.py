@@ -28,7 +28,7 @@ def feature_moves(
     a, b = _ranking(base), _ranking(target)
     if not a or not b:
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for feature in dict.fromkeys([*b, *a]):
         rank_a, imp_a = a.get(feature, (None, None))
         rank_b, imp_b = b.get(feature, (None, None))

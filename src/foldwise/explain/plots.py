@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,13 +32,13 @@ def _save(fig: object, path: Path) -> str:
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
     tmp.replace(path)
-    _pyplot().close(fig)  # type: ignore[arg-type]
+    _pyplot().close(fig)
     return path.name
 
 
 def numeric_view(X: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """Feature values as numbers for colouring: category codes by frequency, 0/1, dates as days."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, kind in kinds.items():
         values = X[name]
         if kind == "categorical":

@@ -10,6 +10,7 @@ not a small change. Missing values stay missing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def robustness(
     rng = np.random.default_rng(seed)
     before = predict(X)
     main = before if task == "regression" else before[:, -1]
-    per_feature = []
+    per_feature: list[dict[str, Any]] = []
     joint = X.copy()
     for name, kind in kinds.items():
         order = category_order(X[name], main) if kind == "categorical" else None

@@ -206,7 +206,7 @@ def _run_explain(
     )
 
     top_k = min(cfg.top_k, len(features))
-    flagged_suspects = [
+    flagged_suspects: list[dict[str, Any]] = [
         {
             "feature": s,
             "rank": int(r_final[features.index(s)]),
@@ -269,7 +269,7 @@ def _run_explain(
         else "probability"
     )
 
-    feature_rows = []
+    feature_rows: list[dict[str, Any]] = []
     r_linear, r_perm = ranks(linear_importance), ranks(np.nan_to_num(perm_mean, nan=-np.inf))
     for j, feat in enumerate(features):
         column = fold_importance[:, j]

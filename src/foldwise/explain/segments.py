@@ -184,7 +184,9 @@ def weak_segments(
                         "t": float(t[k]),
                     }
                 )
-    adjusted = _holm(np.asarray([c["p_value"] for c in candidates])) if candidates else []
+    adjusted: np.ndarray | list[float] = (
+        _holm(np.asarray([c["p_value"] for c in candidates])) if candidates else []
+    )
     flagged = []
     for cand, p_adj in zip(candidates, adjusted, strict=True):
         ratio = cand["mean_loss"] / overall if overall > 0 else float("nan")

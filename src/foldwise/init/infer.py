@@ -20,7 +20,7 @@ from foldwise.errors import FoldwiseError, quoted
 from foldwise.label_map import apply_label_map, suggest_label_map
 from foldwise.metrics import DEFAULT_METRIC, METRICS, Task
 from foldwise.numbers import Decimal, guess_decimal
-from foldwise.problem import MAX_INTEGER_CLASSES, _infer_task, _label_key, to_python
+from foldwise.problem import MAX_INTEGER_CLASSES, infer_task, label_key, to_python
 
 # "customer_id", "CustomerID", "row-id", "id", "uuid", "guid", "id_number", "ID"
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|guid)($|[_\s.-])", re.IGNORECASE)
@@ -140,13 +140,13 @@ def choose_positive(y: pd.Series, target: str, given: str | None) -> tuple[Any, 
     """The positive class of a binary target and why; raises when no rule clearly applies."""
     labels = _labels(y)
     if given is not None:
-        matches = [lab for lab in labels if _label_key(lab) == _label_key(given)]
+        matches = [lab for lab in labels if label_key(lab) == label_key(given)]
         if not matches:
             raise FoldwiseError(
                 f"--positive {given!r} is not a value of target {target!r}; its values are {labels}"
             )
         return matches[0], "given with --positive"
-    keys = {_label_key(lab).lower(): lab for lab in labels}
+    keys = {label_key(lab).lower(): lab for lab in labels}
     for pair, positive in POSITIVE_RULES:
         if frozenset(keys) == pair:
             return keys[positive], f"rule: of {quoted(sorted(pair))}, {positive!r} is positive"
@@ -208,8 +208,8 @@ def _check_test_labels(train_y: pd.Series, test_y: pd.Series, task: Task, names:
         if not pd.api.types.is_numeric_dtype(test_y):
             raise FoldwiseError(f"{test_name}: target {target!r} is not numeric in the test table")
         return
-    known = {_label_key(v) for v in train_y.dropna().unique()}
-    unknown = sorted({str(v) for v in test_y.dropna().unique() if _label_key(v) not in known})
+    known = {label_key(v) for v in train_y.dropna().unique()}
+    unknown = sorted({str(v) for v in test_y.dropna().unique() if label_key(v) not in known})
     if unknown:
         raise FoldwiseError(
             f"{test_name}: target {target!r} has label(s) {quoted(unknown, 5)} that {source_name} does "
@@ -250,6 +250,7 @@ def plan_table(
 
     ids: dict[str, str] = {}
     kinds: dict[str, str] = {}
+    kind: str
     for name in frame.columns:
         if name in roles:
             continue
@@ -297,7 +298,7 @@ def plan_table(
             f"target {target!r} has fewer than two distinct values in {source_name}; a model "
             "needs at least two classes or distinct values"
         )
-    chosen: Task = task or _infer_task(y)
+    chosen: Task = task or infer_task(y)
     reason = _task_reason(y, target, chosen) if task is None else "given with --task"
     positive_label, positive_reason = None, None
     if chosen == "binary":

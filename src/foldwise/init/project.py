@@ -11,13 +11,14 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from foldwise.config import load_config, parse_params_text, read_params
+from foldwise.config import parse_params_text, read_params
 from foldwise.data import CSV_SUFFIXES, coerce_target, read_table, sniff_separator
 from foldwise.errors import FoldwiseError
 from foldwise.init.infer import TablePlan, metric_direction, plan_table
 from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
-from foldwise.prepare import _check_columns
+from foldwise.model_settings import load_config
+from foldwise.prepare import check_columns
 from foldwise.problem import resolve_problem
 
 RAW_DIR = PurePosixPath("data/raw")
@@ -140,7 +141,7 @@ def _validate(text: str, params: Path, plan: TablePlan, source: Path) -> Path:
         frame = read_table(
             source, separator=plan.csv_separator, text_columns=tuple(plan.id_columns)
         )
-        _check_columns(config, list(frame.columns), source)
+        check_columns(config, list(frame.columns), source)
         problem = resolve_problem(config, coerce_target(frame[plan.target], decimal=plan.decimal))
         if problem.task != plan.task:
             raise FoldwiseError(f"params.yaml would give task {problem.task}, not {plan.task}")

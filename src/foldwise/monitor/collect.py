@@ -150,8 +150,8 @@ class Collector:
         if len(codes) == 0:
             return
         periods = [self._period(label) for label in labels]
-        rows = np.bincount(codes, minlength=len(labels))
-        for p, n in zip(periods, rows, strict=True):
+        per_period = np.bincount(codes, minlength=len(labels))
+        for p, n in zip(periods, per_period, strict=True):
             p.rows += int(n)
         for name, profile in self.reference["features"].items():
             for p, counts in zip(

@@ -48,7 +48,7 @@ def log_table(
     struct = pa.StructArray.from_arrays(
         [
             pa.array(
-                typed[str(f["name"])].to_numpy(dtype=object, na_value=None)
+                typed[str(f["name"])].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # pandas-stubs: None is valid
                 if f["kind"] in ("categorical", "boolean")
                 else typed[str(f["name"])],
                 _ARROW_KIND[f["kind"]],

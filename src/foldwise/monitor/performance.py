@@ -84,6 +84,7 @@ def realized(
 ) -> dict[str, dict[str, Any]]:
     """Metrics on one period's labelled rows, each with a bootstrap (1 - alpha) interval."""
     y = frame["y"].to_numpy()
+    pred: np.ndarray
     if task == "regression":
         pred = frame["value"].to_numpy(dtype="float64")
     else:

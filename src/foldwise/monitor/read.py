@@ -21,9 +21,9 @@ import pyarrow.dataset as ds
 from foldwise.bundle import Bundle
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError, quoted
+from foldwise.labels import Labels, row_keys
 from foldwise.models import feature_frame
 from foldwise.monitor.collect import Collector, PeriodStats, period_keys
-from foldwise.monitor.labels import Labels, row_keys
 from foldwise.monitor.reference import column_values, is_binned
 
 LOG_COLUMNS = ("ts", "id", "value", "proba", "prediction", "features")

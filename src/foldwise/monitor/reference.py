@@ -45,8 +45,8 @@ def column_values(values: pd.Series, kind: str) -> np.ndarray | pa.Array:
         return ((stamps - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
     if kind == "boolean":
         mapped = values.map({True: "true", False: "false"})
-        return pa.array(mapped.to_numpy(dtype=object, na_value=None), pa.string())
-    text = values.to_numpy(dtype=object, na_value=None)
+        return pa.array(mapped.to_numpy(dtype=object, na_value=None), pa.string())  # type: ignore[call-overload]  # pandas-stubs: None is valid
+    text = values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # pandas-stubs: None is valid
     return pa.array([None if v is None else str(v) for v in text], pa.string())
 
 

@@ -35,9 +35,10 @@ from typing import Any
 import pandas as pd
 
 from foldwise.bundle import Bundle
-from foldwise.config import Config, load_config
+from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
+from foldwise.model_settings import load_config
 from foldwise.monitor.retrain_plan import RetrainPlan, check_git_clean, check_names_free, plan
 from foldwise.monitor.workspace import WorkspaceGuard
 from foldwise.production import registry

@@ -26,8 +26,8 @@ from foldwise.config import Config
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.init.project import RAW_DIR
+from foldwise.labels import combine, read_labels, row_keys
 from foldwise.monitor.collect import period_keys
-from foldwise.monitor.labels import combine, read_labels, row_keys
 from foldwise.problem import Problem
 
 # The monitor judges realized performance from this many labelled rows on; a comparison of
@@ -136,7 +136,7 @@ def labelled_rows(
     """Production rows that have a label (the latest scoring of an id), with ``period``.
 
     The labels join on the model's ``id_columns`` when the files carry them all, else on
-    ``id`` matched with the first id column (:mod:`foldwise.monitor.labels`).
+    ``id`` matched with the first id column (:mod:`foldwise.labels`).
     """
     if not batches or not labels_paths:
         raise FoldwiseError("retrain: give production batch files and at least one labels file")
@@ -168,8 +168,8 @@ def labelled_rows(
     if ts.isna().any():
         bad = rows.loc[ts.isna().to_numpy(), "ts"].iloc[0]
         raise FoldwiseError(f"batches: column 'ts' has a value that is not a time ({bad!r})")
-    codes, names = period_keys(ts.dt.tz_localize(None).to_numpy("datetime64[us]"), period)
-    rows["period"] = np.asarray(names, dtype=object)[codes]
+    codes, periods = period_keys(ts.dt.tz_localize(None).to_numpy("datetime64[us]"), period)
+    rows["period"] = np.asarray(periods, dtype=object)[codes]
     return rows.reset_index(drop=True)
 
 

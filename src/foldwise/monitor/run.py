@@ -10,8 +10,8 @@ import numpy as np
 from foldwise.bundle import Bundle
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
+from foldwise.labels import combine, read_labels
 from foldwise.monitor.drift import compare_counts, feature_drift, quality_findings
-from foldwise.monitor.labels import combine, read_labels
 from foldwise.monitor.performance import (
     drop_against,
     estimate,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,23 +150,23 @@ def _month(
     return rows, labels.drop_duplicates("id", keep="last")
 
 
-def write_simulation(scenario: Scenario, out: Path) -> dict[str, object]:
+def write_simulation(scenario: Scenario, out: Path) -> dict[str, Any]:
     """Write ``train.csv``, ``batches/YYYY-MM.csv``, ``labels/YYYY-MM.csv`` (delayed) and
     ``scenario.json``."""
     train, months = simulate(scenario)
     (out / "batches").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "train.csv", as_written(train).to_csv(index=False))
-    written: dict[str, object] = {"train": str(out / "train.csv"), "batches": [], "labels": []}
+    written: dict[str, Any] = {"train": str(out / "train.csv"), "batches": [], "labels": []}
     for month, (rows, labels) in enumerate(months, start=1):
         batch = out / "batches" / f"{month_label(month)}.csv"
         write_text_atomic(batch, as_written(rows).to_csv(index=False))
-        written["batches"].append(str(batch))  # type: ignore[union-attr]
+        written["batches"].append(str(batch))
         arrival = month + scenario.label_delay
         if arrival <= scenario.months:
             path = out / "labels" / f"{month_label(arrival)}.csv"
             write_text_atomic(path, labels.to_csv(index=False))
-            written["labels"].append(str(path))  # type: ignore[union-attr]
+            written["labels"].append(str(path))
     manifest = {
         "scenario": asdict(scenario),
         "first_month": month_label(1),
@@ -185,14 +186,14 @@ def write_simulation(scenario: Scenario, out: Path) -> dict[str, object]:
     return manifest
 
 
-def write_log(manifest: dict[str, object], model_dir: Path, log_root: Path) -> None:
+def write_log(manifest: dict[str, Any], model_dir: Path, log_root: Path) -> None:
     """Score the simulated batches with a bundle into a prediction log (CONTRACTS.md format)."""
     from foldwise.bundle import Bundle
     from foldwise.monitor.logfile import append_log, log_table
 
     bundle = Bundle.load(model_dir)
     version = bundle.name()  # as `foldwise serve --model` names an unregistered bundle
-    for batch in manifest["batches"]:  # type: ignore[union-attr]
+    for batch in manifest["batches"]:
         rows = pd.read_csv(batch, dtype={"customer_id": "str"})
         ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")
         scores = bundle.predict_scores(rows)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,8 @@ import pyarrow as pa
 from foldwise.artifacts import ID_PREFIX, prediction_table
 from foldwise.bundle import MANIFEST, Bundle, bundle_name
 from foldwise.errors import FoldwiseError
+from foldwise.integrity import SELF_HASH_KEY
 from foldwise.models import feature_frame
-from foldwise.production.integrity import SELF_HASH_KEY
 
 ON_ERROR = ("fail", "skip")
 VERSION_COLUMN = "model_version"
@@ -169,7 +169,7 @@ def bad_cells(bundle: Bundle, frame: pd.DataFrame) -> tuple[np.ndarray, tuple[Ba
         hit = column.isin(values).to_numpy(dtype=bool, na_value=False)
         mask |= hit
         for row, value in column[hit].items():
-            cells.append(BadCell(int(row), name, value, str(feature["kind"])))
+            cells.append(BadCell(int(cast(int, row)), name, value, str(feature["kind"])))
     cells.sort(key=lambda c: c.row)
     return mask, tuple(cells)
 
@@ -190,7 +190,8 @@ def score_chunk(
     """
     if on_error not in ON_ERROR:
         raise FoldwiseError(f"on_error {on_error!r}: expected one of {', '.join(ON_ERROR)}")
-    skipped, cells = 0, ()
+    skipped = 0
+    cells: tuple[BadCell, ...] = ()
     try:
         result = bundle.predict(frame)
     except FoldwiseError as exc:

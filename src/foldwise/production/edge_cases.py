@@ -10,6 +10,7 @@ batch give exactly the predictions the same rows get in an ordinary batch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -115,7 +116,7 @@ def run_edge_cases(bundle: Bundle, sample: pd.DataFrame, large_rows: int = 50_00
             "unseen category",
             "score",
             "a category never seen in training is scored as unknown and reported",
-            lambda rows=rows, name=categorical[0]: _expect_score(bundle, rows, name),
+            functools.partial(_expect_score, bundle, rows, categorical[0]),
         )
     missing = base.iloc[:3].copy()
     for name in names:
@@ -186,7 +187,7 @@ def _empty_batch(bundle: Bundle, base: pd.DataFrame) -> tuple[bool, str]:
 
 
 def _one_row(bundle: Bundle, base: pd.DataFrame, reference: np.ndarray) -> tuple[bool, str]:
-    record = base.iloc[0].to_dict()
+    record = {str(k): v for k, v in base.iloc[0].to_dict().items()}
     as_dict = bundle.predict_scores(record)
     as_frame = bundle.predict_scores(base.iloc[:1])
     ok = _same(as_dict, reference[:1]) and _same(as_frame, reference[:1])

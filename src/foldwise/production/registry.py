@@ -247,7 +247,7 @@ def fetch_revision(
     from dvc.api import DVCFileSystem
 
     from foldwise.bundle import MANIFEST
-    from foldwise.production.integrity import read_verified_manifest
+    from foldwise.integrity import read_verified_manifest
 
     label = label or rev
     path = _artifact_path(root, name, rev)
@@ -284,7 +284,7 @@ def version_of_bundle(
     is passed over.
     """
     from foldwise.bundle import MANIFEST
-    from foldwise.production.integrity import SELF_HASH_KEY
+    from foldwise.integrity import SELF_HASH_KEY
 
     try:
         versions = list_versions(root, name)[:newest]

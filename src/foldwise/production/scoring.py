@@ -223,7 +223,8 @@ class FastScorer:
             return self._input(self.convert(self._frame_columns(rows), len(rows)), len(rows))
         if isinstance(rows, Mapping):
             return self.records_matrix([rows])
-        if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
+        # str and bytes are sequences too; refused below (rows come from parsed JSON)
+        if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):  # type: ignore[unreachable]
             bad = next(
                 (
                     i

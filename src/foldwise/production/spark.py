@@ -28,6 +28,7 @@ import pyarrow as pa
 from foldwise.artifacts import ID_PREFIX
 from foldwise.bundle import MANIFEST, Bundle
 from foldwise.errors import FoldwiseError, quoted
+from foldwise.integrity import SELF_HASH_KEY, read_verified_manifest
 from foldwise.production.batch import (
     SHA_COLUMN,
     VERSION_COLUMN,
@@ -36,7 +37,6 @@ from foldwise.production.batch import (
     prediction_type,
     score_chunk,
 )
-from foldwise.production.integrity import SELF_HASH_KEY, read_verified_manifest
 
 # Per Python worker: bundles already unpacked and verified, by manifest sha256.
 _LOADED: dict[str, Bundle] = {}

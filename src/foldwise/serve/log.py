@@ -217,7 +217,7 @@ def _typed_lists(raw: pd.DataFrame, features: list[dict[str, Any]]) -> dict[str,
             ints = stamps.astype("int64").tolist()
             out[name] = [None if np.isnat(s) else v for s, v in zip(stamps, ints, strict=True)]
         else:
-            out[name] = values.to_numpy(dtype=object, na_value=None).tolist()
+            out[name] = values.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]  # pandas-stubs: None is valid
     return out
 
 

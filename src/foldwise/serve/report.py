@@ -13,8 +13,8 @@ import pyarrow.dataset as ds
 from foldwise.artifacts import ID_PREFIX
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
-from foldwise.monitor.labels import Labels, row_keys
-from foldwise.monitor.labels import read_labels as labels_file
+from foldwise.labels import Labels, row_keys
+from foldwise.labels import read_labels as labels_file
 from foldwise.problem import Problem
 from foldwise.serve.log import model_file, recover
 
@@ -55,7 +55,7 @@ def model_description(root: Path, version: str) -> dict[str, Any]:
 
 
 def read_labels(path: Path, target: str, id_columns: list[str] | None = None) -> Labels:
-    """A labels file keyed as :mod:`foldwise.monitor.labels` describes (model ids or ``id``)."""
+    """A labels file keyed as :mod:`foldwise.labels` describes (model ids or ``id``)."""
     if not path.is_file():
         raise FoldwiseError(f"--labels {path}: no such file")
     try:
@@ -101,8 +101,8 @@ def compare_pair(
         )
     else:
         out["agreement"] = float((rows["prediction"] == rows["shadow_prediction"]).mean())
-        proba = np.vstack(rows["proba"].to_numpy())
-        shadow = np.vstack(rows["shadow_proba"].to_numpy())
+        proba = np.vstack(list(rows["proba"].to_numpy()))
+        shadow = np.vstack(list(rows["shadow_proba"].to_numpy()))
         if problem.task == "binary":
             out["positive_probability_difference"] = _differences(shadow[:, 1] - proba[:, 1])
         else:
@@ -131,7 +131,8 @@ def compare_pair(
     if problem.task == "regression":
         a, b = joined["value"].to_numpy(float), joined["shadow_value"].to_numpy(float)
     else:
-        a, b = np.vstack(joined["proba"].to_numpy()), np.vstack(joined["shadow_proba"].to_numpy())
+        a = np.vstack(list(joined["proba"].to_numpy()))
+        b = np.vstack(list(joined["shadow_proba"].to_numpy()))
     test = paired_bootstrap(
         problem.metric,
         y,
@@ -167,7 +168,8 @@ def shadow_report_for(
         raise FoldwiseError(f"{log}: no logged row was scored by a shadow model")
     pairs = []
     for (primary, shadow), group in rows.groupby(["model_version", "shadow_model_version"]):
-        first, second = model_description(log, primary), model_description(log, shadow)
+        first = model_description(log, str(primary))
+        second = model_description(log, str(shadow))
         problem = Problem.from_dict(first["problem"])
         ids = first.get("id_columns") or ([first["id_column"]] if first.get("id_column") else [])
         labels = None if labels_path is None else read_labels(labels_path, problem.target, ids)

@@ -89,7 +89,7 @@ def open_storage(config: Config, journal: Path) -> BaseStorage:
     url = config.tune.storage
     if url is None:
         journal.parent.mkdir(parents=True, exist_ok=True)
-        # The embedded journal has one writer, the stage (see _fail_orphans): a lock file
+        # The embedded journal has one writer, the stage (see fail_orphans): a lock file
         # found now was left by a run killed mid-write, and Optuna would stall 30 s on it.
         Path(f"{journal}.lock").unlink(missing_ok=True)
         check_journal(journal)
@@ -154,7 +154,7 @@ def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _fail_orphans(storage: BaseStorage, study_name: str) -> None:
+def fail_orphans(storage: BaseStorage, study_name: str) -> None:
     """With one embedded worker, a trial still RUNNING at start was cut off by a kill."""
     study_id = storage.get_study_id_from_name(study_name)
     for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):

@@ -37,7 +37,7 @@ from foldwise.training import (
     predict_scores,
 )
 from foldwise.tuning.space import default_trial, suggest, trial_settings
-from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, _fail_orphans
+from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, fail_orphans
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Tuner:
             sampler=optuna.samplers.TPESampler(seed=study_seed),
         )
         if self.embedded:
-            _fail_orphans(self.storage, full_name)
+            fail_orphans(self.storage, full_name)
         objective = self._objective(data, folds, study_seed)
         target = self.config.tune.n_trials
         deadline = (
@@ -224,7 +224,7 @@ def _result(name: str, study: optuna.Study, seconds: float) -> StudyResult:
     return StudyResult(
         name=name,
         best_params=dict(best.params),
-        best_value=float(best.value),
+        best_value=float(study.best_value),
         best_rounds=best.user_attrs.get("rounds"),
         n_complete=len(complete),
         n_pruned=len(pruned),
