@@ -134,7 +134,11 @@ def test_the_docs_run_foldwise_commands() -> None:
     assert len(_foldwise_calls()) >= 20
 
 
-@pytest.mark.parametrize(("where", "args"), _foldwise_calls(), ids=str)
+@pytest.mark.parametrize(
+    ("where", "args"),
+    _foldwise_calls(),
+    ids=[f"{where} foldwise {args[0]}" for where, args in _foldwise_calls()],
+)
 def test_foldwise_commands_in_the_docs_are_real(where: str, args: list[str]) -> None:
     command = tuple(args[:2]) if args[0] == "model" else tuple(args[:1])
     text = _help(command)
