@@ -3,8 +3,8 @@
 Conventions (docs/contributing.md): a ```bash block is preceded by ``<!-- walkthrough -->``
 (tests/test_docs_walkthrough.py runs it) or ``<!-- illustrative -->`` (not run as written);
 shell is never written as ``sh``, ``shell`` or ``console``, so no block slips past the check;
-every fence carries an info string. ``foldwise`` commands in any block, run or not, must name
-a real subcommand and real options.
+every fence carries an info string. ``foldwise`` commands in any block, run or not, and in
+inline code, must name a real subcommand and real options.
 """
 
 from __future__ import annotations
@@ -130,17 +130,35 @@ def _foldwise_calls() -> list[tuple[str, list[str]]]:
     return calls
 
 
+_INLINE = re.compile(r"`(foldwise [^`]+)`")
+# Inline code that starts with "foldwise" but is text, not a command.
+NOT_COMMANDS = {"foldwise rollback of prod: v3 -> v2"}
+
+
+def _inline_calls() -> list[tuple[str, list[str]]]:
+    """``foldwise ...`` commands written inline in the prose (on one line)."""
+    calls = []
+    for page in [*doc_pages(), README]:
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            for match in _INLINE.finditer(line):
+                if match[1] not in NOT_COMMANDS:
+                    where = f"{page.relative_to(ROOT)}:{number}"
+                    calls.append((where, [w.strip("[]") for w in words(match[1])[1:]]))
+    return calls
+
+
 def test_the_docs_run_foldwise_commands() -> None:
     assert len(_foldwise_calls()) >= 20
 
 
 @pytest.mark.parametrize(
     ("where", "args"),
-    _foldwise_calls(),
-    ids=[f"{where} foldwise {args[0]}" for where, args in _foldwise_calls()],
+    _foldwise_calls() + _inline_calls(),
+    ids=[f"{where} foldwise {args[0]}" for where, args in _foldwise_calls() + _inline_calls()],
 )
 def test_foldwise_commands_in_the_docs_are_real(where: str, args: list[str]) -> None:
-    command = tuple(args[:2]) if args[0] == "model" else tuple(args[:1])
+    assert args, f"{where}: `foldwise` without a command"
+    command = tuple(args[:2]) if args[0] == "model" and len(args) > 1 else tuple(args[:1])
     text = _help(command)
     options = {word.split("=")[0] for word in args if word.startswith("--")}
     unknown = sorted(option for option in options if option not in text)
