@@ -141,9 +141,12 @@ def _inline_calls() -> list[tuple[str, list[str]]]:
     for page in [*doc_pages(), README]:
         for number, line in enumerate(page.read_text().splitlines(), 1):
             for match in _INLINE.finditer(line):
-                if match[1] not in NOT_COMMANDS:
-                    where = f"{page.relative_to(ROOT)}:{number}"
-                    calls.append((where, [w.strip("[]") for w in words(match[1])[1:]]))
+                args = [w.strip("[]") for w in words(match[1])[1:]]
+                if match[1] in NOT_COMMANDS or (
+                    args and args[0].isupper()
+                ):  # COMMAND: a placeholder
+                    continue
+                calls.append((f"{page.relative_to(ROOT)}:{number}", args))
     return calls
 
 
