@@ -6,7 +6,7 @@
 #                                                       # must be un-ignored in .dockerignore)
 #   docker build --target runtime -t foldwise-serve:mount .   # no bundle: mount one at run time
 #
-# Building needs only the Python package index (pip); see README "Serve the model".
+# Building needs only the Python package index (pip); see docs/serving.md, "In a container".
 FROM python:3.11-slim AS runtime
 
 ENV PIP_NO_CACHE_DIR=1 \

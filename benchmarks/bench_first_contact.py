@@ -1,7 +1,7 @@
 """First contact: the pipeline on tables that look like real ones, against CatBoost's defaults.
 
-Each table goes the README's way in a fresh git + DVC copy of the pipeline: the file into
-``data/raw/``, ``foldwise init SOURCE --target COLUMN`` (plus ``--positive`` where no rule
+Each table goes the way of docs/tutorial.md in a fresh git + DVC copy of the pipeline: the file
+into ``data/raw/``, ``foldwise init SOURCE --target COLUMN`` (plus ``--positive`` where no rule
 applies and ``--test-source`` for the census-like table), then ``dvc repro``, once with the
 default settings and once with the quick setting. A table with a column known only after the
 outcome first runs to the audit untouched, which must fail naming that column; the one edit
@@ -39,7 +39,7 @@ import pandas as pd
 import yaml
 from _project import copy_pipeline, set_param
 
-# The quick setting of the README ("A quick first look"): no outer loop, trial 0 only.
+# The quick setting of docs/honest-numbers.md ("A quick first look"): no outer loop, trial 0 only.
 QUICK = ["tune.nested=false", "tune.n_trials=1"]
 
 

@@ -134,7 +134,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Modules with slow end-to-end tests first, the rest in their usual order.
 
     With ``--dist loadscope`` a module runs whole on one worker, in collection order: a long
-    module collected last (the README walkthrough, retraining) ran alone while the other
+    module collected last (the docs walkthrough, retraining) ran alone while the other
     worker sat idle. Started first, the fast modules fill the gaps around them instead.
     """
     slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
@@ -150,7 +150,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # The longest modules, longest first (measured on CI's 2 cores: several minutes each).
 LONGEST_FIRST = [
     "tests/test_e2e_model.py",
-    "tests/test_readme_walkthrough.py",
+    "tests/test_docs_walkthrough.py",
     "tests/test_retrain_e2e.py",
     "tests/test_fresh_clone.py",
     "tests/test_ids_e2e.py",

@@ -630,7 +630,7 @@ def test_trial_settings_are_checked_by_name(nested_run):
 
 
 def test_quick_setting_runs_one_study_of_the_defaults(tmp_path):
-    """README's quick setting: no outer loop, trial 0 (the defaults) only."""
+    """The quick setting of docs/honest-numbers.md: no outer loop, trial 0 (the defaults) only."""
     prepared = write_project(tmp_path, make_params(tune={"nested": False, "n_trials": 1}))
     config = load_config(tmp_path / "params.yaml")
     data = training_data(prepared.train, prepared.schema)

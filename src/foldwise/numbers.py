@@ -1,6 +1,6 @@
 """Read numbers written as text: one decimal mark, unambiguous thousands separators, no infinities.
 
-The rules (README "Bring your own data"):
+The rules (docs/tutorial.md, "Reading numbers"):
 
 * ``decimal`` is ``"."`` or ``","`` (``data.decimal``); the other mark is the only thousands
   separator, and only in groups of exactly three digits (``1,234,567.5``).

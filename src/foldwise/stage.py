@@ -21,7 +21,7 @@ EXIT_USER_ERROR = 2
 # Floats in every file a stage writes as JSON, CSV or Markdown (and in the bundle's JSON files)
 # carry this many significant digits, so a rerun on another CPU, whose vector units round the
 # last bits of a sum differently, writes the same text. Enough for every comparison foldwise
-# makes (README "The same digits on every machine").
+# makes (docs/pipeline.md, "The same digits on every machine").
 SIGNIFICANT_DIGITS = 6
 
 

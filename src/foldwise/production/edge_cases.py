@@ -1,6 +1,6 @@
 """Edge cases generated from the input contract, each with its documented behaviour, checked.
 
-Behaviours (also in the README): a missing feature column and text in a numeric column are
+Behaviours (also in docs/production.md): a missing feature column and text in a numeric column are
 refused with a one-line error naming the column; an extra column, an unseen category, values
 far outside the training range and rows with every feature missing are scored, and
 :func:`~foldwise.production.contract.unusual_inputs` says what was unusual; an empty batch gives
