@@ -14,7 +14,9 @@ import pandas as pd
 
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel, load_model
 from foldwise.problem import Problem
+from foldwise.production.ensemble_scoring import EnsembleScorer, scorer_for
 from foldwise.production.integrity import (
     SELF_HASH_KEY,
     folder_hashes,
@@ -86,9 +88,13 @@ def load_reference(directory: Path) -> dict[str, Any] | None:
 
 @dataclass
 class Bundle:
-    """A fitted model with its schema, label mapping, threshold and provenance."""
+    """A fitted model with its schema, label mapping, threshold and provenance.
 
-    model: TabularModel
+    ``model`` is one :class:`TabularModel` or an :class:`EnsembleModel` (its folder then holds
+    ``ensemble.json`` and one saved member per folder; every file is in the manifest's hashes).
+    """
+
+    model: TabularModel | EnsembleModel
     problem: Problem
     features: list[dict[str, Any]]
     threshold: float | None
@@ -101,7 +107,9 @@ class Bundle:
     files: dict[str, str] = field(default_factory=dict)
     # The manifest's own sha256, covering all of the above: the content hash (save/load).
     sha256: str = ""
-    _scorer: FastScorer | None = field(default=None, init=False, repr=False, compare=False)
+    _scorer: FastScorer | EnsembleScorer | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def save(self, directory: Path) -> None:
         """Write the bundle to ``directory`` (replaced as a whole, never half-written)."""
@@ -149,7 +157,7 @@ class Bundle:
             )
         schema_path = directory / INPUT_SCHEMA
         return cls(
-            model=TabularModel.load(directory / MODEL_DIR),
+            model=load_model(directory / MODEL_DIR),
             problem=Problem.from_dict(manifest["problem"]),
             features=manifest["features"],
             threshold=manifest["threshold"],
@@ -161,10 +169,10 @@ class Bundle:
         )
 
     @property
-    def scorer(self) -> FastScorer:
-        """The fast raw-row scorer of this bundle's model (built once)."""
+    def scorer(self) -> FastScorer | EnsembleScorer:
+        """The fast raw-row scorer of this bundle's model (built once; per member for an ensemble)."""
         if self._scorer is None:
-            self._scorer = FastScorer(self.model)
+            self._scorer = scorer_for(self.model)
         return self._scorer
 
     def predict_scores(self, rows: Rows) -> np.ndarray:
