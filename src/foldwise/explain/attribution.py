@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 
 # The model-agnostic fallback evaluates the model ~(2p + 1) x background rows per row.
 FALLBACK_MAX_ROWS = 200
@@ -50,7 +51,9 @@ class Attribution:
         return np.abs(self.values).mean(axis=0)
 
 
-def output_names(model: TabularModel, classes: list[str] | None, target: str) -> list[str]:
+def output_names(
+    model: TabularModel | EnsembleModel, classes: list[str] | None, target: str
+) -> list[str]:
     """One name per explained output: the positive class, each class, or the target."""
     if model.task == "regression":
         return [target]
@@ -58,7 +61,7 @@ def output_names(model: TabularModel, classes: list[str] | None, target: str) ->
     return labels[-1:] if model.task == "binary" else labels
 
 
-def _units(model: TabularModel, space: str, target: str) -> str:
+def _units(model: TabularModel | EnsembleModel, space: str, target: str) -> str:
     if model.task == "regression":
         return f"{target} (target units)"
     return space
@@ -261,7 +264,7 @@ def _permutation(
 
 
 def explain(
-    model: TabularModel,
+    model: TabularModel | EnsembleModel,
     X: pd.DataFrame,
     background: pd.DataFrame,
     *,
@@ -269,7 +272,14 @@ def explain(
     target: str,
     seed: int,
 ) -> Attribution:
-    """SHAP values of ``model`` for the feature frame ``X`` (``background``: training rows)."""
+    """SHAP values of ``model`` for the feature frame ``X`` (``background``: training rows).
+
+    An ensemble is explained member by member (:mod:`foldwise.explain.ensemble_shap`).
+    """
+    if isinstance(model, EnsembleModel):
+        from foldwise.explain.ensemble_shap import explain_ensemble
+
+        return explain_ensemble(model, X, background, outputs=outputs, target=target, seed=seed)
     features = [str(f["name"]) for f in model.features]
 
     def attribution(
@@ -312,9 +322,31 @@ def explain(
                 str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
             )
             note = f"shap.TreeExplainer cannot explain this {model.name} model ({first})"
-            rows = np.arange(len(X))
     else:
         note = f"model {model.name!r} has no native SHAP support"
+    return explain_by_permutation(
+        model, X, background, outputs=outputs, target=target, seed=seed, reason=note
+    )
+
+
+def explain_by_permutation(
+    model: TabularModel,
+    X: pd.DataFrame,
+    background: pd.DataFrame,
+    *,
+    outputs: list[str],
+    target: str,
+    seed: int,
+    reason: str,
+) -> Attribution:
+    """Model-agnostic permutation SHAP of the probabilities (classification) or values.
+
+    At most :data:`FALLBACK_MAX_ROWS` rows of ``X`` (sampled with ``seed``) against
+    :data:`FALLBACK_BACKGROUND` background rows; ``reason`` says why this explainer was used.
+    """
+    features = [str(f["name"]) for f in model.features]
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(X))
     if len(X) > FALLBACK_MAX_ROWS:
         rows = np.sort(rng.choice(len(X), size=FALLBACK_MAX_ROWS, replace=False))
     picked = background.iloc[
@@ -326,7 +358,9 @@ def explain(
     ]
     values, base = _permutation(model, X.iloc[rows], picked, seed)
     note = (
-        f"{note}; fell back to model-agnostic permutation SHAP on {len(rows)} rows against "
+        f"{reason}; fell back to model-agnostic permutation SHAP on {len(rows)} rows against "
         f"{len(picked)} background rows ({2 * PERMUTATIONS} orderings; approximate)"
     )
-    return attribution(values, base, "probability", "permutation SHAP (fallback)", note, rows)
+    units = _units(model, "probability", target)
+    method = "permutation SHAP (fallback)"
+    return Attribution(values, base, features, outputs, units, method, note, rows)
