@@ -10,6 +10,7 @@ import pandas as pd
 from foldwise.bundle import Bundle
 from foldwise.models import build_model, feature_frame
 from foldwise.models.ensemble import EnsembleModel
+from foldwise.production.contract import input_schema
 from tests.conftest import make_table
 from tests.serve_support import FEATURES, PROBLEMS
 
@@ -52,6 +53,9 @@ def train_ensemble_bundle(
     model = fit_ensemble(task, X, problem.encode(table["label"]), FEATURES, n_classes=k)
     threshold = 0.4 if task == "binary" else None
     metadata = {"id_columns": ["row_id"], "model_name": "ensemble"}
-    bundle = Bundle(model, problem, FEATURES, threshold, metadata, reference=reference)
+    schema = input_schema(table, FEATURES, "label model input row")
+    bundle = Bundle(
+        model, problem, FEATURES, threshold, metadata, input_schema=schema, reference=reference
+    )
     bundle.save(out)
     return Bundle.load(out), table
