@@ -96,3 +96,35 @@ def test_bad_raw_rows_name_the_column_as_for_one_model(bundles):
         bundle.predict(rows)
     with pytest.raises(FoldwiseError, match=r"missing feature column.*'day'"):
         bundle.predict(rows.drop(columns=["day"]))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_foldwise_predict_scores_a_file_with_an_ensemble_bundle(bundles, tmp_path, task):
+    from foldwise.data import read_table
+    from tests.test_predict import assert_same, expected, run_cli
+
+    _, table, folder = bundles[task]
+    source = tmp_path / "rows.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "out.parquet"
+    assert run_cli("predict", source, "-o", out, "--model", folder, "--chunk-rows", 70) == 0
+    assert_same(out, expected(folder, read_table(source)))
+
+
+def test_a_missing_member_file_is_named_by_predict_and_evaluate(bundles, tmp_path, capsys):
+    from foldwise.artifacts import load_bundle_checked
+    from tests.test_predict import run_cli
+
+    _, table, folder = bundles["multiclass"]
+    shutil.copytree(folder, tmp_path / "bundle")
+    member = tmp_path / "bundle" / "model" / "members" / "02_logistic_regression"
+    (member / "pipeline.skops").unlink()
+    with pytest.raises(FoldwiseError, match=r"02_logistic_regression/pipeline\.skops"):
+        load_bundle_checked(tmp_path / "bundle")
+    table.to_csv(tmp_path / "rows.csv", index=False)
+    code = run_cli("predict", tmp_path / "rows.csv", "-o", tmp_path / "out.csv", "--model",
+                   tmp_path / "bundle")  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "02_logistic_regression/pipeline.skops" in err
+    assert "\n" not in err

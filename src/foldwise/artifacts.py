@@ -77,26 +77,53 @@ def read_schema(path: Path) -> dict[str, Any]:
     return read_json_checked(path, SCHEMA_KEYS)
 
 
+def _saved_model_file(folder: Path) -> Path:
+    """The model file of one saved model folder, after checking its ``model.json``."""
+    from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE
+
+    state = read_json_checked(folder / MODEL_FILE, ("format", "params", "fitted"))
+    params = state.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    model_file = folder / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
+    if not model_file.is_file():
+        raise _missing(model_file)
+    return model_file
+
+
+def _model_files(folder: Path) -> list[Path]:
+    """The model files of a bundle's model folder: one model, or every ensemble member's."""
+    from foldwise.models.ensemble import ENSEMBLE_FILE
+
+    if not (folder / ENSEMBLE_FILE).is_file():
+        return [_saved_model_file(folder)]
+    state = read_json_checked(folder / ENSEMBLE_FILE, ("format", "members"))
+    members = state["members"]
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("folder"), str) for m in members
+    ):
+        raise FoldwiseError(
+            f"{folder / ENSEMBLE_FILE}: 'members' must be a list of objects with a folder; "
+            f"{REBUILD}"
+        )
+    return [_saved_model_file(folder / m["folder"]) for m in members]
+
+
 def load_bundle_checked(directory: Path) -> Bundle:
     """The model bundle in ``directory``; any read failure names the file that failed."""
     from foldwise.bundle import MANIFEST, MODEL_DIR, Bundle
-    from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE
 
     if not directory.is_dir():
         raise FoldwiseError(f"{directory}: model bundle not found; {REBUILD}")
     read_json_checked(directory / MANIFEST, ("format", "problem", "features"))
-    state = read_json_checked(directory / MODEL_DIR / MODEL_FILE, ("format", "params", "fitted"))
-    params = state.get("params")
-    name = params.get("name") if isinstance(params, dict) else None
-    model_file = directory / MODEL_DIR / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
-    if not model_file.is_file():
-        raise _missing(model_file)
+    model_files = _model_files(directory / MODEL_DIR)
     try:
         return Bundle.load(directory)
     except FoldwiseError:
         raise
     except Exception as exc:  # CatBoost, joblib/pickle, KeyError from a hand-edited manifest
-        culprit = model_file if not isinstance(exc, KeyError | TypeError) else directory / MANIFEST
+        culprit = model_files[0] if len(model_files) == 1 else directory / MODEL_DIR
+        if isinstance(exc, KeyError | TypeError):
+            culprit = directory / MANIFEST
         raise damaged(culprit, exc) from None
 
 
