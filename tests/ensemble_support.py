@@ -18,6 +18,8 @@ MEMBERS = {
     "catboost": {"iterations": 30, "depth": 3, "thread_count": 1},
     "random_forest": {"n_estimators": 15},
     "logistic_regression": {},
+    "hist_gradient_boosting": {"max_iter": 20},
+    "dummy": {},
 }
 WEIGHTS = (0.5, 0.3, 0.2)
 
@@ -28,7 +30,7 @@ def fit_ensemble(
     y: np.ndarray,
     features: list[dict],
     *,
-    members: tuple[str, ...] = tuple(MEMBERS),
+    members: tuple[str, ...] = ("catboost", "random_forest", "logistic_regression"),
     weights: tuple[float, ...] = WEIGHTS,
     n_classes: int | None = None,
 ) -> EnsembleModel:

@@ -157,3 +157,46 @@ def test_foldwise_explain_rows_with_an_ensemble_bundle(run, tmp_path, monkeypatc
     assert len(table) == 6
     assert table["top_contributions"].str.contains("x1=").all()
     assert (tmp_path / "reports/explain_rows/waterfall_row1.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_members_with_other_explainers_still_add_up(task):
+    """Histogram boosting (TreeExplainer or its fallback) and the dummy (permutation only)."""
+    from tests.test_models import FEATURES as MODEL_FEATURES
+    from tests.test_models import make_data
+
+    X, y = make_data(task, n=400)
+    members = ("hist_gradient_boosting", "dummy", "random_forest")
+    model = fit_ensemble(task, X, y, MODEL_FEATURES, members=members, weights=(0.6, 0.1, 0.3))
+    classes = [str(c) for c in range(model.n_classes_)] if model.is_classifier else None
+    outputs = output_names(model, classes, "y")
+    attr = explain(model, X.iloc[:350], X.iloc[350:], outputs=outputs, target="y", seed=1)
+    assert attr.rows is not None
+    assert len(attr.rows) == 200  # the sample of the dummy's permutation SHAP
+    scores = predict_scores(model, X.iloc[attr.rows], task)
+    expected = (
+        scores[:, 1:] if task == "binary" else scores if task != "regression" else scores[:, None]
+    )
+    total = attr.values.sum(axis=1) + attr.base[None, :]
+    np.testing.assert_allclose(total, expected, rtol=0, atol=1e-6)
+    assert "dummy 0.1 (permutation SHAP (fallback))" in attr.method
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_histogram_boosting_shap_that_misses_the_model_falls_back(task):
+    """shap reads histogram boosting's categorical splits wrongly; its values are checked."""
+    from foldwise.models import TabularModel
+    from tests.test_models import FEATURES as MODEL_FEATURES
+    from tests.test_models import make_data
+
+    X, y = make_data(task, n=300)
+    numeric = [f for f in MODEL_FEATURES if f["kind"] != "categorical"]
+    outputs = ["0", "1", "2"] if task == "multiclass" else ["y"]
+    for features, native in ((MODEL_FEATURES, False), (numeric, True)):
+        model = TabularModel("hist_gradient_boosting", task, features, settings={"max_iter": 20})
+        model.fit(X, y)
+        attr = explain(model, X.iloc[:100], X.iloc[100:], outputs=outputs, target="y", seed=0)
+        assert (attr.method == "shap.TreeExplainer") == native, attr.note
+        if not native:
+            assert "do not add up to the model's output" in attr.note
+            assert attr.units == ("y (target units)" if task == "regression" else "probability")

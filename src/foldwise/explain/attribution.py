@@ -24,6 +24,7 @@ FALLBACK_BACKGROUND = 25
 PERMUTATIONS = 2  # each forward and backward
 FOREST_MAX_ROWS = 300
 LINEAR_BACKGROUND = 2000
+ADDITIVITY_TOLERANCE = 1e-6  # relative to the largest output, for explainers checked here
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -178,6 +179,32 @@ def _tree(
     return values, base, space
 
 
+def check_margin_additivity(
+    model: TabularModel, X: pd.DataFrame, values: np.ndarray, base: np.ndarray
+) -> None:
+    """Raise ValueError unless base + Σ SHAP equals the model's raw margin on ``X``.
+
+    shap checks additivity against its own reading of the trees, which ignores the
+    categorical splits of histogram boosting; this checks against the model itself.
+    """
+    frame = model._model_input(X)
+    if model.task == "regression":
+        margin = np.asarray(model.estimator_.predict(frame), dtype="float64")[:, None]
+    else:
+        margin = np.asarray(model.estimator_.decision_function(frame), dtype="float64")
+        margin = margin.reshape(len(X), -1)
+        known = np.asarray(model.estimator_.classes_).astype("int64")
+        if model.task == "multiclass":
+            margin = _full_classes(margin, known, model.n_classes_)
+    gap = np.abs(values.sum(axis=1) + base[None, :] - margin)
+    scale = max(1.0, float(np.abs(margin).max())) if margin.size else 1.0
+    if gap.size and float(gap.max()) > ADDITIVITY_TOLERANCE * scale:
+        raise ValueError(
+            f"its SHAP values do not add up to the model's output (largest gap "
+            f"{float(gap.max()):.3g})"
+        )
+
+
 def _encode(frame: pd.DataFrame, kinds: dict[str, str], levels: dict[str, list[str]]) -> np.ndarray:
     """A feature frame as floats: category codes, 0/1, days since 1970, numbers."""
     out = np.empty((len(frame), len(kinds)), dtype="float64")
@@ -311,6 +338,8 @@ def explain(
             rows = np.sort(rng.choice(len(X), size=cap, replace=False))
         try:
             values, base, space = _tree(model, X.iloc[rows], features)
+            if model.name == "hist_gradient_boosting":
+                check_margin_additivity(model, X.iloc[rows], values, base)
             capped = (
                 f"exact TreeSHAP on a deep forest is slow: {len(rows)} of {len(X)} rows explained"
                 if len(rows) < len(X)
