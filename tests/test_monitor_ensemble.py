@@ -91,16 +91,23 @@ def test_importances_of_an_ensemble_are_its_members_shares_weighted():
     from tests.test_models import FEATURES, make_data
 
     X, y = make_data("binary", n=200)
-    members = ("catboost", "random_forest")
-    ensemble = fit_ensemble("binary", X, y, FEATURES, members=members, weights=(0.7, 0.3))
+    members = ("catboost", "random_forest", "logistic_regression")
+    ensemble = fit_ensemble("binary", X, y, FEATURES, members=members, weights=(0.5, 0.3, 0.2))
     only = [importances_of(EnsembleModel([m.model], [1.0]), X) for m in ensemble.members]
     both = importances_of(ensemble, X)
     assert both is not None
+    assert sum(both.values()) == pytest.approx(1.0)
     for name in both:
-        assert both[name] == pytest.approx(0.7 * only[0][name] + 0.3 * only[1][name])
-    assert importances_of(ensemble) is None  # a random forest has no native importance
-    native = importances_of(EnsembleModel([ensemble.members[0].model], [1.0]))
-    assert native == importances_of(ensemble.members[0].model)
+        expected = sum(w * part[name] for w, part in zip((0.5, 0.3, 0.2), only, strict=True))
+        assert both[name] == pytest.approx(expected)
+    # CatBoost's own importance, as for a single CatBoost model
+    assert only[0] == pytest.approx(importances_of(ensemble.members[0].model))
+    # a forest's impurity decrease, summed over each input column's encoded columns
+    assert sum(only[1].values()) == pytest.approx(1.0)
+    assert max(only[1], key=only[1].get) == "x"  # the driver of the target
+    # the linear member has no native importance: without training rows, no shares at all
+    assert importances_of(ensemble) is None
+    assert importances_of(EnsembleModel([m.model for m in ensemble.members[:2]], [0.5, 0.5]))
 
 
 def test_monitor_flags_the_shift_with_an_ensemble_bundle(sim, tmp_path, capsys, monkeypatch):
