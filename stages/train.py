@@ -146,7 +146,7 @@ def main() -> dict[str, float]:
             cv=summary,
             primary_metric=primary,
             id_columns=list(schema["id_columns"]),
-            importances=importances_of(final.model),
+            importances=importances_of(final.model, data.X),
             # The deployed model's own scores are the reference for production scores; a random
             # forest's in-sample scores are far too confident to stand for new rows.
             final=None

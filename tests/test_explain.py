@@ -10,7 +10,8 @@ from foldwise.bundle import Bundle
 from foldwise.config import parse_config
 from foldwise.errors import FoldwiseError
 from foldwise.explain.agreement import investigate, rank_correlation, ranks
-from foldwise.explain.attribution import explain, output_names
+from foldwise.explain.attribution import output_names
+from foldwise.explain.explainer import explain
 from foldwise.explain.moves import feature_moves, render_moves
 from foldwise.explain.run import run_explain
 from foldwise.explain.segments import row_loss, weak_segments

@@ -21,7 +21,9 @@ from foldwise.integrity import (
     seal_manifest,
 )
 from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE, TabularModel
+from foldwise.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_model
 from foldwise.problem import Problem
+from foldwise.production.ensemble_scoring import EnsembleScorer, scorer_for
 from foldwise.production.scoring import FastScorer
 from foldwise.stage import rounded, staged_folder
 
@@ -87,9 +89,13 @@ def load_reference(directory: Path) -> dict[str, Any] | None:
 
 @dataclass
 class Bundle:
-    """A fitted model with its schema, label mapping, threshold and provenance."""
+    """A fitted model with its schema, label mapping, threshold and provenance.
 
-    model: TabularModel
+    ``model`` is one :class:`TabularModel` or an :class:`EnsembleModel` (its folder then holds
+    ``ensemble.json`` and one saved member per folder; every file is in the manifest's hashes).
+    """
+
+    model: TabularModel | EnsembleModel
     problem: Problem
     features: list[dict[str, Any]]
     threshold: float | None
@@ -102,7 +108,9 @@ class Bundle:
     files: dict[str, str] = field(default_factory=dict)
     # The manifest's own sha256, covering all of the above: the content hash (save/load).
     sha256: str = ""
-    _scorer: FastScorer | None = field(default=None, init=False, repr=False, compare=False)
+    _scorer: FastScorer | EnsembleScorer | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def save(self, directory: Path) -> None:
         """Write the bundle to ``directory`` (replaced as a whole, never half-written)."""
@@ -150,7 +158,7 @@ class Bundle:
             )
         schema_path = directory / INPUT_SCHEMA
         return cls(
-            model=TabularModel.load(directory / MODEL_DIR),
+            model=load_model(directory / MODEL_DIR),
             problem=Problem.from_dict(manifest["problem"]),
             features=manifest["features"],
             threshold=manifest["threshold"],
@@ -162,10 +170,10 @@ class Bundle:
         )
 
     @property
-    def scorer(self) -> FastScorer:
-        """The fast raw-row scorer of this bundle's model (built once)."""
+    def scorer(self) -> FastScorer | EnsembleScorer:
+        """The fast raw-row scorer of this bundle's model (built once; per member for an ensemble)."""
         if self._scorer is None:
-            self._scorer = FastScorer(self.model)
+            self._scorer = scorer_for(self.model)
         return self._scorer
 
     def predict_scores(self, rows: Rows) -> np.ndarray:
@@ -215,21 +223,45 @@ class Bundle:
         ]
 
 
+def _saved_model_file(folder: Path) -> Path:
+    """The model file of one saved model folder, after checking its ``model.json``."""
+    state = read_json_checked(folder / MODEL_FILE, ("format", "params", "fitted"))
+    params = state.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    model_file = folder / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
+    if not model_file.is_file():
+        raise missing(model_file)
+    return model_file
+
+
+def _model_files(folder: Path) -> list[Path]:
+    """The model files of a bundle's model folder: one model, or every ensemble member's."""
+    if not (folder / ENSEMBLE_FILE).is_file():
+        return [_saved_model_file(folder)]
+    state = read_json_checked(folder / ENSEMBLE_FILE, ("format", "members"))
+    members = state["members"]
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("folder"), str) for m in members
+    ):
+        raise FoldwiseError(
+            f"{folder / ENSEMBLE_FILE}: 'members' must be a list of objects with a folder; "
+            f"{REBUILD}"
+        )
+    return [_saved_model_file(folder / m["folder"]) for m in members]
+
+
 def load_bundle_checked(directory: Path) -> Bundle:
     """The model bundle in ``directory``; any read failure names the file that failed."""
     if not directory.is_dir():
         raise FoldwiseError(f"{directory}: model bundle not found; {REBUILD}")
     read_json_checked(directory / MANIFEST, ("format", "problem", "features"))
-    state = read_json_checked(directory / MODEL_DIR / MODEL_FILE, ("format", "params", "fitted"))
-    params = state.get("params")
-    name = params.get("name") if isinstance(params, dict) else None
-    model_file = directory / MODEL_DIR / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
-    if not model_file.is_file():
-        raise missing(model_file)
+    model_files = _model_files(directory / MODEL_DIR)
     try:
         return Bundle.load(directory)
     except FoldwiseError:
         raise
     except Exception as exc:  # CatBoost, joblib/pickle, KeyError from a hand-edited manifest
-        culprit = model_file if not isinstance(exc, KeyError | TypeError) else directory / MANIFEST
+        culprit = model_files[0] if len(model_files) == 1 else directory / MODEL_DIR
+        if isinstance(exc, KeyError | TypeError):
+            culprit = directory / MANIFEST
         raise damaged(culprit, exc) from None

@@ -10,6 +10,7 @@ from typing import Any
 from foldwise.compare.comparison import Comparison, MetricRow
 from foldwise.compare.inference import Inference
 from foldwise.compare.looks import LookCount
+from foldwise.compare.models import models_lines
 from foldwise.compare.plots import PLOT_FILES, render_plots
 from foldwise.compare.runs import Run
 from foldwise.compare.summary import summary_payload
@@ -114,6 +115,7 @@ def render_markdown(
         "",
         f"**Regression gate:** {cmp.gate_message}.",
         "",
+        *models_lines(cmp.base.model, cmp.target.model),
     ]
     if cmp.settings.alpha != 0.05:
         lines.append(f"Intervals are at level {1 - cmp.settings.alpha:.0%} (compare.alpha).")

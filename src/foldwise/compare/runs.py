@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldwise.compare.models import ModelSummary, read_model_summary
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import METRICS
 
@@ -42,6 +43,7 @@ class Run:
     predictions: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
     importance: dict[str, Any] | None = None  # reports/explain/importance.json
+    model: ModelSummary | None = None  # the model it shipped (an ensemble's members, weights)
 
     @property
     def task(self) -> str:
@@ -185,6 +187,7 @@ def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
         predictions=predictions,
         notes=notes,
         importance=importance if isinstance(importance, dict) else None,
+        model=read_model_summary(train, read_json),
     )
 
 

@@ -31,6 +31,10 @@ def summary_payload(cmp: Comparison, looks: LookCount | None) -> dict[str, Any]:
     return {
         "base": {"label": cmp.base.label, "sha": cmp.base.sha},
         "target": {"label": cmp.target.label, "sha": cmp.target.sha},
+        "models": {
+            "base": cmp.base.model.to_dict() if cmp.base.model else None,
+            "target": cmp.target.model.to_dict() if cmp.target.model else None,
+        },
         "primary_metric": cmp.primary.metric,
         "same_folds": cmp.same_folds,
         "same_test_table": cmp.same_test,

@@ -16,9 +16,25 @@ from sklearn.inspection import permutation_importance
 
 from foldwise.metrics import METRICS, score
 from foldwise.models import TabularModel
-from foldwise.training import predict_scores
+from foldwise.models.ensemble import EnsembleModel
 
 INVESTIGATE_TOP = 5
+
+
+class _Prefitted:
+    """A fitted ensemble as scikit-learn's permutation_importance takes it (it asks for fit)."""
+
+    def __init__(self, model: EnsembleModel) -> None:
+        self.model = model
+
+    def fit(self, *args: object, **kwargs: object) -> _Prefitted:
+        raise TypeError("the ensemble is already fitted; permutation importance never refits")
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(X)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(X)
 
 
 def ranks(importance: np.ndarray) -> np.ndarray:
@@ -39,7 +55,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def fold_permutation_importance(
-    models: list[TabularModel],
+    models: list[TabularModel] | list[EnsembleModel],
     X: pd.DataFrame,
     y: np.ndarray,
     fold_of_row: np.ndarray,
@@ -55,8 +71,11 @@ def fold_permutation_importance(
     """
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
 
-    def scorer(estimator: TabularModel, X_part: pd.DataFrame, y_part: np.ndarray) -> float:
-        value = score(metric, y_part, predict_scores(estimator, X_part, task))
+    def scorer(
+        estimator: TabularModel | _Prefitted, X_part: pd.DataFrame, y_part: np.ndarray
+    ) -> float:
+        predict = estimator.predict if task == "regression" else estimator.predict_proba
+        value = score(metric, y_part, np.asarray(predict(X_part), dtype="float64"))
         return sign * value if np.isfinite(value) else 0.0
 
     out = np.full((len(models), X.shape[1]), np.nan)
@@ -65,7 +84,7 @@ def fold_permutation_importance(
         if len(rows) < 2:
             continue
         result = permutation_importance(
-            model,
+            _Prefitted(model) if isinstance(model, EnsembleModel) else model,
             X.iloc[rows],
             y[rows],
             scoring=scorer,

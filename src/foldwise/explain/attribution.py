@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 
 # The model-agnostic fallback evaluates the model ~(2p + 1) x background rows per row.
 FALLBACK_MAX_ROWS = 200
@@ -23,6 +24,7 @@ FALLBACK_BACKGROUND = 25
 PERMUTATIONS = 2  # each forward and backward
 FOREST_MAX_ROWS = 300
 LINEAR_BACKGROUND = 2000
+ADDITIVITY_TOLERANCE = 1e-6  # relative to the largest output, for explainers checked here
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -50,7 +52,9 @@ class Attribution:
         return np.abs(self.values).mean(axis=0)
 
 
-def output_names(model: TabularModel, classes: list[str] | None, target: str) -> list[str]:
+def output_names(
+    model: TabularModel | EnsembleModel, classes: list[str] | None, target: str
+) -> list[str]:
     """One name per explained output: the positive class, each class, or the target."""
     if model.task == "regression":
         return [target]
@@ -58,7 +62,7 @@ def output_names(model: TabularModel, classes: list[str] | None, target: str) ->
     return labels[-1:] if model.task == "binary" else labels
 
 
-def _units(model: TabularModel, space: str, target: str) -> str:
+def _units(model: TabularModel | EnsembleModel, space: str, target: str) -> str:
     if model.task == "regression":
         return f"{target} (target units)"
     return space
@@ -175,6 +179,32 @@ def _tree(
     return values, base, space
 
 
+def check_margin_additivity(
+    model: TabularModel, X: pd.DataFrame, values: np.ndarray, base: np.ndarray
+) -> None:
+    """Raise ValueError unless base + Σ SHAP equals the model's raw margin on ``X``.
+
+    shap checks additivity against its own reading of the trees, which ignores the
+    categorical splits of histogram boosting; this checks against the model itself.
+    """
+    frame = model._model_input(X)
+    if model.task == "regression":
+        margin = np.asarray(model.estimator_.predict(frame), dtype="float64")[:, None]
+    else:
+        margin = np.asarray(model.estimator_.decision_function(frame), dtype="float64")
+        margin = margin.reshape(len(X), -1)
+        known = np.asarray(model.estimator_.classes_).astype("int64")
+        if model.task == "multiclass":
+            margin = _full_classes(margin, known, model.n_classes_)
+    gap = np.abs(values.sum(axis=1) + base[None, :] - margin)
+    scale = max(1.0, float(np.abs(margin).max())) if margin.size else 1.0
+    if gap.size and float(gap.max()) > ADDITIVITY_TOLERANCE * scale:
+        raise ValueError(
+            f"its SHAP values do not add up to the model's output (largest gap "
+            f"{float(gap.max()):.3g})"
+        )
+
+
 def _encode(frame: pd.DataFrame, kinds: dict[str, str], levels: dict[str, list[str]]) -> np.ndarray:
     """A feature frame as floats: category codes, 0/1, days since 1970, numbers."""
     out = np.empty((len(frame), len(kinds)), dtype="float64")
@@ -260,7 +290,7 @@ def _permutation(
     return values / len(orders), means[0, 0, 0]
 
 
-def explain(
+def explain_single(
     model: TabularModel,
     X: pd.DataFrame,
     background: pd.DataFrame,
@@ -269,7 +299,10 @@ def explain(
     target: str,
     seed: int,
 ) -> Attribution:
-    """SHAP values of ``model`` for the feature frame ``X`` (``background``: training rows)."""
+    """SHAP values of one model for the feature frame ``X`` (``background``: training rows).
+
+    :func:`foldwise.explain.explainer.explain` also takes ensembles.
+    """
     features = [str(f["name"]) for f in model.features]
 
     def attribution(
@@ -301,6 +334,8 @@ def explain(
             rows = np.sort(rng.choice(len(X), size=cap, replace=False))
         try:
             values, base, space = _tree(model, X.iloc[rows], features)
+            if model.name == "hist_gradient_boosting":
+                check_margin_additivity(model, X.iloc[rows], values, base)
             capped = (
                 f"exact TreeSHAP on a deep forest is slow: {len(rows)} of {len(X)} rows explained"
                 if len(rows) < len(X)
@@ -312,9 +347,31 @@ def explain(
                 str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
             )
             note = f"shap.TreeExplainer cannot explain this {model.name} model ({first})"
-            rows = np.arange(len(X))
     else:
         note = f"model {model.name!r} has no native SHAP support"
+    return explain_by_permutation(
+        model, X, background, outputs=outputs, target=target, seed=seed, reason=note
+    )
+
+
+def explain_by_permutation(
+    model: TabularModel,
+    X: pd.DataFrame,
+    background: pd.DataFrame,
+    *,
+    outputs: list[str],
+    target: str,
+    seed: int,
+    reason: str,
+) -> Attribution:
+    """Model-agnostic permutation SHAP of the probabilities (classification) or values.
+
+    At most :data:`FALLBACK_MAX_ROWS` rows of ``X`` (sampled with ``seed``) against
+    :data:`FALLBACK_BACKGROUND` background rows; ``reason`` says why this explainer was used.
+    """
+    features = [str(f["name"]) for f in model.features]
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(X))
     if len(X) > FALLBACK_MAX_ROWS:
         rows = np.sort(rng.choice(len(X), size=FALLBACK_MAX_ROWS, replace=False))
     picked = background.iloc[
@@ -326,7 +383,9 @@ def explain(
     ]
     values, base = _permutation(model, X.iloc[rows], picked, seed)
     note = (
-        f"{note}; fell back to model-agnostic permutation SHAP on {len(rows)} rows against "
+        f"{reason}; fell back to model-agnostic permutation SHAP on {len(rows)} rows against "
         f"{len(picked)} background rows ({2 * PERMUTATIONS} orderings; approximate)"
     )
-    return attribution(values, base, "probability", "permutation SHAP (fallback)", note, rows)
+    units = _units(model, "probability", target)
+    method = "permutation SHAP (fallback)"
+    return Attribution(values, base, features, outputs, units, method, note, rows)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from foldwise.artifacts import id_columns, with_ids
-from foldwise.explain.attribution import Attribution, explain
+from foldwise.explain.attribution import Attribution
+from foldwise.explain.explainer import explain
 from foldwise.models import TabularModel
 from foldwise.training import TrainingData
 

@@ -12,13 +12,21 @@ from foldwise.artifacts import id_columns, with_ids
 from foldwise.bundle import Bundle
 from foldwise.data import read_table
 from foldwise.errors import FoldwiseError
-from foldwise.explain.attribution import explain, output_names
+from foldwise.explain.attribution import output_names
+from foldwise.explain.explainer import explain
 from foldwise.explain.mistakes import show
 from foldwise.explain.plots import waterfall
 from foldwise.models import feature_frame
+from foldwise.models.ensemble import ENSEMBLE_NAME
 from foldwise.stage import write_text_atomic
 
-NEEDS_BACKGROUND = ("logistic_regression", "dummy", "random_forest", "hist_gradient_boosting")
+NEEDS_BACKGROUND = (
+    "logistic_regression",
+    "dummy",
+    "random_forest",
+    "hist_gradient_boosting",
+    ENSEMBLE_NAME,  # its members are explained against the same rows (permutation SHAP)
+)
 
 
 @dataclass
@@ -36,7 +44,7 @@ def _background(path: Path, rows: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
         return rows  # native TreeSHAP needs no reference rows
     if not path.is_file():
         raise FoldwiseError(
-            f"{path}: not found; a {bundle.model.name} model is explained against training rows "
+            f"{path}: not found; the {bundle.model.name} model is explained against training rows "
             "that the explain stage writes (run `dvc repro explain`) or pass --background"
         )
     return feature_frame(pd.read_parquet(path), bundle.features)

@@ -22,7 +22,8 @@ from foldwise.explain.agreement import (
     rank_correlation,
     ranks,
 )
-from foldwise.explain.attribution import Attribution, explain, output_names
+from foldwise.explain.attribution import Attribution, output_names
+from foldwise.explain.explainer import explain
 from foldwise.explain.mistakes import worst_mistakes
 from foldwise.explain.robustness import robustness
 from foldwise.explain.segments import row_loss, segment_metric, weak_segments

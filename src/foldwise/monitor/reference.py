@@ -174,8 +174,19 @@ def score_of(task: str, proba_or_value: np.ndarray) -> np.ndarray:
     return np.asarray(proba_or_value, dtype="float64")
 
 
-def importances_of(model: Any) -> dict[str, float] | None:
-    """The model's own feature importances, normalised to sum to 1 (CatBoost), else None."""
+def importances_of(model: Any, X: pd.DataFrame | None = None) -> dict[str, float] | None:
+    """The model's own feature importances, normalised to sum to 1 (CatBoost), else None.
+
+    An ensemble's are its members' shares weighted by the members' weights
+    (:mod:`foldwise.monitor.ensemble_importance`); ``X``, typed training rows, lets every
+    member be weighed by its mean |SHAP|. A single model ignores ``X``.
+    """
+    from foldwise.models.ensemble import EnsembleModel
+
+    if isinstance(model, EnsembleModel):
+        from foldwise.monitor.ensemble_importance import ensemble_importances
+
+        return ensemble_importances(model, X, importances_of)
     if getattr(model, "name", None) != "catboost":
         return None
     values = np.asarray(model.estimator_.get_feature_importance(), dtype="float64")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.bundle import Bundle, library_versions
+from foldwise.models.ensemble import EnsembleModel
 from foldwise.paths import ProjectPaths
 
 
@@ -57,13 +58,36 @@ def _problem_section(bundle: Bundle) -> list[str]:
     return lines
 
 
+def _model_lines(bundle: Bundle) -> list[str]:
+    """The model line: one model and its rounds, or an ensemble's members and weights."""
+    meta = bundle.metadata
+    model = bundle.model
+    if not isinstance(model, EnsembleModel):
+        return [
+            f"- model: {meta.get('model_name', model.name)} "
+            f"(best iteration {_fmt(meta.get('best_iteration'))})"
+        ]
+    lines = [
+        f"- model: {meta.get('model_name', model.name)}, the weighted sum of "
+        f"{len(model.members)} member(s)' "
+        f"{'probabilities' if model.is_classifier else 'predictions'} (weights chosen on "
+        "out-of-fold predictions, summing to one):"
+    ]
+    for member in model.members:
+        rounds = getattr(member.model, "best_iteration_", None)
+        lines.append(
+            f"  - {member.name}: weight {member.weight:.3f}"
+            + (f" (best iteration {rounds})" if rounds is not None else "")
+        )
+    return lines
+
+
 def _data_section(bundle: Bundle) -> list[str]:
     meta = bundle.metadata
     return [
         "## Training data and model version",
         "",
-        f"- model: {meta.get('model_name', bundle.model.name)} "
-        f"(best iteration {_fmt(meta.get('best_iteration'))})",
+        *_model_lines(bundle),
         f"- source table sha256: `{meta.get('source_sha256', 'n/a')}`",
         f"- prepared training table sha256: `{meta.get('train_sha256', 'n/a')}`",
         f"- params sha256: `{meta.get('params_sha256', 'n/a')}`",

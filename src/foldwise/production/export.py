@@ -18,12 +18,24 @@ import numpy as np
 import pandas as pd
 
 from foldwise.bundle import Bundle
+from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 
 PARITY_TOLERANCE = 1e-5
 
 
-def _catboost_onnx(bundle: Bundle, path: Path) -> str | None:
-    model = bundle.model
+def ensemble_reason(model: EnsembleModel) -> str:
+    """Why an ensemble bundle has no ONNX file (one line, naming its members)."""
+    members = ", ".join(f"{m.name} {m.weight:.3g}" for m in model.members)
+    return (
+        f"an ensemble ({members}) is not exported to ONNX: foldwise exports one model per "
+        "file and builds no ONNX graph that weights its members' outputs; the bundle's "
+        "model/ folder (ensemble.json and each member's model.cbm or skops file) stays the "
+        "deployable artifact"
+    )
+
+
+def _catboost_onnx(bundle: Bundle, model: TabularModel, path: Path) -> str | None:
     categorical = [f["name"] for f in bundle.features if f["kind"] == "categorical"]
     if categorical:
         return (
@@ -48,7 +60,7 @@ def _catboost_scores(bundle: Bundle, session: Any, rows: pd.DataFrame) -> np.nda
     return np.asarray(proba, dtype="float64")
 
 
-def _sklearn_onnx(bundle: Bundle, path: Path) -> str | None:
+def _sklearn_onnx(bundle: Bundle, model: TabularModel, path: Path) -> str | None:
     try:
         from skl2onnx import to_onnx
         from skl2onnx.common.data_types import FloatTensorType, StringTensorType
@@ -65,12 +77,12 @@ def _sklearn_onnx(bundle: Bundle, path: Path) -> str | None:
     ]
     options = None
     if bundle.problem.task != "regression":
-        options = {id(bundle.model.estimator_.steps[-1][1]): {"zipmap": False}}
+        options = {id(model.estimator_.steps[-1][1]): {"zipmap": False}}
     try:
-        onx = to_onnx(bundle.model.estimator_, initial_types=inputs, options=options)
+        onx = to_onnx(model.estimator_, initial_types=inputs, options=options)
     except Exception as exc:  # skl2onnx raises many kinds for unsupported parts
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"{bundle.model.name} cannot be converted by skl2onnx: {first[:300]}"
+        return f"{model.name} cannot be converted by skl2onnx: {first[:300]}"
     path.write_bytes(onx.SerializeToString())
     return None
 
@@ -92,12 +104,16 @@ def _sklearn_scores(bundle: Bundle, session: Any, rows: pd.DataFrame) -> np.ndar
 def export_onnx(bundle: Bundle, rows: pd.DataFrame, path: Path) -> dict[str, Any]:
     """Export to ``path`` if possible and check parity on ``rows``; say what happened."""
     path.unlink(missing_ok=True)
-    catboost = bundle.model.name == "catboost"
+    model = bundle.model
+    if isinstance(model, EnsembleModel):
+        return {"exported": False, "reason": ensemble_reason(model)}
+    catboost = model.name == "catboost"
     try:
         import onnxruntime as ort
     except ImportError:
         return {"exported": False, "reason": "onnxruntime is not installed"}
-    reason = _catboost_onnx(bundle, path) if catboost else _sklearn_onnx(bundle, path)
+    export = _catboost_onnx if catboost else _sklearn_onnx
+    reason = export(bundle, model, path)
     if reason is not None:
         return {"exported": False, "reason": reason}
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -1,0 +1,72 @@
+"""Raw-row scoring of an ensemble bundle: every member's fast scorer, weighted.
+
+Each member is a :class:`~foldwise.models.TabularModel` with its own
+:class:`~foldwise.production.scoring.FastScorer`, so every member's scores equal its reference
+path exactly and the ensemble's scores are the weighted sum :class:`EnsembleModel` computes.
+The raw rows are converted once per member (not yet once for all members); the scorer offers
+the same public calls as :class:`FastScorer` (``matrix``, ``columns_matrix``, ``scores_of``,
+``scores``), its "matrix" being one estimator input per member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from foldwise.errors import FoldwiseError
+from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
+from foldwise.production.scoring import FastScorer, Rows
+
+
+class EnsembleScorer:
+    """Score raw rows with every member's :class:`FastScorer` and sum them by weight."""
+
+    def __init__(self, model: EnsembleModel) -> None:
+        self.model = model
+        self.features = list(model.features)
+        self.names = [str(f["name"]) for f in self.features]
+        self.scorers = [FastScorer(member.model) for member in model.members]
+        self.weights = [member.weight for member in model.members]
+
+    def matrix(self, rows: Rows) -> list[Any]:
+        """Each member's estimator input for any accepted form of raw rows."""
+        return [scorer.matrix(rows) for scorer in self.scorers]
+
+    def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Each member's estimator input for rows given as mappings."""
+        return [scorer.records_matrix(records) for scorer in self.scorers]
+
+    def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> list[Any]:
+        """Each member's estimator input for raw values given feature by feature."""
+        return [scorer.columns_matrix(columns) for scorer in self.scorers]
+
+    def model_frame(self, rows: Any) -> Any:
+        """Not defined for an ensemble: its members read different inputs."""
+        raise FoldwiseError(
+            "an ensemble has no single model frame; its members are scored one by one"
+        )
+
+    def scores_of(self, matrices: Sequence[Any]) -> np.ndarray:
+        """The weighted sum of the members' scores, from :meth:`matrix`'s inputs."""
+        if len(matrices) != len(self.scorers):
+            raise ValueError(f"{len(matrices)} member inputs for {len(self.scorers)} members")
+        total: np.ndarray | None = None
+        for scorer, weight, matrix in zip(self.scorers, self.weights, matrices, strict=True):
+            part = weight * scorer.scores_of(matrix)
+            total = part if total is None else total + part
+        assert total is not None  # an ensemble has at least one member
+        return total
+
+    def scores(self, rows: Rows) -> np.ndarray:
+        """Scores of raw rows: a frame, one mapping, or a sequence of mappings."""
+        return self.scores_of(self.matrix(rows))
+
+
+def scorer_for(model: TabularModel | EnsembleModel) -> FastScorer | EnsembleScorer:
+    """The raw-row scorer of a bundle's model: one fast scorer, or one per ensemble member."""
+    if isinstance(model, EnsembleModel):
+        return EnsembleScorer(model)
+    return FastScorer(model)
