@@ -57,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=Path.cwd(),
         help="project root: its registry resolves --version and names a bundle given by path",
     )
+    cmd.set_defaults(run=run)
 
 
 def _load(args: argparse.Namespace) -> tuple[Path, str | None]:
