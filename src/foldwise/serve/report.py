@@ -13,6 +13,7 @@ import pyarrow.dataset as ds
 from foldwise.artifacts import ID_PREFIX
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
+from foldwise.markdown import cell
 from foldwise.monitor.labels import Labels, row_keys
 from foldwise.monitor.labels import read_labels as labels_file
 from foldwise.problem import Problem
@@ -225,4 +226,4 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 def _num(value: float | None, spec: str = ".4f") -> str:
-    return "n/a" if value is None else format(value, spec)
+    return cell(value, spec)  # four decimals unless a line asks for other digits
