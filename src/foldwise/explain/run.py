@@ -156,8 +156,8 @@ def _run_explain(
     flagged_suspects = _flagged_suspects(suspects, features, importance, top_k)
     scores, loss = _out_of_fold_loss(oof, data, validated)
     worst = worst_mistakes(
-        data, ids, scores, loss, fold_of_row, fold_models, outputs, cfg.worst_rows, seed
-    )
+        data, ids, scores, loss, fold_of_row, fold_models, outputs, n_worst=cfg.worst_rows, seed=seed
+    )  # fmt: skip
     threshold = 0.5 if bundle.threshold is None else float(bundle.threshold)
     segments = _weak_segments(config, data, validated, features, loss, scores, threshold)
     robust = _robustness(config, data, model, X_sample, threshold)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def plot_drift(summary: dict[str, Any], path: Path) -> None:
         ax.set_xlim(-0.5, len(x) - 0.5)
         hit = [i for i, r in enumerate(results) if r and r["drifted"]]
         ax.plot(hit, [psi[i] for i in hit], "o", color="red", markersize=6, label="drifted")
-        top = max([v for v in psi + limit if v == v] or [base])
+        top = max([v for v in psi + limit if not math.isnan(v)] or [base])
         ax.set_ylim(0, top * 1.15)
         imp = next((r.get("importance") for r in results if r), None)
         ax.set_title(name + (f" ({imp:.0%} of importance)" if imp is not None else ""), fontsize=9)
