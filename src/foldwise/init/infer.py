@@ -249,7 +249,8 @@ def plan_table(
     chosen, reason, positive_label, positive_reason = _choose_task(
         y, target, source_name, task, positive
     )
-    test_rows, label_map = None, {}
+    test_rows: int | None = None
+    label_map: dict[str, str] = {}
     if test_source is not None:
         test_rows, label_map = _check_test_table(
             frame, y, test_source, (target, test_name, source_name), chosen, decimal, separator
