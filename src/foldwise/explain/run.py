@@ -34,7 +34,7 @@ MIN_ROWS = 50
 ROBUSTNESS_ROWS = 2000
 
 
-@dataclass
+@dataclass(frozen=True)
 class Explanation:
     """Everything the reports need."""
 

@@ -19,7 +19,7 @@ from foldwise.production.measure import check_budgets, measure_in_fresh_process
 PARITY_ROWS = 5000
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateResult:
     """Everything the validate stage measured, and the one-line failures (empty: passed)."""
 
