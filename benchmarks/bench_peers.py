@@ -88,7 +88,7 @@ def demo_churn(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 BENCH_TABLES: dict[str, Table] = {
-    **{k: v for k, v in TABLES.items() if TABLES[k].make is not None},
+    **{k: v for k, v in TABLES.items() if v.make is not None},
     "plans_like": Table(plans_like, "plan", post_outcome="last_invoice"),
     "demo_churn": Table(demo_churn, "churned", post_outcome="account_closure_fee"),
 }

@@ -6,25 +6,11 @@ Never reads the sealed test table: train-vs-test results come from split_checks.
 from __future__ import annotations
 
 from foldwise.artifacts import read_json_checked, read_parquet_checked
-from foldwise.audit import build_audit, failed_findings, failure_line, render_markdown
+from foldwise.audit.run import run_audit
 from foldwise.errors import FoldwiseError
 from foldwise.model_settings import load_config
 from foldwise.paths import ProjectPaths
-from foldwise.stage import rounded, write_json_atomic, write_text_atomic
-
-HEADLINE = (
-    "passed",
-    "n_findings",
-    "n_failing",
-    "rows_train",
-    "n_features",
-    "adversarial_auc",
-    "max_psi",
-    "leakage_columns",
-    "max_leakage_score",
-    "train_test_duplicates",
-    "temporal_overlap_rows",
-)
+from foldwise.stage import write_json_atomic, write_text_atomic
 
 
 def main() -> None:
@@ -34,23 +20,14 @@ def main() -> None:
     split_checks = read_json_checked(paths.split_report)
     train = read_parquet_checked(paths.train_table, [schema["target"]])
 
-    # Rounded once, so the JSON, the Markdown and the verdict all read the same digits.
-    audit = rounded(build_audit(train, schema, split_checks, cfg.audit, cfg.seed))
+    result = run_audit(train, schema, split_checks, cfg.audit, cfg.seed)
     out = paths.report_dir("audit")
-    # audit.json holds the headline numbers (DVC metrics: one column each in `dvc exp show`);
-    # audit_details.json holds every section.
-    write_json_atomic(out / "audit.json", {k: audit[k] for k in HEADLINE if k in audit})
-    write_json_atomic(out / "audit_details.json", audit)
-    write_text_atomic(out / "audit.md", render_markdown(audit))
-
-    failing = failed_findings(audit, cfg.audit.fail_on)
-    status = "passed" if not failing else "FAILED"
-    print(
-        f"audit {status}: {audit['n_findings']} finding(s), {len(failing)} failing; "
-        f"report in {(out / 'audit.md').relative_to(paths.root)}"
-    )
-    if failing:
-        raise FoldwiseError(failure_line(failing))
+    write_json_atomic(out / "audit.json", result.headline())
+    write_json_atomic(out / "audit_details.json", result.details)
+    write_text_atomic(out / "audit.md", result.markdown())
+    print(result.summary_line(str((out / "audit.md").relative_to(paths.root))))
+    if not result.passed:
+        raise FoldwiseError(result.failure_message())
 
 
 if __name__ == "__main__":

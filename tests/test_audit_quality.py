@@ -35,7 +35,7 @@ def test_quality_findings():
     assert ("missing", "survey") in found
     assert ("outliers", "spend") in found
     assert ("imbalance", "label") in found
-    assert not any(c == "colour" or c == "x0" for _, c in found)
+    assert not any(c in {"colour", "x0"} for _, c in found)
     target = audit["target"]
     assert target["counts"] == {"No": 1950, "Yes": 50}
     assert target["imbalance_ratio"] == 39.0

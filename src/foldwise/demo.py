@@ -38,6 +38,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,24 +170,52 @@ def generate_churn(rows: int, seed: int, world: ChurnWorld | None = None) -> pd.
     table's population: the same cities with the same shares and churn; without it the table
     has its own world (the rows drawn are the same either way, so ``generate_churn(r, s,
     churn_world(r, s))`` is ``generate_churn(r, s)``).
+
+    Every phase below draws from the one generator in a fixed order, so the table is the
+    same byte for byte whatever the phases are called.
     """
     n, n_dup = _distinct_rows(rows)
     rng = np.random.default_rng(seed)
-
     # When: uniform signup dates; t in [0, 1] drives the drift. Who and where.
     day, tenure, region, city_rank, own = _when_and_where(rng, n)
     world = own if world is None else world
-    span = int((_END - _START).astype(int))
-    t = day / span
-    city = world.city_of_rank[city_rank]
-    hot_city = np.isin(city_rank, world.hot_ranks)
+    t = day / int((_END - _START).astype(int))
+    c: dict[str, Any] = {
+        "day": day,
+        "tenure": tenure,
+        "region": region,
+        "city": world.city_of_rank[city_rank],
+    }
+    c["hot_city"] = np.isin(city_rank, world.hot_ranks)
+    c |= _people(rng, n)
+    c |= _purchases(rng, t)
+    c |= _behaviour(rng, c)
+    c["churned"] = _churn(rng, seed, t, c)
+    c["closure_fee"] = _closure_fee(rng, c["contract"], c["churned"])
+    c["total_charges"] = _total_charges(rng, c["monthly"], tenure)
+    frame = _churn_frame(c)
+    # Exact duplicates of random customers, interleaved at random positions.
+    order = np.insert(
+        np.arange(n),
+        np.sort(rng.integers(0, n + 1, size=n_dup)),
+        rng.choice(n, size=n_dup, replace=False),
+    )
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _people(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Country, age (5 % missing completely at random; ``age_known`` keeps all) and partner."""
     country = rng.choice(len(_COUNTRIES), size=n, p=[0.997, 0.002, 0.001])
     age = np.clip(np.round(rng.normal(44.0, 14.0, size=n)), 18, 85)
     age_known = age.copy()
     age[rng.random(n) < 0.05] = np.nan  # missing completely at random
     has_partner = rng.random(n) < 0.45
+    return {"country": country, "age": age, "age_known": age_known, "has_partner": has_partner}
 
-    # What they bought: premium share grows from ~15% to ~35% (drift).
+
+def _purchases(rng: np.random.Generator, t: np.ndarray) -> dict[str, np.ndarray]:
+    """What they bought: premium share grows from ~15% to ~35% (drift), and what they pay."""
+    n = len(t)
     u = rng.random(n)
     p_premium = 0.15 + 0.20 * t
     p_basic = 0.40 - 0.12 * t
@@ -197,17 +226,37 @@ def generate_churn(rows: int, seed: int, world: ChurnWorld | None = None) -> pd.
     price_rise = 1.0 + 0.10 * t
     monthly = _PLAN_PRICE[plan] * price_rise + rng.normal(0.0, 6.0, size=n)
     monthly = np.round(np.clip(monthly, 15.0, None), 2).astype("float64")
-    overcharge = monthly - _PLAN_PRICE[plan]
+    return {
+        "plan": plan,
+        "contract": contract,
+        "payment": payment,
+        "paperless": paperless,
+        "monthly": monthly,
+        "overcharge": monthly - _PLAN_PRICE[plan],
+    }
 
-    # Behaviour.
+
+def _behaviour(rng: np.random.Generator, c: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Support calls, logins and the satisfaction survey (missing for a reason)."""
+    n, plan, monthly = len(c["plan"]), c["plan"], c["monthly"]
     support_calls = rng.poisson(np.where(plan == 2, 1.6, 1.1) + 0.4 * (monthly > 80), size=n)
     logins = rng.negative_binomial(2, 2 / (2 + 14.0), size=n)
     answered = rng.random(n) < np.where(logins < 3, 0.45, 0.7)
     sat_latent = 7.0 - 0.7 * np.minimum(support_calls, 4) + rng.normal(0.0, 1.8, size=n)
     satisfaction = np.clip(np.round(sat_latent), 1, 10)
-    satisfaction_obs = np.where(answered, satisfaction, np.nan)  # missing for a reason
+    return {
+        "support_calls": support_calls,
+        "logins": logins,
+        "answered": answered,
+        "satisfaction": satisfaction,
+        "satisfaction_obs": np.where(answered, satisfaction, np.nan),  # missing for a reason
+    }
 
-    # Churn: log-odds with thresholds, saturation and interactions.
+
+def _churn(rng: np.random.Generator, seed: int, t: np.ndarray, c: dict[str, Any]) -> np.ndarray:
+    """Churn: log-odds with thresholds, saturation and interactions; plus the weak segment."""
+    n, tenure, contract = len(t), c["tenure"], c["contract"]
+    plan, payment, satisfaction = c["plan"], c["payment"], c["satisfaction"]
     m2m, one_year, two_year = contract == 0, contract == 1, contract == 2
     logit = 0.35 * t + rng.normal(0.0, 0.3, size=n)
     logit += np.select([m2m, one_year], [0.0, -0.8], -1.6)
@@ -215,69 +264,73 @@ def generate_churn(rows: int, seed: int, world: ChurnWorld | None = None) -> pd.
     renewal_1y = one_year & (tenure >= 11) & np.isin(tenure % 12, [11, 0])
     renewal_2y = two_year & np.isin(tenure, [23, 24])
     logit += 3.0 * renewal_1y + 3.4 * renewal_2y
-    logit += 1.7 * (1.0 - np.exp(-support_calls / 1.0)) * np.where(plan == 2, 1.5, 0.6)
-    logit += np.where(logins < 3, 1.6, 0.0)
-    logit += 1.5 * (age_known < 26) + 1.2 * (age_known > 68)
-    logit += 1.0 * (overcharge > 9.0) + 0.004 * (monthly - 60.0)
-    logit += 0.35 * (payment == 2) + 0.15 * paperless - 0.3 * has_partner
-    logit += np.where(answered, np.select([satisfaction <= 3, satisfaction <= 5], [1.5, 0.5]), 1.0)
-    logit += 0.8 * hot_city + 0.15 * (region == 1)
+    logit += 1.7 * (1.0 - np.exp(-c["support_calls"] / 1.0)) * np.where(plan == 2, 1.5, 0.6)
+    logit += np.where(c["logins"] < 3, 1.6, 0.0)
+    logit += 1.5 * (c["age_known"] < 26) + 1.2 * (c["age_known"] > 68)
+    logit += 1.0 * (c["overcharge"] > 9.0) + 0.004 * (c["monthly"] - 60.0)
+    logit += 0.35 * (payment == 2) + 0.15 * c["paperless"] - 0.3 * c["has_partner"]
+    unhappy = np.select([satisfaction <= 3, satisfaction <= 5], [1.5, 0.5])
+    logit += np.where(c["answered"], unhappy, 1.0)
+    logit += 0.8 * c["hot_city"] + 0.15 * (c["region"] == 1)
     logit += _calibrate_intercept(logit, _POSITIVE_RATE)
     churned = rng.random(n) < _sigmoid(logit)
     # The weak segment: a coin flip that no column explains, from a separate stream so the
     # draws of every other column are unchanged.
     weak = (plan == 0) & (payment == 3)
     noise = np.random.default_rng([seed, 11]).random(n)
-    churned = np.where(weak, noise < _WEAK_SEGMENT_RATE, churned)
+    return np.where(weak, noise < _WEAK_SEGMENT_RATE, churned)
 
-    # The leak: a fee billed when the account is closed, i.e. after churn.
-    fee_base = np.select([m2m, one_year], [19.0, 95.0], 190.0)
+
+def _closure_fee(rng: np.random.Generator, contract: np.ndarray, churned: np.ndarray) -> np.ndarray:
+    """The leak: a fee billed when the account is closed, i.e. after churn."""
+    n = len(contract)
+    fee_base = np.select([contract == 0, contract == 1], [19.0, 95.0], 190.0)
     fee = np.round(fee_base * rng.uniform(0.8, 1.2, size=n), 2)
     billed = np.where(churned, rng.random(n) < 0.95, rng.random(n) < 0.01)
-    closure_fee = np.where(billed, fee, 0.0)
+    return np.where(billed, fee, 0.0)
 
-    # total_charges as messy text: stray spaces, " " for brand-new customers.
+
+def _total_charges(rng: np.random.Generator, monthly: np.ndarray, tenure: np.ndarray) -> pd.Series:
+    """total_charges as messy text: stray spaces, " " for brand-new customers."""
+    n = len(monthly)
     total = np.round(monthly * tenure * rng.uniform(0.97, 1.03, size=n), 2)
     total_text = _str(pc.cast(pa.array(total), pa.string()))  # shortest repr: "1889.5"
     spaces = rng.random(n)
     total_text = total_text.where(spaces >= 0.03, " " + total_text)
     total_text = total_text.where((spaces < 0.03) | (spaces >= 0.045), total_text + " ")
-    total_text = total_text.where(tenure > 0, " ")
+    return total_text.where(tenure > 0, " ")
 
-    frame = pd.DataFrame(
+
+def _churn_frame(c: dict[str, Any]) -> pd.DataFrame:
+    """The columns as the table stores them: codes as text, ids, ISO dates."""
+    n = len(c["day"])
+    span = int((_END - _START).astype(int))
+    return pd.DataFrame(
         {
             "customer_id": "C"
             + _str(pc.cast(pa.array(np.arange(1, n + 1)), pa.string())).str.zfill(7),
             "signup_date": _text(
-                day, np.datetime_as_string(_START + np.arange(span + 1), unit="D")
+                c["day"], np.datetime_as_string(_START + np.arange(span + 1), unit="D")
             ),
-            "country": _text(country, _COUNTRIES),
-            "region": _text(region, _REGIONS),
-            "city": _text(city, _CITIES),
-            "age": age,
-            "has_partner": _text(has_partner.astype(np.int8), np.array(["false", "true"])),
-            "plan": _text(plan, _PLANS),
-            "contract_type": _text(contract, _CONTRACTS),
-            "payment_method": _text(payment, _PAYMENTS),
-            "paperless_billing": _text(paperless.astype(np.int8), np.array(["no", "yes"])),
-            "tenure_months": tenure,
-            "monthly_charges": monthly,
-            "total_charges": total_text,
-            "support_calls": support_calls.astype(np.int64),
-            "logins_last_30d": logins.astype(np.int64),
-            "satisfaction_score": satisfaction_obs,
-            LEAKY_COLUMN: closure_fee,
-            CHURN_TARGET: _text(churned.astype(np.int8), np.array(["No", "Yes"])),
+            "country": _text(c["country"], _COUNTRIES),
+            "region": _text(c["region"], _REGIONS),
+            "city": _text(c["city"], _CITIES),
+            "age": c["age"],
+            "has_partner": _text(c["has_partner"].astype(np.int8), np.array(["false", "true"])),
+            "plan": _text(c["plan"], _PLANS),
+            "contract_type": _text(c["contract"], _CONTRACTS),
+            "payment_method": _text(c["payment"], _PAYMENTS),
+            "paperless_billing": _text(c["paperless"].astype(np.int8), np.array(["no", "yes"])),
+            "tenure_months": c["tenure"],
+            "monthly_charges": c["monthly"],
+            "total_charges": c["total_charges"],
+            "support_calls": c["support_calls"].astype(np.int64),
+            "logins_last_30d": c["logins"].astype(np.int64),
+            "satisfaction_score": c["satisfaction_obs"],
+            LEAKY_COLUMN: c["closure_fee"],
+            CHURN_TARGET: _text(c["churned"].astype(np.int8), np.array(["No", "Yes"])),
         }
     )
-
-    # Exact duplicates of random customers, interleaved at random positions.
-    order = np.insert(
-        np.arange(n),
-        np.sort(rng.integers(0, n + 1, size=n_dup)),
-        rng.choice(n, size=n_dup, replace=False),
-    )
-    return frame.iloc[order].reset_index(drop=True)
 
 
 def _snake(name: str) -> str:

@@ -13,6 +13,7 @@ from foldwise.audit import compute_split_checks
 from foldwise.config import Config
 from foldwise.conform import conform_table
 from foldwise.data import (
+    CleaningStats,
     Kind,
     TypedTable,
     check_same_columns,
@@ -33,32 +34,27 @@ MAX_STORED_CATEGORIES = 1000
 
 def check_columns(config: Config, columns: list[str], path: Path) -> None:
     data = config.data
-
-    def missing(key: str, name: str) -> None:
-        hint = difflib.get_close_matches(name, columns, n=1)
-        tip = f"; did you mean {hint[0]!r}?" if hint else ""
-        shown = ", ".join(columns[:15]) + (" ..." if len(columns) > 15 else "")
-        raise FoldwiseError(f"{key} {name!r} is not a column of {path}{tip} (columns: {shown})")
-
-    if data.target not in columns:
-        missing("data.target", data.target)
-    for key in ("id_columns", "drop_columns", "date_columns"):
-        for name in getattr(data, key):
-            if name not in columns:
-                missing(f"data.{key}", name)
-    for key in ("time_column", "group_column"):
-        name = getattr(data, key)
-        if name and name not in columns:
-            missing(f"data.{key}", name)
+    named = [("data.target", data.target)]
+    named += [
+        (f"data.{key}", name)
+        for key in ("id_columns", "drop_columns", "date_columns")
+        for name in getattr(data, key)
+    ]
+    named += [
+        (f"data.{key}", getattr(data, key))
+        for key in ("time_column", "group_column")
+        if getattr(data, key)
+    ]
     # Checked here too so a typo fails in seconds, not after training.
-    for name in config.evaluate.segments:
+    named += [("evaluate.segments", name) for name in config.evaluate.segments]
+    for key, name in named:
         if name not in columns:
-            missing("evaluate.segments", name)
+            hint = difflib.get_close_matches(name, columns, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            shown = ", ".join(columns[:15]) + (" ..." if len(columns) > 15 else "")
+            raise FoldwiseError(f"{key} {name!r} is not a column of {path}{tip} (columns: {shown})")
     roles = {data.target, *data.id_columns, *data.drop_columns}
-    if data.group_column:
-        roles.add(data.group_column)
-    if data.time_column:
-        roles.add(data.time_column)
+    roles |= {c for c in (data.group_column, data.time_column) if c}
     if not [c for c in columns if c not in roles]:
         raise FoldwiseError(
             f"{path}: no feature columns left after removing the target, id, drop, time and "
@@ -173,6 +169,72 @@ def _check_features_have_values(train: pd.DataFrame, features: list[str], source
             )
 
 
+@dataclass(frozen=True)
+class _Sides:
+    """The cleaned training and test rows, the problem, and how the two sides came about."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    problem: Problem
+    stats: CleaningStats  # of the training table (or of the one table before the split)
+    split_info: dict[str, Any]
+    test_stats: dict[str, Any] | None = None
+    reference: pd.DataFrame | None = None
+
+
+def _split_rows(config: Config, frame: pd.DataFrame) -> _Sides:
+    """One table: clean it, then split off the sealed test rows."""
+    data = config.data
+    cleaned, stats = clean_rows(frame, data.target, drop_duplicates=data.drop_duplicates)
+    problem = resolve_problem(config, cleaned[data.target])
+    strategy = choose_split_strategy(
+        config.split.strategy, problem.task, data.time_column, data.group_column
+    )
+    if strategy == "stratified" and problem.task == "regression":
+        raise FoldwiseError("split.strategy 'stratified' needs a classification target")
+    train, test, split = split_table(
+        cleaned,
+        strategy=strategy,
+        test_size=config.split.test_size,
+        seed=config.seed,
+        target=data.target,
+        time_column=data.time_column,
+        group_column=data.group_column,
+    )
+    return _Sides(train, test, problem, stats, split.to_dict())
+
+
+def _given_test(config: Config, read: _Read) -> _Sides:
+    """A separate test table: both cleaned, the test table scored whole (no duplicates dropped)."""
+    assert read.test is not None
+    data = config.data
+    raw_train = read.typed.frame
+    train, stats = clean_rows(raw_train, data.target, drop_duplicates=data.drop_duplicates)
+    # A test table someone gives you is scored whole: only rows without a label go.
+    test, tstats = clean_rows(read.test, data.target, drop_duplicates=False)
+    problem = resolve_problem(config, train[data.target])
+    reference = None
+    if stats.duplicate_rows_removed:
+        reference = raw_train[raw_train[data.target].notna()].reset_index(drop=True)
+    split_info = {
+        "strategy": "provided",
+        "test_source": data.test_source,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "test_rows_read": tstats.rows_read,
+        "test_duplicate_rows_kept": tstats.duplicate_rows,
+        "test_rows_without_target": tstats.missing_target_rows_dropped,
+    }
+    test_stats = {**tstats.to_dict(), "cells_to_missing": read.test_cells_to_missing}
+    if len(test) == 0:
+        raise FoldwiseError(f"{data.test_source}: no rows with a target value")
+    try:
+        problem.encode(test[data.target])
+    except FoldwiseError as exc:
+        raise FoldwiseError(f"{data.test_source}: {exc}") from None
+    return _Sides(train, test, problem, stats, split_info, test_stats, reference)
+
+
 def prepare_tables(config: Config, root: Path) -> Prepared:
     """Read, coerce, clean and split; return the tables and the schema describing them."""
     data = config.data
@@ -181,53 +243,8 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
     if data.time_column and typed.kinds[data.time_column] not in ("datetime", "numeric"):
         raise FoldwiseError(f"data.time_column {data.time_column!r} is not a date or number column")
 
-    frame = typed.frame
-    if read.test is None:
-        cleaned, stats = clean_rows(frame, data.target, drop_duplicates=data.drop_duplicates)
-        problem = resolve_problem(config, cleaned[data.target])
-        strategy = choose_split_strategy(
-            config.split.strategy, problem.task, data.time_column, data.group_column
-        )
-        if strategy == "stratified" and problem.task == "regression":
-            raise FoldwiseError("split.strategy 'stratified' needs a classification target")
-        train, test, split = split_table(
-            cleaned,
-            strategy=strategy,
-            test_size=config.split.test_size,
-            seed=config.seed,
-            target=data.target,
-            time_column=data.time_column,
-            group_column=data.group_column,
-        )
-        split_info = split.to_dict()
-        test_stats = None
-        reference = None
-    else:
-        raw_train = frame
-        train, stats = clean_rows(raw_train, data.target, drop_duplicates=data.drop_duplicates)
-        # A test table someone gives you is scored whole: only rows without a label go.
-        test, tstats = clean_rows(read.test, data.target, drop_duplicates=False)
-        problem = resolve_problem(config, train[data.target])
-        reference = None
-        if stats.duplicate_rows_removed:
-            reference = raw_train[raw_train[data.target].notna()].reset_index(drop=True)
-        split_info = {
-            "strategy": "provided",
-            "test_source": data.test_source,
-            "train_rows": len(train),
-            "test_rows": len(test),
-            "test_rows_read": tstats.rows_read,
-            "test_duplicate_rows_kept": tstats.duplicate_rows,
-            "test_rows_without_target": tstats.missing_target_rows_dropped,
-        }
-        test_stats = {**tstats.to_dict(), "cells_to_missing": read.test_cells_to_missing}
-        if len(test) == 0:
-            raise FoldwiseError(f"{data.test_source}: no rows with a target value")
-        try:
-            problem.encode(test[data.target])
-        except FoldwiseError as exc:
-            raise FoldwiseError(f"{data.test_source}: {exc}") from None
-
+    sides = _split_rows(config, typed.frame) if read.test is None else _given_test(config, read)
+    train, test, problem, stats = sides.train, sides.test, sides.problem, sides.stats
     features = feature_columns(config, list(train.columns))
     _check_features_have_values(train, features, source)
     check_model_settings(config, problem.task)
@@ -245,10 +262,10 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         "label_map": dict(data.label_map),
         "columns": {name: typed.kinds[name] for name in train.columns},
         "features": _describe_features(train, typed.kinds, features),
-        "split": split_info,
+        "split": sides.split_info,
         "cleaning": {
             **stats.to_dict(),
-            "test_table": test_stats,
+            "test_table": sides.test_stats,
             "coercions": [c.to_dict() for c in typed.coercions],
             "labels_mapped": read.labels_mapped,
         },
@@ -258,7 +275,7 @@ def prepare_tables(config: Config, root: Path) -> Prepared:
         counts = train[data.target].map(str).value_counts()
         schema["class_counts_train"] = {str(c): int(counts.get(str(c), 0)) for c in problem.classes}
         schema["classes"] = [to_python(c) for c in problem.classes]
-    return Prepared(train, test, schema, problem, reference)
+    return Prepared(train, test, schema, problem, sides.reference)
 
 
 def label_free_split_checks(prepared: Prepared, config: Config) -> dict[str, Any]:

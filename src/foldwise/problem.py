@@ -123,27 +123,8 @@ def _choose_positive(labels: list[Any], y: pd.Series, target: str) -> tuple[Any,
     )
 
 
-def resolve_problem(config: Config, y: pd.Series) -> Problem:
-    """Check the target against ``problem.*`` and settle task, classes, positive label, metric."""
-    target = config.data.target
-    y = y.dropna()
-    if len(y) == 0:
-        raise FoldwiseError(f"target {target!r} has no values; every row's target is missing")
-    n_unique = int(y.nunique())
-    if n_unique < 2:
-        raise FoldwiseError(
-            f"target {target!r} has a single value ({to_python(y.iloc[0])!r}) in {len(y)} rows; "
-            "a model needs at least two classes or distinct values"
-        )
-    notes: list[str] = []
-    task: Task
-    if config.problem.task == "auto":
-        task = infer_task(y)
-        notes.append(
-            f"problem.task auto: target {target!r} has {n_unique} distinct values, inferred {task}"
-        )
-    else:
-        task = config.problem.task
+def _check_task_fits(task: Task, y: pd.Series, target: str, n_unique: int) -> None:
+    """The target's values fit the task (numbers for regression, 2 classes for binary...)."""
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if task == "regression" and not numeric:
         raise FoldwiseError(
@@ -165,24 +146,52 @@ def resolve_problem(config: Config, y: pd.Series) -> Problem:
             f"(at most {MAX_TEXT_CLASSES}); set problem.task: regression if it is a quantity"
         )
 
+
+def _positive_label(
+    wanted: Any, labels: list[Any], y: pd.Series, target: str
+) -> tuple[Any, str | None]:
+    """The positive class: ``problem.positive_label`` if set (matched loosely), else chosen."""
+    if wanted is None:
+        return _choose_positive(labels, y, target)
+    matches = [lab for lab in labels if label_key(lab) == label_key(wanted)]
+    if not matches:
+        raise FoldwiseError(
+            f"problem.positive_label {wanted!r} is not a value of target "
+            f"{target!r}; its values are {labels}"
+        )
+    return matches[0], None
+
+
+def resolve_problem(config: Config, y: pd.Series) -> Problem:
+    """Check the target against ``problem.*`` and settle task, classes, positive label, metric."""
+    target = config.data.target
+    y = y.dropna()
+    if len(y) == 0:
+        raise FoldwiseError(f"target {target!r} has no values; every row's target is missing")
+    n_unique = int(y.nunique())
+    if n_unique < 2:
+        raise FoldwiseError(
+            f"target {target!r} has a single value ({to_python(y.iloc[0])!r}) in {len(y)} rows; "
+            "a model needs at least two classes or distinct values"
+        )
+    notes: list[str] = []
+    task: Task
+    if config.problem.task == "auto":
+        task = infer_task(y)
+        notes.append(
+            f"problem.task auto: target {target!r} has {n_unique} distinct values, inferred {task}"
+        )
+    else:
+        task = config.problem.task
+    _check_task_fits(task, y, target, n_unique)
     classes: tuple[Any, ...] | None = None
     positive: Any = None
     if task != "regression":
         labels = _sorted_labels(y)
         if task == "binary":
-            wanted = config.problem.positive_label
-            if wanted is None:
-                positive, note = _choose_positive(labels, y, target)
-                if note:
-                    notes.append(note)
-            else:
-                matches = [lab for lab in labels if label_key(lab) == label_key(wanted)]
-                if not matches:
-                    raise FoldwiseError(
-                        f"problem.positive_label {wanted!r} is not a value of target "
-                        f"{target!r}; its values are {labels}"
-                    )
-                positive = matches[0]
+            positive, note = _positive_label(config.problem.positive_label, labels, y, target)
+            if note:
+                notes.append(note)
             labels = [lab for lab in labels if lab != positive] + [positive]
         classes = tuple(labels)
 

@@ -95,6 +95,40 @@ def failed_findings(audit: dict[str, Any], fail_on: Iterable[str]) -> list[dict[
     return [f for f in audit.get("findings", []) if f["kind"] in kinds and not f["excluded"]]
 
 
+def _finding_counts(
+    findings: list[dict[str, Any]], failing: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Findings per kind (active and excluded) and the kinds that fail the audit."""
+    active = [f for f in findings if not f["excluded"]]
+    return {
+        "by_kind": {k: sum(f["kind"] == k for f in active) for k in FINDING_KINDS},
+        "excluded_by_kind": {
+            k: sum(f["kind"] == k and f["excluded"] for f in findings) for k in FINDING_KINDS
+        },
+        "failing_kinds": sorted({f["kind"] for f in failing}),
+        "n_excluded": len(findings) - len(active),
+    }
+
+
+def _dataset(
+    train: pd.DataFrame, schema: dict[str, Any], kinds: dict[str, str], drop_cols: list[str]
+) -> dict[str, Any]:
+    """The training table's shape and the roles its columns play."""
+    return {
+        "rows": len(train),
+        "columns": train.shape[1],
+        "features": len(kinds),
+        "features_by_kind": {
+            k: sum(v == k for v in kinds.values())
+            for k in ("numeric", "categorical", "boolean", "datetime")
+        },
+        "id_columns": list(schema.get("id_columns") or []),
+        "drop_columns": drop_cols,
+        "time_column": schema.get("time_column"),
+        "group_column": schema.get("group_column"),
+    }
+
+
 def build_audit(
     train: pd.DataFrame,
     schema: dict[str, Any],
@@ -146,28 +180,9 @@ def build_audit(
         "target_column": target,
         "task": schema.get("task"),
         "fail_on": list(config.fail_on),
-        "summary": {
-            "by_kind": {k: sum(f["kind"] == k for f in active) for k in FINDING_KINDS},
-            "excluded_by_kind": {
-                k: sum(f["kind"] == k and f["excluded"] for f in findings) for k in FINDING_KINDS
-            },
-            "failing_kinds": sorted({f["kind"] for f in failing}),
-            "n_excluded": len(findings) - len(active),
-        },
+        "summary": _finding_counts(findings, failing),
         "findings": findings,
-        "dataset": {
-            "rows": len(train),
-            "columns": train.shape[1],
-            "features": len(kinds),
-            "features_by_kind": {
-                k: sum(v == k for v in kinds.values())
-                for k in ("numeric", "categorical", "boolean", "datetime")
-            },
-            "id_columns": list(schema.get("id_columns") or []),
-            "drop_columns": drop_cols,
-            "time_column": schema.get("time_column"),
-            "group_column": schema.get("group_column"),
-        },
+        "dataset": _dataset(train, schema, kinds, drop_cols),
         "cleaning": _cleaning(schema),
         "target": target_profile,
         "leakage": leakage,

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 MAX_CAT_CODES = 254  # HistGradientBoosting's native categorical limit (max_bins=255)
 
 
-def jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:  # noqa: PLR0911 (one return per JSON type, a flat dispatch)
     """Plain JSON types: numpy scalars unwrapped, floats to 6 significant digits, NaN -> None."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}

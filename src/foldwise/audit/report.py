@@ -5,28 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from foldwise.audit.build import failed_findings
+from foldwise.markdown import MISSING, escape, number, percent, table
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _block(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A table followed by the blank line that ends it."""
+    return [*table(header, rows), ""]
 
 
-def _num(v: Any, fmt: str = ".3g") -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return _md(v)
-    return format(v, "d") if isinstance(v, int) else format(v, fmt)
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v:.1%}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return [*lines, ""]
+def _code(name: Any) -> str:
+    return f"`{escape(name)}`"
 
 
 def _cells_to_missing_lines(cleaning: dict[str, Any]) -> list[str]:
@@ -36,17 +24,17 @@ def _cells_to_missing_lines(cleaning: dict[str, Any]) -> list[str]:
     infinite = [c for c in coercions if c.get("infinite_to_missing")]
     if infinite:
         lines += ["Infinite or out-of-range numbers made missing:", ""]
-        lines += _table(
+        lines += _block(
             ["column", "cells"],
-            [[f"`{_md(c['column'])}`", _num(c["infinite_to_missing"])] for c in infinite],
+            [[_code(c["column"]), number(c["infinite_to_missing"])] for c in infinite],
         )
     notes = [c for c in coercions if c.get("note")]
     if notes:
         lines += ["Columns read as categories although they hold numbers:", ""]
-        lines += _table(
+        lines += _block(
             ["column", "why", "e.g."],
             [
-                [f"`{_md(c['column'])}`", _md(c["note"]), _md(", ".join(c.get("examples") or []))]
+                [_code(c["column"]), escape(c["note"]), escape(", ".join(c.get("examples") or []))]
                 for c in notes
             ],
         )
@@ -56,9 +44,7 @@ def _cells_to_missing_lines(cleaning: dict[str, Any]) -> list[str]:
             "Test-table cells that did not fit the training column's type (made missing):",
             "",
         ]
-        lines += _table(
-            ["column", "cells"], [[f"`{_md(k)}`", _num(v)] for k, v in test_cells.items()]
-        )
+        lines += _block(["column", "cells"], [[_code(k), number(v)] for k, v in test_cells.items()])
     return lines
 
 
@@ -66,10 +52,10 @@ def _duplicates_cell(split: dict[str, Any]) -> str:
     """Test rows equal to a training row, their share and the share the table predicts."""
     dup = split.get("train_test_duplicates") or {}
     if dup.get("test_rows") is None:
-        return "–"
-    text = f"{dup['test_rows']} ({_pct(dup.get('share_of_test'))}"
+        return MISSING
+    text = f"{dup['test_rows']} ({percent(dup.get('share_of_test'))}"
     if dup.get("expected_share") is not None:
-        text += f"; expected {_pct(dup['expected_share'])} from repeats among training rows"
+        text += f"; expected {percent(dup['expected_share'])} from repeats among training rows"
     if dup.get("test_rows_repeating_a_test_row"):
         text += f"; {dup['test_rows_repeating_a_test_row']} test rows repeat a test row"
     return text + ")"
@@ -77,6 +63,17 @@ def _duplicates_cell(split: dict[str, Any]) -> str:
 
 def render_markdown(audit: dict[str, Any]) -> str:
     """A human-readable report: status, findings, then the detailed tables."""
+    lines = _findings_lines(audit)
+    lines += _dataset_lines(audit)
+    lines += _target_lines(audit.get("target", {}))
+    lines += _leakage_lines(audit.get("leakage", {}))
+    lines += _split_lines(audit)
+    lines += _columns_lines(audit)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _findings_lines(audit: dict[str, Any]) -> list[str]:
+    """The title, the verdict and every finding, failing ones first."""
     failing = failed_findings(audit, audit.get("fail_on", []))
     failing_ids = {id(f) for f in failing}
     findings = audit.get("findings", [])
@@ -88,151 +85,157 @@ def render_markdown(audit: dict[str, Any]) -> str:
         f"{audit.get('n_findings', 0)} finding(s), {len(failing)} failing "
         f"(audit.fail_on: {fail_on}), {audit.get('summary', {}).get('n_excluded', 0)} "
         f"excluded. Training table: {audit.get('rows_train')} rows × "
-        f"{audit.get('n_columns')} columns; target `{_md(audit.get('target_column'))}` "
+        f"{audit.get('n_columns')} columns; target {_code(audit.get('target_column'))} "
         f"({audit.get('task')}).",
         "",
         "## Findings",
         "",
     ]
-    if findings:
-        ranked = sorted(findings, key=lambda f: (id(f) not in failing_ids, f["excluded"]))
-        rows = [
-            [
-                "FAIL" if id(f) in failing_ids else ("excluded" if f["excluded"] else "warn"),
-                f["kind"],
-                f"`{_md(f['column'])}`" if f["column"] is not None else "–",
-                _md(f["message"]),
-            ]
-            for f in ranked
+    if not findings:
+        return [*lines, "No findings.", ""]
+    ranked = sorted(findings, key=lambda f: (id(f) not in failing_ids, f["excluded"]))
+    rows = [
+        [
+            "FAIL" if id(f) in failing_ids else ("excluded" if f["excluded"] else "warn"),
+            f["kind"],
+            _code(f["column"]) if f["column"] is not None else MISSING,
+            escape(f["message"]),
         ]
-        lines += _table(["status", "kind", "column", "finding"], rows)
-    else:
-        lines += ["No findings.", ""]
+        for f in ranked
+    ]
+    return lines + _block(["status", "kind", "column", "finding"], rows)
 
+
+def _dataset_lines(audit: dict[str, Any]) -> list[str]:
+    """The table's shape, its special columns and what prepare cleaned."""
     ds, cl = audit.get("dataset", {}), audit.get("cleaning", {})
-    lines += ["## Dataset", ""]
-    lines += _table(
+
+    def names(key: str) -> str:
+        return escape(", ".join(ds.get(key) or []) or MISSING)
+
+    lines = ["## Dataset", ""]
+    lines += _block(
         ["item", "value"],
         [
-            ["rows (train)", _num(ds.get("rows"))],
-            ["columns", _num(ds.get("columns"))],
-            ["features", _num(ds.get("features"))],
+            ["rows (train)", number(ds.get("rows"))],
+            ["columns", number(ds.get("columns"))],
+            ["features", number(ds.get("features"))],
             [
                 "features by kind",
                 ", ".join(f"{k} {v}" for k, v in ds.get("features_by_kind", {}).items()),
             ],
-            ["id columns", _md(", ".join(ds.get("id_columns") or []) or "–")],
-            ["drop columns", _md(", ".join(ds.get("drop_columns") or []) or "–")],
-            ["time column", _md(ds.get("time_column") or "–")],
-            ["group column", _md(ds.get("group_column") or "–")],
-            ["rows read", _num(cl.get("rows_read"))],
-            ["duplicate rows found", _num(cl.get("duplicate_rows"))],
-            ["duplicate rows removed", _num(cl.get("duplicate_rows_removed"))],
-            ["missing-target rows dropped", _num(cl.get("missing_target_rows_dropped"))],
+            ["id columns", names("id_columns")],
+            ["drop columns", names("drop_columns")],
+            ["time column", escape(ds.get("time_column") or MISSING)],
+            ["group column", escape(ds.get("group_column") or MISSING)],
+            ["rows read", number(cl.get("rows_read"))],
+            ["duplicate rows found", number(cl.get("duplicate_rows"))],
+            ["duplicate rows removed", number(cl.get("duplicate_rows_removed"))],
+            ["missing-target rows dropped", number(cl.get("missing_target_rows_dropped"))],
         ],
     )
     test_table = cl.get("test_table")
     if test_table:
         lines += [
-            f"Provided test table: {_num(test_table.get('rows_read'))} rows read, "
-            f"{_num(test_table.get('duplicate_rows'))} exact duplicate rows (kept: a provided "
-            f"test table is scored whole), {_num(test_table.get('missing_target_rows_dropped'))}"
+            f"Provided test table: {number(test_table.get('rows_read'))} rows read, "
+            f"{number(test_table.get('duplicate_rows'))} exact duplicate rows (kept: a provided "
+            f"test table is scored whole), {number(test_table.get('missing_target_rows_dropped'))}"
             " rows without a target left out.",
             "",
         ]
     if cl.get("coercions"):
         lines += ["Text columns converted by prepare:", ""]
-        lines += _table(
+        lines += _block(
             ["column", "to", "blank → missing", "unparseable"],
             [
                 [
-                    f"`{_md(c.get('column'))}`",
-                    _md(c.get("to")),
-                    _num(c.get("blank_to_missing")),
-                    _num(c.get("unparseable")),
+                    _code(c.get("column")),
+                    escape(c.get("to")),
+                    number(c.get("blank_to_missing")),
+                    number(c.get("unparseable")),
                 ]
                 for c in cl["coercions"]
             ],
         )
-    lines += _cells_to_missing_lines(cl)
+    return lines + _cells_to_missing_lines(cl)
 
-    tgt = audit.get("target", {})
-    lines += ["## Target", ""]
+
+def _target_lines(tgt: dict[str, Any]) -> list[str]:
+    """The target's distribution: quantiles (regression) or class shares."""
+    lines = ["## Target", ""]
     if tgt.get("task") == "regression":
         q = tgt.get("quantiles", {})
-        lines += _table(
+        values = [tgt.get("mean"), tgt.get("std"), tgt.get("skew")]
+        values += [q.get("0.0"), q.get("0.5"), q.get("1.0")]
+        return lines + _block(
             ["mean", "std", "skew", "min", "median", "max", "outliers"],
-            [
-                [
-                    _num(tgt.get("mean")),
-                    _num(tgt.get("std")),
-                    _num(tgt.get("skew")),
-                    _num(q.get("0.0")),
-                    _num(q.get("0.5")),
-                    _num(q.get("1.0")),
-                    _pct(tgt.get("outlier_share")),
-                ]
-            ],
+            [[*map(number, values), percent(tgt.get("outlier_share"))]],
         )
-    elif tgt:
+    if tgt:
         shares = tgt.get("shares", {})
-        lines += _table(
+        lines += _block(
             ["class", "rows", "share"],
-            [[f"`{_md(k)}`", _num(v), _pct(shares.get(k))] for k, v in tgt["counts"].items()],
+            [[_code(k), number(v), percent(shares.get(k))] for k, v in tgt["counts"].items()],
         )
-        lines += [f"Majority/minority ratio: {_num(tgt.get('imbalance_ratio'))}.", ""]
+        lines += [f"Majority/minority ratio: {number(tgt.get('imbalance_ratio'))}.", ""]
+    return lines
 
-    leak = audit.get("leakage", {})
-    lines += [
+
+def _leakage_lines(leak: dict[str, Any]) -> list[str]:
+    """Each column's score on its own, against the leakage threshold."""
+    lines = [
         "## Leakage: each column on its own",
         "",
         f"Cross-validated {leak.get('metric')} of a small model fitted on one column "
         f"({leak.get('folds')} folds, {leak.get('rows_used')} rows); threshold "
-        f"{_num(leak.get('threshold'))}.",
+        f"{number(leak.get('threshold'))}.",
         "",
     ]
-    lines += _table(
+    return lines + _block(
         ["column", "role", leak.get("metric", "score"), "robust z", "flagged"],
         [
             [
-                f"`{_md(k)}`",
+                _code(k),
                 v["role"],
-                _num(v["score"]),
-                _num(v["robust_z"], ".1f"),
+                number(v["score"]),
+                number(v["robust_z"], ".1f"),
                 "yes" if v["flagged"] else "",
             ]
             for k, v in leak.get("columns", {}).items()
         ],
     )
 
+
+def _split_lines(audit: dict[str, Any]) -> list[str]:
+    """Train vs test: the split, adversarial validation, overlaps and drift per column."""
     split = audit.get("split", {})
     adv = audit.get("adversarial", {})
-    lines += ["## Train vs test", ""]
-    lines += _table(
+    lines = ["## Train vs test", ""]
+    lines += _block(
         ["check", "value"],
         [
-            ["split strategy", _md(split.get("strategy", "–"))],
+            ["split strategy", escape(split.get("strategy", MISSING))],
             [
                 "train / test rows",
-                f"{_num(split.get('train_rows'))} / {_num(split.get('test_rows'))}",
+                f"{number(split.get('train_rows'))} / {number(split.get('test_rows'))}",
             ],
-            ["adversarial ROC-AUC", _num(adv.get("roc_auc"))],
+            ["adversarial ROC-AUC", number(adv.get("roc_auc"))],
             [
                 "adversarial ROC-AUC without time column",
-                _num(adv.get("roc_auc_without_time_column")),
+                number(adv.get("roc_auc_without_time_column")),
             ],
-            ["max PSI", _num(audit.get("max_psi"))],
+            ["max PSI", number(audit.get("max_psi"))],
             ["test rows equal to a training row", _duplicates_cell(split)],
             [
                 "test rows dated before the last training row",
-                _num(audit.get("temporal_overlap_rows")),
+                number(audit.get("temporal_overlap_rows")),
             ],
         ],
     )
     temporal = split.get("temporal")
     if temporal:
         lines += [
-            f"Dates (`{_md(temporal['column'])}`): train {temporal.get('train_min')} → "
+            f"Dates ({_code(temporal['column'])}): train {temporal.get('train_min')} → "
             f"{temporal.get('train_max')}; test {temporal.get('test_min')} → "
             f"{temporal.get('test_max')}.",
             "",
@@ -240,57 +243,64 @@ def render_markdown(audit: dict[str, Any]) -> str:
     group = split.get("group_overlap")
     if group:
         lines += [
-            f"Groups (`{_md(group['column'])}`): {group['test_rows']} test rows belong to "
+            f"Groups ({_code(group['column'])}): {group['test_rows']} test rows belong to "
             f"{group['test_groups_in_train']} groups also seen in training.",
             "",
         ]
-    drift = audit.get("drift", {})
-    if drift:
-        ranked_drift = sorted(drift.items(), key=lambda kv: -(kv[1].get("psi") or 0))
-        lines += _table(
-            ["column", "kind", "PSI", "KS", "KS p-value", "missing train", "missing test"],
-            [
-                [
-                    f"`{_md(k)}`",
-                    d.get("kind", ""),
-                    _num(d.get("psi")),
-                    _num(d.get("ks_statistic")),
-                    _num(d.get("ks_pvalue")),
-                    _pct(d.get("missing_share_train")),
-                    _pct(d.get("missing_share_test")),
-                ]
-                for k, d in ranked_drift
-            ],
-        )
+    return lines + _drift_lines(audit.get("drift", {}))
 
+
+def _drift_lines(drift: dict[str, Any]) -> list[str]:
+    """Per-column drift between train and test, most drifted first."""
+    if not drift:
+        return []
+    ranked = sorted(drift.items(), key=lambda kv: -(kv[1].get("psi") or 0))
+    return _block(
+        ["column", "kind", "PSI", "KS", "KS p-value", "missing train", "missing test"],
+        [
+            [
+                _code(k),
+                d.get("kind", ""),
+                number(d.get("psi")),
+                number(d.get("ks_statistic")),
+                number(d.get("ks_pvalue")),
+                percent(d.get("missing_share_train")),
+                percent(d.get("missing_share_test")),
+            ]
+            for k, d in ranked
+        ],
+    )
+
+
+def _columns_lines(audit: dict[str, Any]) -> list[str]:
+    """Repeated training rows, then one line per column profile."""
     dup = audit.get("duplicates", {})
-    lines += [
+    lines = [
         "## Repeated rows in training",
         "",
-        f"{_num(dup.get('rows'))} rows repeat another row on every non-id column; "
-        f"{_num(dup.get('rows_with_conflicting_target'))} rows share their feature values "
+        f"{number(dup.get('rows'))} rows repeat another row on every non-id column; "
+        f"{number(dup.get('rows_with_conflicting_target'))} rows share their feature values "
         "with a row of a different target.",
         "",
         "## Columns",
         "",
     ]
-    lines += _table(
+    return lines + _block(
         ["column", "role", "kind", "missing", "distinct", "top share", "median", "outliers"],
         [
             [
-                f"`{_md(k)}`",
+                _code(k),
                 p["role"],
                 p["kind"],
-                _pct(p["missing_share"]),
-                _num(p["unique"]),
-                _pct(p["top_value_share"]),
-                _num(p.get("median")),
-                _pct(p.get("outlier_share")),
+                percent(p["missing_share"]),
+                number(p["unique"]),
+                percent(p["top_value_share"]),
+                number(p.get("median")),
+                percent(p.get("outlier_share")),
             ]
             for k, p in audit.get("columns", {}).items()
         ],
     )
-    return "\n".join(lines).rstrip() + "\n"
 
 
 _THRESHOLD_KEY = {

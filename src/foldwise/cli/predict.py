@@ -57,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=Path.cwd(),
         help="project root: its registry resolves --version and names a bundle given by path",
     )
+    cmd.set_defaults(run=run)
 
 
 def _load(args: argparse.Namespace) -> tuple[Path, str | None]:
@@ -96,9 +97,16 @@ def run(args: argparse.Namespace) -> int:
         from foldwise.production.spark_files import predict_files_spark
 
         summary = predict_files_spark(
-            directory, args.inputs, args.output, version, args.on_error, args.force,
-            args.csv_separator, note, args.master,
-        )  # fmt: skip
+            directory,
+            args.inputs,
+            args.output,
+            version,
+            on_error=args.on_error,
+            force=args.force,
+            separator=args.csv_separator,
+            note=note,
+            master=args.master,
+        )
         if summary.rows_skipped:
             print(
                 f"skipped {summary.rows_skipped} row(s) with cells the model cannot read "

@@ -23,6 +23,7 @@ from foldwise.compare.inference import (
 from foldwise.compare.runs import (
     EVALUATE_METRICS,
     Run,
+    Scored,
     reported_test_metrics,
     scored_predictions,
 )
@@ -80,6 +81,31 @@ def _compare_settings(base: Run, target: Run) -> tuple[CompareConfig, str]:
 
 def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
     """Paired (when possible) comparison of every metric both runs report."""
+    _check_comparable(base, target)
+    settings, source = _compare_settings(base, target)
+    same_folds, same_test, warnings = _pairing(base, target)
+    cv_rows, cv_warnings = _cv_rows(base, target, same_folds, settings.alpha)
+    test_rows, test_warnings = _test_rows(base, target, same_test, settings, seed)
+    gate_failed, gate_message = _gate(cv_rows[0], settings, source)
+    return Comparison(
+        base=base,
+        target=target,
+        settings=settings,
+        settings_source=source,
+        params_changed=changed_params(base.params, target.params),
+        same_folds=same_folds,
+        same_test=same_test,
+        cv_rows=cv_rows,
+        test_rows=test_rows,
+        segments=segment_moves(base, target, settings.alpha),
+        warnings=[*warnings, *cv_warnings, *test_warnings, *base.notes, *target.notes],
+        gate_failed=gate_failed,
+        gate_message=gate_message,
+    )
+
+
+def _check_comparable(base: Run, target: Run) -> None:
+    """Runs of different tasks or primary metrics cannot be compared."""
     if base.task != target.task:
         raise FoldwiseError(
             f"compare: {base.label} is a {base.task} run but {target.label} is a {target.task} "
@@ -90,8 +116,10 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
             f"compare: {base.label} is judged by {base.primary} but {target.label} by "
             f"{target.primary} (problem.metric); compare runs with the same primary metric"
         )
-    settings, source = _compare_settings(base, target)
-    alpha = settings.alpha
+
+
+def _pairing(base: Run, target: Run) -> tuple[bool, bool, list[str]]:
+    """Whether the runs share their folds and their test table, and warnings where not."""
     warnings: list[str] = []
     same_folds = base.train.get("folds_fingerprint") == target.train.get("folds_fingerprint")
     if not same_folds:
@@ -107,10 +135,15 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
             "comparison on the same test rows is impossible: the test verdicts use independent "
             "bootstraps, and the two test scores are not directly comparable."
         )
+    return same_folds, same_test, warnings
 
-    # Cross-validation, primary metric first.
-    cv_rows: list[MetricRow] = []
-    test: Inference | None  # the test of one metric, in both loops below
+
+def _cv_rows(
+    base: Run, target: Run, same_folds: bool, alpha: float
+) -> tuple[list[MetricRow], list[str]]:
+    """One row per cross-validated metric both runs report, the primary metric first."""
+    rows: list[MetricRow] = []
+    warnings: list[str] = []
     names = [
         base.primary,
         *sorted((set(base.train["cv"]) & set(target.train["cv"])) - {base.primary}),
@@ -142,7 +175,7 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
             warnings.append(
                 f"{name} is undefined on some folds; the CV test uses the folds where it is defined."
             )
-        cv_rows.append(
+        rows.append(
             MetricRow(
                 name,
                 gib,
@@ -151,108 +184,103 @@ def compare_runs(base: Run, target: Run, *, seed: int = 0) -> Comparison:
                 test,
             )
         )
+    return rows, warnings
 
-    # Test set: for information only; paired bootstrap on the same rows when possible.
-    test_rows: list[MetricRow] = []
-    if base.evaluate and target.evaluate:
-        sa, sb = scored_predictions(base), scored_predictions(target)
-        if sa is not None and sb is not None and sa.classes != sb.classes:
-            warnings.append(
-                f"The runs predict different classes ({quoted(sa.classes)} vs "
-                f"{quoted(sb.classes)}); the test "
-                "predictions cannot be compared row by row."
-            )
-            sa = sb = None
-        paired = (
-            same_test
-            and sa is not None
-            and sb is not None
-            and len(sa.y) == len(sb.y)
-            and np.array_equal(sa.y, sb.y)
-        )
-        if same_test and sa is not None and sb is not None and not paired:
-            warnings.append(
-                "The test predictions do not line up row by row; bootstraps are unpaired."
-            )
-        for name in reported_test_metrics(target):
-            gib = METRICS[name].greater_is_better
-            va = (base.evaluate.get("metrics") or {}).get(name)
-            vb = (target.evaluate.get("metrics") or {}).get(name)
-            test = None
-            if sa is not None and sb is not None:
-                if paired:
-                    res = paired_bootstrap(
-                        name,
-                        sa.y,
-                        sa.x,
-                        sb.x,
-                        n_samples=settings.bootstrap_samples,
-                        seed=seed,
-                        threshold_a=sa.threshold,
-                        threshold_b=sb.threshold,
-                        alpha=alpha,
-                    )
-                    test = Inference(
-                        "paired bootstrap (same test rows)",
-                        float(res["estimate"]),
-                        res["low"],
-                        res["high"],
-                        res["p_value"],
-                        verdict_of(res["low"], res["high"], gib),
-                    )
-                else:
-                    test = independent_bootstrap(
-                        name,
-                        (sa.y, sa.x, sa.threshold),
-                        (sb.y, sb.x, sb.threshold),
-                        n_samples=settings.bootstrap_samples,
-                        seed=seed,
-                        alpha=alpha,
-                    )
-            test_rows.append(
-                MetricRow(
-                    name,
-                    gib,
-                    None if va is None else float(va),
-                    None if vb is None else float(vb),
-                    test,
-                )
-            )
-    elif not target.evaluate or not base.evaluate:
+
+def _test_rows(
+    base: Run, target: Run, same_test: bool, settings: CompareConfig, seed: int
+) -> tuple[list[MetricRow], list[str]]:
+    """Test-set rows, for information only: a paired bootstrap on the same rows when possible."""
+    if not base.evaluate or not target.evaluate:
         missing = base.label if not base.evaluate else target.label
-        warnings.append(f"{missing} has no {EVALUATE_METRICS}: no test-set comparison.")
-
-    # The gate: CV primary metric, significantly worse by more than the tolerance.
-    primary = cv_rows[0]
-    gate_failed = False
-    tol = settings.tolerance
-    if primary.test is None or primary.test.low is None or primary.test.high is None:
-        gate_message = f"not applied: {primary.metric} could not be tested"
-    else:
-        # Signed so that positive = worse: the whole interval of the drop must exceed tol.
-        drop_low = -primary.test.high if primary.greater_is_better else primary.test.low
-        gate_failed = drop_low > tol
-        bound = (
-            f"the {1 - alpha:.0%} interval of the drop in cross-validated {primary.metric} "
-            f"starts at {drop_low + 0.0:+.4f}"
+        return [], [f"{missing} has no {EVALUATE_METRICS}: no test-set comparison."]
+    warnings: list[str] = []
+    sa, sb = scored_predictions(base), scored_predictions(target)
+    if sa is not None and sb is not None and sa.classes != sb.classes:
+        warnings.append(
+            f"The runs predict different classes ({quoted(sa.classes)} vs "
+            f"{quoted(sb.classes)}); the test "
+            "predictions cannot be compared row by row."
         )
-        gate_message = (
-            f"failed: {bound}, beyond the tolerance {tol:g} (compare.tolerance, {source})"
-            if gate_failed
-            else f"passed: {bound}, not beyond the tolerance {tol:g} (compare.tolerance, {source})"
-        )
-    return Comparison(
-        base=base,
-        target=target,
-        settings=settings,
-        settings_source=source,
-        params_changed=changed_params(base.params, target.params),
-        same_folds=same_folds,
-        same_test=same_test,
-        cv_rows=cv_rows,
-        test_rows=test_rows,
-        segments=segment_moves(base, target, alpha),
-        warnings=[*warnings, *base.notes, *target.notes],
-        gate_failed=gate_failed,
-        gate_message=gate_message,
+        sa = sb = None
+    paired = (
+        same_test
+        and sa is not None
+        and sb is not None
+        and len(sa.y) == len(sb.y)
+        and np.array_equal(sa.y, sb.y)
     )
+    if same_test and sa is not None and sb is not None and not paired:
+        warnings.append("The test predictions do not line up row by row; bootstraps are unpaired.")
+    rows: list[MetricRow] = []
+    for name in reported_test_metrics(target):
+        gib = METRICS[name].greater_is_better
+        va = (base.evaluate.get("metrics") or {}).get(name)
+        vb = (target.evaluate.get("metrics") or {}).get(name)
+        test = None
+        if sa is not None and sb is not None:
+            test = _test_inference(name, sa, sb, paired, settings, seed)
+        rows.append(
+            MetricRow(
+                name,
+                gib,
+                None if va is None else float(va),
+                None if vb is None else float(vb),
+                test,
+            )
+        )
+    return rows, warnings
+
+
+def _test_inference(
+    name: str, sa: Scored, sb: Scored, paired: bool, settings: CompareConfig, seed: int
+) -> Inference:
+    """One test metric's difference: paired bootstrap on the same rows, else independent."""
+    if not paired:
+        return independent_bootstrap(
+            name,
+            (sa.y, sa.x, sa.threshold),
+            (sb.y, sb.x, sb.threshold),
+            n_samples=settings.bootstrap_samples,
+            seed=seed,
+            alpha=settings.alpha,
+        )
+    res = paired_bootstrap(
+        name,
+        sa.y,
+        sa.x,
+        sb.x,
+        n_samples=settings.bootstrap_samples,
+        seed=seed,
+        threshold_a=sa.threshold,
+        threshold_b=sb.threshold,
+        alpha=settings.alpha,
+    )
+    return Inference(
+        "paired bootstrap (same test rows)",
+        float(res["estimate"]),
+        res["low"],
+        res["high"],
+        res["p_value"],
+        verdict_of(res["low"], res["high"], METRICS[name].greater_is_better),
+    )
+
+
+def _gate(primary: MetricRow, settings: CompareConfig, source: str) -> tuple[bool, str]:
+    """The regression gate: CV primary metric significantly worse by more than the tolerance."""
+    tol, alpha = settings.tolerance, settings.alpha
+    if primary.test is None or primary.test.low is None or primary.test.high is None:
+        return False, f"not applied: {primary.metric} could not be tested"
+    # Signed so that positive = worse: the whole interval of the drop must exceed tol.
+    drop_low = -primary.test.high if primary.greater_is_better else primary.test.low
+    gate_failed = drop_low > tol
+    bound = (
+        f"the {1 - alpha:.0%} interval of the drop in cross-validated {primary.metric} "
+        f"starts at {drop_low + 0.0:+.4f}"
+    )
+    gate_message = (
+        f"failed: {bound}, beyond the tolerance {tol:g} (compare.tolerance, {source})"
+        if gate_failed
+        else f"passed: {bound}, not beyond the tolerance {tol:g} (compare.tolerance, {source})"
+    )
+    return gate_failed, gate_message

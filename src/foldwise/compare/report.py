@@ -14,6 +14,7 @@ from foldwise.compare.models import models_lines
 from foldwise.compare.plots import PLOT_FILES, render_plots
 from foldwise.compare.runs import Run
 from foldwise.compare.summary import summary_payload
+from foldwise.markdown import MISSING, table
 from foldwise.stage import write_json_atomic, write_text_atomic
 
 REPORT = "report.md"
@@ -22,25 +23,25 @@ SUMMARY = "comparison.json"
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return MISSING
     return f"{value:.{digits}f}"
 
 
 def _signed(value: float | None, digits: int = 4) -> str:
     if value is None or not math.isfinite(value):
-        return "–"
+        return MISSING
     return f"{value:+.{digits}f}"
 
 
 def _p(value: float | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _interval(test: Inference | None) -> str:
     if test is None or test.low is None or test.high is None:
-        return "–"
+        return MISSING
     return f"{_signed(test.low)} … {_signed(test.high)}"
 
 
@@ -71,21 +72,26 @@ def summary_line(row: MetricRow) -> str:
 
 
 def _metric_table(rows: list[MetricRow]) -> list[str]:
-    lines = [
-        "| metric | better if | base | target | delta | 95% interval | p | verdict |",
-        "|---|---|---:|---:|---:|---|---:|---|",
-    ]
+    header = ["metric", "better if", "base", "target", "delta", "95% interval", "p", "verdict"]
+    cells = []
     for row in rows:
         test = row.test
         delta = test.delta if test else None
         if delta is None and row.base is not None and row.target is not None:
             delta = row.target - row.base
-        lines.append(
-            f"| {row.metric} | {'higher' if row.greater_is_better else 'lower'} | "
-            f"{_fmt(row.base)} | {_fmt(row.target)} | {_signed(delta)} | {_interval(test)} | "
-            f"{_p(test.p_value if test else None)} | {_verdict_cell(test)} |"
+        cells.append(
+            [
+                row.metric,
+                "higher" if row.greater_is_better else "lower",
+                _fmt(row.base),
+                _fmt(row.target),
+                _signed(delta),
+                _interval(test),
+                _p(test.p_value if test else None),
+                _verdict_cell(test),
+            ]
         )
-    return lines
+    return table(header, cells, align="llrrrlrl")
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -95,10 +101,32 @@ def _run_name(run: Run) -> str:
     return f"`{run.label}`" + (f" ({run.sha[:7]})" if run.sha else "")
 
 
+PLOT_TITLES = {
+    "cv_folds.png": "per-fold CV scores",
+    "roc.png": "ROC",
+    "precision_recall.png": "precision-recall",
+    "calibration.png": "calibration",
+    "residuals.png": "residuals",
+    "predicted_vs_actual.png": "predicted vs actual",
+}
+
+
 def render_markdown(
     cmp: Comparison, plots: list[str], looks: LookCount | None, image_prefix: str = ""
 ) -> str:
     """The report; images are linked as ``image_prefix + file name``."""
+    lines = _headline_lines(cmp)
+    lines += _params_lines(cmp)
+    lines += _cv_lines(cmp)
+    lines += _test_lines(cmp, looks)
+    lines += _plot_lines(cmp, plots, image_prefix)
+    lines += _segment_lines(cmp)
+    lines += ["## Top features (explain)", "", *_feature_moves_lines(cmp), ""]
+    return "\n".join(lines)
+
+
+def _headline_lines(cmp: Comparison) -> list[str]:
+    """The title, the primary CV verdict, the gate and the warnings."""
     primary = cmp.primary
     test = primary.test
     if test is None:
@@ -122,17 +150,24 @@ def render_markdown(
         lines.append("")
     for warning in cmp.warnings:
         lines += [f"> ⚠️ {warning}", ""]
+    return lines
 
-    lines += ["## Params changed", ""]
+
+def _params_lines(cmp: Comparison) -> list[str]:
+    """The params.yaml keys that differ."""
+    lines = ["## Params changed", ""]
     if cmp.params_changed:
-        lines += ["| key | base | target |", "|---|---|---|"]
-        lines += [f"| `{k}` | {_value(a)} | {_value(b)} |" for k, a, b in cmp.params_changed]
+        rows = [[f"`{k}`", _value(a), _value(b)] for k, a, b in cmp.params_changed]
+        lines += table(["key", "base", "target"], rows)
     else:
         lines.append("None: the two runs have the same params.yaml.")
-    lines.append("")
+    return [*lines, ""]
 
-    folds = len(cmp.base.train["cv"][primary.metric]["values"])
-    lines += [
+
+def _cv_lines(cmp: Comparison) -> list[str]:
+    """The cross-validated metrics and how they were tested."""
+    folds = len(cmp.base.train["cv"][cmp.primary.metric]["values"])
+    return [
         "## Cross-validation: decide by this",
         "",
         (
@@ -147,7 +182,10 @@ def render_markdown(
         "",
     ]
 
-    lines += ["## Test set: for information, do not choose by it", ""]
+
+def _test_lines(cmp: Comparison, looks: LookCount | None) -> list[str]:
+    """The test-set metrics (for information), how they were tested, and test-set looks."""
+    lines = ["## Test set: for information, do not choose by it", ""]
     if cmp.test_rows:
         sha = cmp.target.test_sha256 or ""
         methods = {row.test.method for row in cmp.test_rows if row.test is not None}
@@ -168,50 +206,50 @@ def render_markdown(
         lines += ["No test-set comparison (see the warnings above).", ""]
     if looks is not None:
         lines += [f"**Test-set hygiene:** {looks.message()}", ""]
+    return lines
 
-    if plots:
-        lines += ["## Plots", ""]
-        titles = {
-            "cv_folds.png": "per-fold CV scores",
-            "roc.png": "ROC",
-            "precision_recall.png": "precision-recall",
-            "calibration.png": "calibration",
-            "residuals.png": "residuals",
-            "predicted_vs_actual.png": "predicted vs actual",
-        }
-        lines += [f"![{titles.get(p, p)}]({image_prefix}{p})" for p in plots]
-        lines += [
-            "",
-            f"Grey: base {_run_name(cmp.base)}; blue: target {_run_name(cmp.target)}.",
-            "",
-        ]
 
-    lines += ["## Segments", ""]
+def _plot_lines(cmp: Comparison, plots: list[str], image_prefix: str) -> list[str]:
+    """Links to the plots written beside the report."""
+    if not plots:
+        return []
+    lines = ["## Plots", ""]
+    lines += [f"![{PLOT_TITLES.get(p, p)}]({image_prefix}{p})" for p in plots]
+    return [
+        *lines,
+        "",
+        f"Grey: base {_run_name(cmp.base)}; blue: target {_run_name(cmp.target)}.",
+        "",
+    ]
+
+
+def _segment_lines(cmp: Comparison) -> list[str]:
+    """Segments whose test metric moved beyond their noise (else the largest changes)."""
+    lines = ["## Segments", ""]
     if not cmp.segments:
         lines.append("No segments to compare (evaluate.segments is empty in one of the runs).")
-    else:
-        moved = [s for s in cmp.segments if s["moved"]]
-        shown = moved or cmp.segments[:3]
-        lines.append(
-            f"{len(moved)} of {len(cmp.segments)} segments moved beyond their noise "
-            f"(|z| ≥ {_z_crit(cmp.settings.alpha):.2f}; test {primary.metric}, segment standard "
-            "errors approximated from the test interval)."
-            + ("" if moved else " The largest changes:")
-        )
-        lines += [
-            "",
-            "| column | segment | rows | base | target | delta | z |",
-            "|---|---|---:|---:|---:|---:|---:|",
+        return [*lines, ""]
+    moved = [s for s in cmp.segments if s["moved"]]
+    shown = moved or cmp.segments[:3]
+    lines.append(
+        f"{len(moved)} of {len(cmp.segments)} segments moved beyond their noise "
+        f"(|z| ≥ {_z_crit(cmp.settings.alpha):.2f}; test {cmp.primary.metric}, segment standard "
+        "errors approximated from the test interval)." + ("" if moved else " The largest changes:")
+    )
+    rows = [
+        [
+            str(s["column"]),
+            str(s["segment"]),
+            str(s["rows"]),
+            _fmt(s["base"]),
+            _fmt(s["target"]),
+            _signed(s["delta"]),
+            _signed(s["z"], 2),
         ]
-        lines += [
-            f"| {s['column']} | {s['segment']} | {s['rows']} | {_fmt(s['base'])} | "
-            f"{_fmt(s['target'])} | {_signed(s['delta'])} | "
-            f"{_signed(s['z'], 2)} |"
-            for s in shown
-        ]
-    lines.append("")
-    lines += ["## Top features (explain)", "", *_feature_moves_lines(cmp), ""]
-    return "\n".join(lines)
+        for s in shown
+    ]
+    header = ["column", "segment", "rows", "base", "target", "delta", "z"]
+    return [*lines, "", *table(header, rows, align="llrrrrr"), ""]
 
 
 def _feature_moves_lines(cmp: Comparison) -> list[str]:

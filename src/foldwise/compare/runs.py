@@ -104,71 +104,45 @@ def stale_stages(root: Path) -> list[str]:
     return sorted(name.split(":")[-1] for name in status)
 
 
-def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
-    """Read a revision's reports (``rev`` None: the workspace) through DVC's file system."""
-    from dvc.api import DVCFileSystem
+@dataclass(frozen=True)
+class _RevisionFiles:
+    """A revision's files through DVC's file system, read as bytes or JSON (None if absent)."""
 
-    from foldwise.config import parse_params_text
+    fs: Any
+    label: str
+    command: str
 
-    sha = None if rev is None else resolve_revision(root, rev, command)
-    label = WORKSPACE if rev is None else rev
-    fs = DVCFileSystem(str(root), rev=sha)
-
-    def read(path: str) -> bytes | None:
+    def read(self, path: str) -> bytes | None:
         try:
-            if not fs.isfile(path):
+            if not self.fs.isfile(path):
                 return None
-            return fs.read_bytes(path)
+            return bytes(self.fs.read_bytes(path))
         except FileNotFoundError:
             return None
 
-    def read_json(path: str) -> Any:
-        raw = read(path)
+    def read_json(self, path: str) -> Any:
+        raw = self.read(path)
         if raw is None:
             return None
         try:
             return json.loads(raw)
         except ValueError:
-            raise FoldwiseError(f"{command}: {label}: {path} is not valid JSON") from None
+            raise FoldwiseError(f"{self.command}: {self.label}: {path} is not valid JSON") from None
 
-    train = read_json(TRAIN_METRICS)
-    if train is None:
-        raise FoldwiseError(
-            f"{command}: {label} has no {TRAIN_METRICS}; run the pipeline there first "
-            "(`dvc repro` and commit, or `dvc exp run`)"
-        )
-    primary = train.get("primary_metric")
-    if primary not in (train.get("cv") or {}) or "values" not in train["cv"][primary]:
-        raise FoldwiseError(
-            f"{command}: {label}: {TRAIN_METRICS} has no per-fold scores of its primary metric "
-            f"{primary!r}; it was written by an older foldwise; rerun `dvc repro` there"
-        )
-    raw_params = read(PARAMS)
-    params: Any = {}
-    if raw_params is not None:
-        try:
-            params = parse_params_text(raw_params.decode("utf-8")) or {}
-        except Exception:
-            raise FoldwiseError(f"{command}: {label}: {PARAMS} is not valid YAML") from None
-    evaluate = read_json(EVALUATE_METRICS)
-    importance = read_json("reports/explain/importance.json")
-    segments = read_json(SEGMENTS) or {}
-    notes: list[str] = []
-    predictions = None
-    if evaluate is not None:
-        try:
-            raw_pred = read(PREDICTIONS)
-        except Exception as exc:  # not in the cache and no remote that has it
-            raw_pred = None
-            notes.append(f"{label}: test predictions unavailable ({type(exc).__name__}: {exc})")
-        if raw_pred is None:
-            if not notes:
-                notes.append(
-                    f"{label}: {PREDICTIONS} is not in the local DVC cache; `dvc pull` it (or "
-                    "configure a DVC remote) for the paired test-set comparison"
-                )
-        else:
-            predictions = pd.read_parquet(io.BytesIO(raw_pred))
+
+def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
+    """Read a revision's reports (``rev`` None: the workspace) through DVC's file system."""
+    from dvc.api import DVCFileSystem
+
+    sha = None if rev is None else resolve_revision(root, rev, command)
+    label = WORKSPACE if rev is None else rev
+    files = _RevisionFiles(DVCFileSystem(str(root), rev=sha), label, command)
+    train = _train_metrics(files)
+    params = _params(files)
+    evaluate = files.read_json(EVALUATE_METRICS)
+    importance = files.read_json("reports/explain/importance.json")
+    segments = files.read_json(SEGMENTS) or {}
+    predictions, notes = _test_predictions(files) if evaluate is not None else (None, [])
     if sha is None:
         stale = stale_stages(root)
         if stale:
@@ -187,8 +161,54 @@ def load_run(root: Path, rev: str | None, command: str = "compare") -> Run:
         predictions=predictions,
         notes=notes,
         importance=importance if isinstance(importance, dict) else None,
-        model=read_model_summary(train, read_json),
+        model=read_model_summary(train, files.read_json),
     )
+
+
+def _train_metrics(files: _RevisionFiles) -> dict[str, Any]:
+    """The train stage's metrics, which must hold per-fold scores of the primary metric."""
+    command, label = files.command, files.label
+    train = files.read_json(TRAIN_METRICS)
+    if train is None:
+        raise FoldwiseError(
+            f"{command}: {label} has no {TRAIN_METRICS}; run the pipeline there first "
+            "(`dvc repro` and commit, or `dvc exp run`)"
+        )
+    primary = train.get("primary_metric")
+    if primary not in (train.get("cv") or {}) or "values" not in train["cv"][primary]:
+        raise FoldwiseError(
+            f"{command}: {label}: {TRAIN_METRICS} has no per-fold scores of its primary metric "
+            f"{primary!r}; it was written by an older foldwise; rerun `dvc repro` there"
+        )
+    return dict(train)
+
+
+def _params(files: _RevisionFiles) -> Any:
+    """The revision's params.yaml as parsed (``{}`` when there is none)."""
+    from foldwise.config import parse_params_text
+
+    raw_params = files.read(PARAMS)
+    if raw_params is None:
+        return {}
+    try:
+        return parse_params_text(raw_params.decode("utf-8")) or {}
+    except Exception:
+        raise FoldwiseError(f"{files.command}: {files.label}: {PARAMS} is not valid YAML") from None
+
+
+def _test_predictions(files: _RevisionFiles) -> tuple[pd.DataFrame | None, list[str]]:
+    """The evaluate stage's test predictions, or a note saying why they are unavailable."""
+    label = files.label
+    try:
+        raw_pred = files.read(PREDICTIONS)
+    except Exception as exc:  # not in the cache and no remote that has it
+        return None, [f"{label}: test predictions unavailable ({type(exc).__name__}: {exc})"]
+    if raw_pred is None:
+        return None, [
+            f"{label}: {PREDICTIONS} is not in the local DVC cache; `dvc pull` it (or "
+            "configure a DVC remote) for the paired test-set comparison"
+        ]
+    return pd.read_parquet(io.BytesIO(raw_pred)), []
 
 
 # --- test predictions -------------------------------------------------------------------

@@ -114,7 +114,15 @@ def coerce_column(
         return out, "numeric", record
     if not _is_text(values) and not declared_date:
         return values.astype("str").astype("category").astype("str"), "categorical", None
+    return _coerce_text(
+        values, name, declared_date=declared_date, allow_boolean=allow_boolean, decimal=decimal
+    )
 
+
+def _coerce_text(
+    values: pd.Series, name: str, *, declared_date: bool, allow_boolean: bool, decimal: Decimal
+) -> tuple[pd.Series, Kind, Coercion | None]:
+    """A text column as dates, booleans, numbers or categories (see :func:`coerce_column`)."""
     raw_missing = values.isna()
     text = strip_text(values)
     became_missing = int((text.isna() & ~raw_missing).sum())
@@ -139,6 +147,15 @@ def coerce_column(
         flags = text.str.lower().isin(TRUE_TOKENS).astype("boolean").mask(text.isna())
         return flags, "boolean", Coercion(name, "boolean", became_missing)
 
+    return _numbers_or_categories(values, text, raw_missing, name, decimal)
+
+
+def _numbers_or_categories(
+    values: pd.Series, text: pd.Series, raw_missing: pd.Series, name: str, decimal: Decimal
+) -> tuple[pd.Series, Kind, Coercion | None]:
+    """Numbers when at least ``NUMERIC_SHARE`` of the cells are, else categories (with a note
+    when most of them are numbers)."""
+    became_missing = int((text.isna() & ~raw_missing).sum())
     numbers = parse_numbers(text, decimal)
     if numbers.share < 1.0:
         decimal_hint(name, text, numbers, decimal, NUMERIC_SHARE)

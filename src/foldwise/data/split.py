@@ -84,6 +84,57 @@ class SplitInfo:
         }
 
 
+def _temporal_split(
+    frame: pd.DataFrame, time_column: str | None, test_size: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The latest ``test_size`` of the rows by time are the test rows; no time on both sides."""
+    if not time_column:
+        raise FoldwiseError("split.strategy 'temporal' needs data.time_column")
+    times = frame[time_column]
+    if times.isna().any():
+        raise FoldwiseError(
+            f"data.time_column {time_column!r} has {int(times.isna().sum())} missing "
+            "value(s); a temporal split needs every row dated"
+        )
+    cutoff = times.sort_values(kind="stable").iloc[int(len(frame) * (1 - test_size))]
+    is_test = (times >= cutoff).to_numpy()
+    if is_test.all() or not is_test.any():
+        raise FoldwiseError(
+            f"data.time_column {time_column!r}: cannot split by time, too few distinct times"
+        )
+    index = np.arange(len(frame))
+    details = {
+        "time_column": time_column,
+        "cutoff": str(cutoff),
+        "train_time_max": str(times[~is_test].max()),
+        "test_time_min": str(times[is_test].min()),
+    }
+    return index[~is_test], index[is_test], details
+
+
+def _group_split(
+    frame: pd.DataFrame, group_column: str | None, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Whole groups go to one side: a shuffled split of the groups."""
+    if not group_column:
+        raise FoldwiseError("split.strategy 'group' needs data.group_column")
+    groups = frame[group_column]
+    if groups.isna().any():
+        raise FoldwiseError(
+            f"data.group_column {group_column!r} has {int(groups.isna().sum())} missing "
+            "value(s); every row needs a group"
+        )
+    if groups.nunique() < 2:
+        raise FoldwiseError(
+            f"data.group_column {group_column!r} has a single group; a group split needs two"
+        )
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    index = np.arange(len(frame))
+    train_idx, test_idx = next(splitter.split(index, groups=groups.astype("str")))
+    details = {"group_column": group_column, "test_groups": int(groups.iloc[test_idx].nunique())}
+    return train_idx, test_idx, details
+
+
 def split_table(
     frame: pd.DataFrame,
     *,
@@ -98,46 +149,9 @@ def split_table(
     details: dict[str, Any] = {}
     index = np.arange(len(frame))
     if strategy == "temporal":
-        if not time_column:
-            raise FoldwiseError("split.strategy 'temporal' needs data.time_column")
-        times = frame[time_column]
-        if times.isna().any():
-            raise FoldwiseError(
-                f"data.time_column {time_column!r} has {int(times.isna().sum())} missing "
-                "value(s); a temporal split needs every row dated"
-            )
-        cutoff = times.sort_values(kind="stable").iloc[int(len(frame) * (1 - test_size))]
-        is_test = (times >= cutoff).to_numpy()
-        if is_test.all() or not is_test.any():
-            raise FoldwiseError(
-                f"data.time_column {time_column!r}: cannot split by time, too few distinct times"
-            )
-        train_idx, test_idx = index[~is_test], index[is_test]
-        details = {
-            "time_column": time_column,
-            "cutoff": str(cutoff),
-            "train_time_max": str(times[~is_test].max()),
-            "test_time_min": str(times[is_test].min()),
-        }
+        train_idx, test_idx, details = _temporal_split(frame, time_column, test_size)
     elif strategy == "group":
-        if not group_column:
-            raise FoldwiseError("split.strategy 'group' needs data.group_column")
-        groups = frame[group_column]
-        if groups.isna().any():
-            raise FoldwiseError(
-                f"data.group_column {group_column!r} has {int(groups.isna().sum())} missing "
-                "value(s); every row needs a group"
-            )
-        if groups.nunique() < 2:
-            raise FoldwiseError(
-                f"data.group_column {group_column!r} has a single group; a group split needs two"
-            )
-        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        train_idx, test_idx = next(splitter.split(index, groups=groups.astype("str")))
-        details = {
-            "group_column": group_column,
-            "test_groups": int(groups.iloc[test_idx].nunique()),
-        }
+        train_idx, test_idx, details = _group_split(frame, group_column, test_size, seed)
     elif strategy == "stratified":
         y = frame[target].astype("str")
         counts = y.value_counts()

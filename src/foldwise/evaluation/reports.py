@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,58 +48,75 @@ def classification_report(
     np.add.at(matrix, (y, pred), 1)
     report: dict[str, Any] = {"task": task, "rows": len(y)}
     if task == "binary":
-        (tn, fp), (fn, tp) = matrix.tolist()
-        precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-        if precision is None:
-            notes.append(f"precision undefined: no row reaches the threshold {t}")
-        if recall is None:
-            notes.append("recall undefined: y_true has no positive rows")
-        report |= {
-            "positive_label": classes[1],
-            "positives": tp + fn,
-            "roc_auc": metric("roc_auc"),
-            "average_precision": metric("average_precision"),
-            "log_loss": metric("log_loss"),
-            "brier": metric("brier"),
-            "threshold": t,
-            "precision": precision,
-            "recall": recall,
-            "f1": metric("f1"),
-            "accuracy": metric("accuracy"),
-            "balanced_accuracy": metric("balanced_accuracy"),
-            "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-        }
+        report |= _binary_metrics(matrix, classes, t, metric, notes)
     else:
-        support, called, hits = matrix.sum(axis=1), matrix.sum(axis=0), np.diag(matrix)
-        absent = [str(classes[c]) for c in range(k) if support[c] == 0]
-        if absent:
-            notes.append(
-                f"classes absent from y_true: {absent}; roc_auc averages the classes present"
-            )
-        never = [str(classes[c]) for c in range(k) if called[c] == 0]
-        if never:
-            notes.append(f"precision undefined for classes never predicted: {never}")
-        per_class = {}
-        for c in range(k):
-            prec, rec = ratio(hits[c], called[c]), ratio(hits[c], support[c])
-            f1 = ratio(2 * hits[c], support[c] + called[c])
-            per_class[str(classes[c])] = {
-                "precision": prec,
-                "recall": rec,
-                "f1": f1,
-                "support": int(support[c]),
-            }
-        report |= {
-            "accuracy": metric("accuracy"),
-            "balanced_accuracy": metric("balanced_accuracy"),
-            "macro_f1": metric("macro_f1"),
-            "log_loss": metric("log_loss"),
-            "roc_auc": metric("roc_auc"),
-            "per_class": per_class,
-            "confusion": {"labels": [str(c) for c in classes], "matrix": matrix.tolist()},
-        }
+        report |= _multiclass_metrics(matrix, classes, metric, notes)
     report["notes"] = notes
     return jsonable(report)
+
+
+def _binary_metrics(
+    matrix: np.ndarray,
+    classes: list,
+    t: float,
+    metric: Callable[[str], float | None],
+    notes: list[str],
+) -> dict[str, Any]:
+    """Binary metrics at threshold ``t``; undefined ones are None with a line in ``notes``."""
+    (tn, fp), (fn, tp) = matrix.tolist()
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    if precision is None:
+        notes.append(f"precision undefined: no row reaches the threshold {t}")
+    if recall is None:
+        notes.append("recall undefined: y_true has no positive rows")
+    return {
+        "positive_label": classes[1],
+        "positives": tp + fn,
+        "roc_auc": metric("roc_auc"),
+        "average_precision": metric("average_precision"),
+        "log_loss": metric("log_loss"),
+        "brier": metric("brier"),
+        "threshold": t,
+        "precision": precision,
+        "recall": recall,
+        "f1": metric("f1"),
+        "accuracy": metric("accuracy"),
+        "balanced_accuracy": metric("balanced_accuracy"),
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+
+
+def _multiclass_metrics(
+    matrix: np.ndarray, classes: list, metric: Callable[[str], float | None], notes: list[str]
+) -> dict[str, Any]:
+    """Multiclass metrics and per-class precision, recall and F1 from the confusion matrix."""
+    k = len(classes)
+    support, called, hits = matrix.sum(axis=1), matrix.sum(axis=0), np.diag(matrix)
+    absent = [str(classes[c]) for c in range(k) if support[c] == 0]
+    if absent:
+        notes.append(f"classes absent from y_true: {absent}; roc_auc averages the classes present")
+    never = [str(classes[c]) for c in range(k) if called[c] == 0]
+    if never:
+        notes.append(f"precision undefined for classes never predicted: {never}")
+    per_class = {}
+    for c in range(k):
+        prec, rec = ratio(hits[c], called[c]), ratio(hits[c], support[c])
+        f1 = ratio(2 * hits[c], support[c] + called[c])
+        per_class[str(classes[c])] = {
+            "precision": prec,
+            "recall": rec,
+            "f1": f1,
+            "support": int(support[c]),
+        }
+    return {
+        "accuracy": metric("accuracy"),
+        "balanced_accuracy": metric("balanced_accuracy"),
+        "macro_f1": metric("macro_f1"),
+        "log_loss": metric("log_loss"),
+        "roc_auc": metric("roc_auc"),
+        "per_class": per_class,
+        "confusion": {"labels": [str(c) for c in classes], "matrix": matrix.tolist()},
+    }
 
 
 def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,70 @@ def _segments_of(series: pd.Series, n_bins: int) -> list[tuple[str, np.ndarray]]
     return out
 
 
+def _check_inputs(
+    frame: pd.DataFrame, y_true: np.ndarray, columns: list[str], task: Task, metric: str
+) -> None:
+    """The metric fits the task, the rows line up and every segment column exists."""
+    m = get_metric(metric)
+    if task not in m.tasks:
+        raise ValueError(f"metric {metric!r} is for {', '.join(m.tasks)}, not {task!r}")
+    if len(frame) != len(y_true):
+        raise ValueError(f"frame has {len(frame)} rows but y_true has {len(y_true)}")
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        available = ", ".join(map(str, list(frame.columns)[:30]))
+        raise FoldwiseError(
+            f"evaluate.segments: column {unknown[0]!r} is not in the table; available: {available}"
+        )
+
+
+@dataclass(frozen=True)
+class _SegmentJudge:
+    """Scores one segment against the whole and against random groups of its size."""
+
+    metric: str
+    y_true: np.ndarray
+    scores: np.ndarray
+    threshold: float
+    min_rows: int
+    overall: float
+    rng: np.random.Generator  # shared by the segments, drawn from in their order
+
+    def judge(self, mask: np.ndarray) -> dict[str, Any]:
+        """The entry's value, delta, z, flag and note (only the keys that change)."""
+        metric, m, rows = self.metric, get_metric(self.metric), int(mask.sum())
+        sign = 1.0 if m.greater_is_better else -1.0
+        if rows < self.min_rows:
+            return {"note": f"too few rows (< {self.min_rows})"}
+        value = score(metric, self.y_true[mask], self.scores[mask], threshold=self.threshold)
+        if not math.isfinite(value):
+            return {"note": f"{metric} undefined: {UNDEFINED.get(metric, 'in this segment')}"}
+        if not math.isfinite(self.overall):
+            return {"value": value, "note": f"{metric} undefined on all rows: no comparison"}
+        out: dict[str, Any] = {"value": value, "delta": sign * (value - self.overall)}
+        draws = resample_counts(self.rng, len(self.y_true), SEGMENT_DRAWS, size=rows)
+        null = np.concatenate(
+            [
+                score_weighted(metric, self.y_true, self.scores, counts, threshold=self.threshold)
+                for counts in draws
+            ]
+        )
+        null = null[np.isfinite(null)]
+        if len(null) < 2:
+            return out | {"note": "too few defined random groups to test"}
+        spread = float(null.std(ddof=1))
+        shortfall = sign * (float(null.mean()) - value)
+        if spread > 0:
+            out["z"] = shortfall / spread
+            unusual = out["z"] >= SEGMENT_MIN_Z
+        else:
+            unusual = shortfall > 0
+        error_whole = abs(self.overall - m.ideal)
+        excess = abs(value - m.ideal) - error_whole
+        out["flag"] = bool(unusual and excess > SEGMENT_MIN_EXCESS_ERROR * error_whole)
+        return out
+
+
 def segment_report(
     frame: pd.DataFrame,
     y_true: np.ndarray,
@@ -68,67 +133,29 @@ def segment_report(
     * the gap matters: the segment's error (distance from the metric's ideal, e.g. 1 − AUC
       or RMSE) exceeds the whole's by more than ``SEGMENT_MIN_EXCESS_ERROR`` (10 %).
     """
-    m = get_metric(metric)
-    if task not in m.tasks:
-        raise ValueError(f"metric {metric!r} is for {', '.join(m.tasks)}, not {task!r}")
-    if len(frame) != len(y_true):
-        raise ValueError(f"frame has {len(frame)} rows but y_true has {len(y_true)}")
-    unknown = [c for c in columns if c not in frame.columns]
-    if unknown:
-        available = ", ".join(map(str, list(frame.columns)[:30]))
-        raise FoldwiseError(
-            f"evaluate.segments: column {unknown[0]!r} is not in the table; available: {available}"
-        )
+    _check_inputs(frame, y_true, columns, task, metric)
     y_true, proba_or_pred = np.asarray(y_true), np.asarray(proba_or_pred)
-    n = len(y_true)
-    overall = score(metric, y_true, proba_or_pred, threshold=threshold)
-    sign = 1.0 if m.greater_is_better else -1.0
-    rng = np.random.default_rng(seed)
+    judge = _SegmentJudge(
+        metric=metric,
+        y_true=y_true,
+        scores=proba_or_pred,
+        threshold=threshold,
+        min_rows=min_rows,
+        overall=score(metric, y_true, proba_or_pred, threshold=threshold),
+        rng=np.random.default_rng(seed),
+    )
     rows_out: list[dict[str, Any]] = []
     for column in dict.fromkeys(columns):
         for label, mask in _segments_of(frame[column], n_bins):
-            rows = int(mask.sum())
             entry: dict[str, Any] = {
                 "column": column,
                 "segment": label,
-                "rows": rows,
+                "rows": int(mask.sum()),
                 "value": None,
                 "delta": None,
                 "z": None,
                 "flag": False,
                 "note": None,
             }
-            rows_out.append(entry)
-            if rows < min_rows:
-                entry["note"] = f"too few rows (< {min_rows})"
-                continue
-            value = score(metric, y_true[mask], proba_or_pred[mask], threshold=threshold)
-            if not math.isfinite(value):
-                entry["note"] = f"{metric} undefined: {UNDEFINED.get(metric, 'in this segment')}"
-                continue
-            entry["value"] = value
-            if not math.isfinite(overall):
-                entry["note"] = f"{metric} undefined on all rows: no comparison"
-                continue
-            entry["delta"] = sign * (value - overall)
-            null = np.concatenate(
-                [
-                    score_weighted(metric, y_true, proba_or_pred, counts, threshold=threshold)
-                    for counts in resample_counts(rng, n, SEGMENT_DRAWS, size=rows)
-                ]
-            )
-            null = null[np.isfinite(null)]
-            if len(null) < 2:
-                entry["note"] = "too few defined random groups to test"
-                continue
-            spread = float(null.std(ddof=1))
-            shortfall = sign * (float(null.mean()) - value)
-            if spread > 0:
-                entry["z"] = shortfall / spread
-                unusual = entry["z"] >= SEGMENT_MIN_Z
-            else:
-                unusual = shortfall > 0
-            error_whole = abs(overall - m.ideal)
-            excess = abs(value - m.ideal) - error_whole
-            entry["flag"] = bool(unusual and excess > SEGMENT_MIN_EXCESS_ERROR * error_whole)
+            rows_out.append(entry | judge.judge(mask))
     return jsonable(rows_out)

@@ -116,9 +116,7 @@ def column_owners(preprocessor: object) -> list[str]:
         for out in transformer.get_feature_names_out(cols):
             out = str(out)
             matches = [
-                c
-                for c in cols
-                if out == c or out == f"missingindicator_{c}" or out.startswith(f"{c}_")
+                c for c in cols if out in (c, f"missingindicator_{c}") or out.startswith(f"{c}_")
             ]
             if not matches:
                 raise ValueError(f"cannot map encoded column {out!r} back to an input column")

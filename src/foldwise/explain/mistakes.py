@@ -56,6 +56,7 @@ def worst_mistakes(
     fold_of_row: np.ndarray,
     models: list[TabularModel],
     outputs: list[str],
+    *,
     n_worst: int,
     seed: int,
 ) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from foldwise.markdown import cell
+
 IMPORTANCE = "reports/explain/importance.json"
 
 
@@ -68,13 +70,9 @@ def render_moves(moves: list[dict[str, Any]], shown: int = 10) -> list[str]:
         "|---|---:|---:|---:|---:|---|",
     ]
     for m in moved[:shown]:
-
-        def cell(value: Any, fmt: str = "{}") -> str:
-            return "–" if value is None else fmt.format(value)
-
         lines.append(
             f"| `{m['feature']}` | {cell(m['base_rank'])} | {cell(m['target_rank'])} | "
-            f"{cell(m['base_importance'], '{:.4g}')} | {cell(m['target_importance'], '{:.4g}')} "
+            f"{cell(m['base_importance'], '.4g')} | {cell(m['target_importance'], '.4g')} "
             f"| {m['move']} |"
         )
     return lines

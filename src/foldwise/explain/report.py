@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.explain.run import Explanation
+from foldwise.markdown import MISSING, cell, table
 from foldwise.stage import (
     rounded,
     rounded_frame,
@@ -28,31 +29,52 @@ WORST_SHOWN = 10
 
 
 def _f(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
+    return cell(value, f".{digits}g")
 
 
 def _share(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f} %"
+    return MISSING if value is None else f"{100 * value:.1f} %"
 
 
 def _features_table(details: dict[str, Any], rows: int) -> list[str]:
-    lines = [
-        "| rank | feature | mean \\|SHAP\\| (final) | fold models: mean ± std | fold ranks | "
-        "linear baseline rank | permutation rank |",
-        "|---:|---|---:|---:|---|---:|---:|",
-    ]
+    header = ["rank", "feature", "mean \\|SHAP\\| (final)", "fold models: mean ± std"]
+    header += ["fold ranks", "linear baseline rank", "permutation rank"]
+    body = []
     for r in details["features"][:rows]:
         ranks = r["fold_ranks"]
-        spread = f"{min(ranks)}–{max(ranks)}" if ranks else "–"
-        lines.append(
-            f"| {r['rank']} | `{r['feature']}` | {_f(r['importance'])} | {_f(r['fold_mean'])} ± "
-            f"{_f(r['fold_std'])} | {spread} | {r['linear_rank']} | {r['permutation_rank']} |"
+        spread = f"{min(ranks)}–{max(ranks)}" if ranks else MISSING
+        body.append(
+            [
+                str(r["rank"]),
+                f"`{r['feature']}`",
+                _f(r["importance"]),
+                f"{_f(r['fold_mean'])} ± {_f(r['fold_std'])}",
+                spread,
+                str(r["linear_rank"]),
+                str(r["permutation_rank"]),
+            ]
         )
-    return lines
+    return table(header, body, align="rlrrlrr")
 
 
 def render_markdown(result: Explanation, plots: list[str]) -> str:
     """The reviewer's first read: what drives the model, where it fails, how fragile it is."""
+    d = result.details
+    lines = _summary_lines(result)
+    lines += ["## What drives the predictions", "", *_features_table(d, d["top_k"]), ""]
+    lines += _agreement_lines(result)
+    lines += _suspect_lines(d)
+    lines += _segment_lines(result)
+    lines += _worst_lines(result)
+    lines += _robustness_lines(d)
+    lines += ["", "## Plots", ""]
+    lines += [f"![{p}]({PLOTS}/{p})" for p in plots]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _summary_lines(result: Explanation) -> list[str]:
+    """Title, status, what the numbers were computed on, and the notes."""
     d, s = result.details, result.summary
     lines = [
         f"# Explain: {s['model']} ({s['task']})",
@@ -70,8 +92,13 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
     for note in [d["note"], *d["fold_notes"]]:
         if note:
             lines += [f"> Note: {note}.", ""]
-    lines += ["## What drives the predictions", "", *_features_table(d, d["top_k"]), ""]
-    lines += [
+    return lines
+
+
+def _agreement_lines(result: Explanation) -> list[str]:
+    """Rank agreement with the linear baseline and permutation importance."""
+    d, s = result.details, result.summary
+    lines = [
         "A fold-rank range like 1–2 is stable; a wide range means the folds disagree on that "
         "feature's place.",
         "",
@@ -87,7 +114,12 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
     lines += [f"- {st['statement']}." for st in statements] or [
         "No strong disagreement on a top feature."
     ]
-    lines += ["", "## Columns you do not trust", ""]
+    return lines
+
+
+def _suspect_lines(d: dict[str, Any]) -> list[str]:
+    """Where the columns named in ``explain.suspect_columns`` rank."""
+    lines = ["", "## Columns you do not trust", ""]
     sus = d["suspects"]
     if not sus["checked"]:
         lines.append("`explain.suspect_columns` is empty: nothing to check.")
@@ -102,8 +134,14 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
             "not a feature" if column in sus["not_features"] else f"outside the top {d['top_k']}"
         )
         lines.append(f"- `{column}`: {where}.")
+    return lines
+
+
+def _segment_lines(result: Explanation) -> list[str]:
+    """The weak segments found on out-of-fold predictions."""
+    d, s = result.details, result.summary
     seg = d["segments"]
-    lines += [
+    lines = [
         "",
         "## Weak segments (out of fold)",
         "",
@@ -112,36 +150,43 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
         f"overall mean loss {_f(seg['overall_loss'])} ({d['worst']['loss']}).",
         "",
     ]
-    if seg["flagged"]:
-        lines += [
-            "| segment | rows | share | mean loss | × overall | adjusted p | "
-            f"{s['task'] and d['segments']['flagged'][0]['metric']['name']} (segment / all) |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+    if not seg["flagged"]:
+        return [*lines, "No segment is significantly worse than the rest."]
+    metric_name = s["task"] and seg["flagged"][0]["metric"]["name"]
+    header = ["segment", "rows", "share", "mean loss", "× overall", "adjusted p"]
+    header.append(f"{metric_name} (segment / all)")
+    rows = [
+        [
+            f["segment"],
+            str(f["rows"]),
+            _share(f["share"]),
+            _f(f["mean_loss"]),
+            f"{f['loss_ratio']:.2f}",
+            f"{f['p_adjusted']:.2g}",
+            f"{_f(f['metric']['segment'])} / {_f(f['metric']['overall'])}",
         ]
-        for f in seg["flagged"][:15]:
-            m = f["metric"]
-            lines.append(
-                f"| {f['segment']} | {f['rows']} | {_share(f['share'])} | {_f(f['mean_loss'])} | "
-                f"{f['loss_ratio']:.2f} | {f['p_adjusted']:.2g} | {_f(m['segment'])} / "
-                f"{_f(m['overall'])} |"
-            )
-        similar = [f for f in seg["flagged"][:15] if f["similar"]]
-        if similar:
-            lines.append("")
-        for f in similar:
-            names = "; ".join(f["similar"][:3]) + ("; …" if len(f["similar"]) > 3 else "")
-            lines.append(f"- {f['segment']}: also flagged, sharing most rows with it: {names}.")
-    else:
-        lines.append("No segment is significantly worse than the rest.")
+        for f in seg["flagged"][:15]
+    ]
+    lines += table(header, rows, align="lrrrrrr")
+    similar = [f for f in seg["flagged"][:15] if f["similar"]]
+    if similar:
+        lines.append("")
+    for f in similar:
+        names = "; ".join(f["similar"][:3]) + ("; …" if len(f["similar"]) > 3 else "")
+        lines.append(f"- {f['segment']}: also flagged, sharing most rows with it: {names}.")
+    return lines
+
+
+def _worst_lines(result: Explanation) -> list[str]:
+    """The worst out-of-fold mistakes with their top contributions."""
     worst = result.worst
-    lines += [
+    lines = [
         "",
         f"## Worst out-of-fold mistakes (top {WORST_SHOWN} of {len(worst)}; all in `{WORST}`)",
         "",
     ]
     id_cols = list(worst.columns[: list(worst.columns).index("row")])
-    header = [*id_cols, "y_true", "y_pred", "loss", "top contributions"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for _, row in worst.head(WORST_SHOWN).iterrows():
         contrib = "; ".join(
             f"{row[f'top{t}_feature']}={row[f'top{t}_value']} ({row[f'top{t}_shap']:+.3g})"
@@ -149,21 +194,22 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
             if isinstance(row.get(f"top{t}_feature"), str)
         )
         pred = row["y_pred"] if isinstance(row["y_pred"], str) else f"{row['y_pred']:.4g}"
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    *(str(row[c]) for c in id_cols),
-                    str(row["y_true"]),
-                    str(pred),
-                    f"{row['loss']:.3g}",
-                    contrib,
-                ]
-            )
-            + " |"
+        rows.append(
+            [
+                *(str(row[c]) for c in id_cols),
+                str(row["y_true"]),
+                str(pred),
+                f"{row['loss']:.3g}",
+                contrib,
+            ]
         )
+    return lines + table([*id_cols, "y_true", "y_pred", "loss", "top contributions"], rows)
+
+
+def _robustness_lines(d: dict[str, Any]) -> list[str]:
+    """How many predictions move when the inputs are perturbed, overall and per feature."""
     rob = d["robustness"]
-    lines += [
+    lines = [
         "",
         "## Robustness (final model)",
         "",
@@ -178,20 +224,22 @@ def render_markdown(result: Explanation, plots: list[str]) -> str:
         f"({rob['tolerance_units']}). Per feature below, one at a time; a category is swapped "
         "for its neighbour (the category with the closest mean prediction).",
         "",
-        "| feature | kind | flips | moved more than the tolerance | mean change |",
-        "|---|---|---:|---:|---:|",
     ]
-    for r in rob["features"][:10]:
-        lines.append(
-            f"| `{r['feature']}` | {r['kind']} | {_share(r['flip_share'])} | "
-            f"{_share(r['moved_share'])} | {_f(r['mean_change'])} |"
-        )
+    header = ["feature", "kind", "flips", "moved more than the tolerance", "mean change"]
+    rows = [
+        [
+            f"`{r['feature']}`",
+            r["kind"],
+            _share(r["flip_share"]),
+            _share(r["moved_share"]),
+            _f(r["mean_change"]),
+        ]
+        for r in rob["features"][:10]
+    ]
+    lines += table(header, rows, align="llrrr")
     if rob["skipped"]:
         lines += ["", f"Not perturbed (booleans, constants): {', '.join(rob['skipped'])}."]
-    lines += ["", "## Plots", ""]
-    lines += [f"![{p}]({PLOTS}/{p})" for p in plots]
-    lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def write_reports(result: Explanation, out: Path, plots: list[str]) -> None:

@@ -6,6 +6,7 @@ fold) or the final model on training rows; the result says which. The test table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,14 @@ from foldwise.explain.mistakes import worst_mistakes
 from foldwise.explain.robustness import robustness
 from foldwise.explain.segments import row_loss, segment_metric, weak_segments
 from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 from foldwise.training import TrainingData, model_for, predict_scores
 
 MIN_ROWS = 50
 ROBUSTNESS_ROWS = 2000
 
 
-@dataclass
+@dataclass(frozen=True)
 class Explanation:
     """Everything the reports need."""
 
@@ -139,6 +141,156 @@ def _run_explain(
 ) -> Explanation:
     cfg, problem, seed = config.explain, data.problem, config.seed
     suspects, unused_suspects = check_suspects(config, data)
+    fold_of_row, validated = _out_of_fold_rows(oof, data, fold_models)
+    rng = np.random.default_rng(seed)
+    n_sample = min(cfg.max_rows, len(validated))
+    sample = np.sort(rng.choice(validated, size=n_sample, replace=False))
+    features = [str(f["name"]) for f in data.features]
+    model = bundle.model
+    outputs = output_names(model, [str(c) for c in problem.classes or ()], problem.target)
+    X_sample = data.X.iloc[sample].reset_index(drop=True)
+    imp = _importances(config, data, bundle, fold_models, sample, fold_of_row, outputs)
+    final, importance, fold_attr = imp.final, imp.final.mean_abs(), imp.fold_attr
+    fold_importance, linear_importance, perm_mean = imp.fold, imp.linear, imp.permutation
+    name = bundle.metadata.get("model_name", model.name)
+    statements = _statements(model, name, features, importance, linear_importance, perm_mean)
+    top_k = min(cfg.top_k, len(features))
+    flagged_suspects = _flagged_suspects(suspects, features, importance, top_k)
+    scores, loss = _out_of_fold_loss(oof, data, validated)
+    worst = worst_mistakes(
+        data, ids, scores, loss, fold_of_row, fold_models, outputs, n_worst=cfg.worst_rows, seed=seed
+    )  # fmt: skip
+    threshold = 0.5 if bundle.threshold is None else float(bundle.threshold)
+    segments = _weak_segments(config, data, validated, features, loss, scores, threshold)
+    robust = _robustness(config, data, model, X_sample, threshold)
+    feature_rows = _feature_rows(data, importance, fold_importance, linear_importance, perm_mean)
+    failing = _failing(cfg.fail_on, flagged_suspects, segments, statements, top_k)
+    summary = {
+        "model": name,
+        "task": problem.task,
+        "method": final.method,
+        "units": final.units,
+        "rows_explained": len(final.values),
+        "rows_out_of_fold": len(validated),
+        "top_features": [
+            {"feature": r["feature"], "importance": r["importance"]} for r in feature_rows[:top_k]
+        ],
+        "rank_correlation": _rank_correlations(model, importance, linear_importance, perm_mean),
+        "investigate": len(statements),
+        "suspect_flagged": [s["feature"] for s in flagged_suspects],
+        "weak_segments": len(segments["flagged"]),
+        "worst_segment_loss_ratio": segments["flagged"][0]["loss_ratio"]
+        if segments["flagged"]
+        else None,
+        "robustness": {"flip_share": robust["flip_share"], "moved_share": robust["moved_share"]},
+        "passed": not failing,
+    }
+    details = {
+        **summary,
+        "note": final.note,
+        "fold_notes": sorted({a.note for a in fold_attr if a is not None and a.note}),
+        "linear_note": imp.linear_note,
+        "top_k": top_k,
+        "features": feature_rows,
+        "investigate_statements": statements,
+        "suspects": {
+            "checked": list(config.explain.suspect_columns),
+            "flagged": flagged_suspects,
+            "not_features": unused_suspects,
+        },
+        "segments": dict(segments),
+        "robustness": robust,
+        "worst": {"rows": len(worst), "loss": _LOSS_NAMES[problem.task == "regression"]},
+        "failing": failing,
+    }
+    oof_shap = _oof_shap_table(data, ids, fold_attr, fold_of_row)
+    return Explanation(summary, details, final, X_sample, fold_importance, worst, oof_shap, failing)
+
+
+@dataclass(frozen=True)
+class _Importances:
+    """Mean |SHAP| of the final model, of each fold model and of the linear baseline, and
+    the fold models' permutation importance."""
+
+    final: Attribution
+    fold_attr: list[Attribution | None]
+    fold: np.ndarray
+    linear: np.ndarray
+    linear_note: str
+    permutation: np.ndarray
+
+
+def _importances(
+    config: Config,
+    data: TrainingData,
+    bundle: Bundle,
+    fold_models: list[TabularModel],
+    sample: np.ndarray,
+    fold_of_row: np.ndarray,
+    outputs: list[str],
+) -> _Importances:
+    """Every importance the agreement checks compare, on the sampled out-of-fold rows."""
+    problem, seed, model = data.problem, config.seed, bundle.model
+    X_sample = data.X.iloc[sample].reset_index(drop=True)
+    final = explain(model, X_sample, X_sample, outputs=outputs, target=problem.target, seed=seed)
+    fold_attr, fold_importance = _explain_folds(
+        fold_models, data.X, sample, fold_of_row, outputs, problem.target, seed
+    )
+    linear_importance, linear_note = _linear_importance(
+        config, data, model, final.mean_abs(), X_sample, data.y[sample], outputs
+    )
+    permutation = fold_permutation_importance(
+        fold_models,
+        data.X.iloc[sample].reset_index(drop=True),
+        data.y[sample],
+        fold_of_row[sample],
+        metric=problem.metric,
+        task=problem.task,
+        repeats=config.explain.permutation_repeats,
+        seed=seed,
+    )
+    return _Importances(
+        final=final,
+        fold_attr=fold_attr,
+        fold=fold_importance,
+        linear=linear_importance,
+        linear_note=linear_note,
+        permutation=np.nanmean(permutation, axis=0),
+    )
+
+
+_LOSS_NAMES = {False: "log loss of the true class", True: "squared error"}
+
+
+def _out_of_fold_loss(
+    oof: pd.DataFrame, data: TrainingData, validated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(out-of-fold scores, per-row loss: NaN on rows no fold model held out)."""
+    scores = oof_scores(oof, data)
+    loss = np.full(len(data.y), np.nan)
+    loss[validated] = row_loss(data.problem.task, data.y[validated], scores[validated])
+    return scores, loss
+
+
+def _rank_correlations(
+    model: TabularModel | EnsembleModel,
+    importance: np.ndarray,
+    linear: np.ndarray,
+    permutation: np.ndarray,
+) -> dict[str, float | None]:
+    """Spearman correlation of the final model's ranking with the linear and permutation ones."""
+    return {
+        "linear_baseline": None
+        if model.name == "logistic_regression"
+        else rank_correlation(importance, linear),
+        "permutation": rank_correlation(importance, np.nan_to_num(permutation)),
+    }
+
+
+def _out_of_fold_rows(
+    oof: pd.DataFrame, data: TrainingData, fold_models: list[TabularModel]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fold of each training row, -1 where none; the rows some fold model did not see)."""
     fold_of_row = oof["fold"].to_numpy("int64") if "fold" in oof else np.full(len(data.y), -1)
     validated = np.flatnonzero(fold_of_row >= 0)
     if len(validated) < MIN_ROWS:
@@ -151,44 +303,38 @@ def _run_explain(
             f"models/folds: {len(fold_models)} fold models but the out-of-fold predictions come "
             f"from {int(fold_of_row.max()) + 1} folds; run dvc repro so train writes both"
         )
-    rng = np.random.default_rng(seed)
-    n_sample = min(cfg.max_rows, len(validated))
-    sample = np.sort(rng.choice(validated, size=n_sample, replace=False))
-    X, y = data.X, data.y
-    features = [str(f["name"]) for f in data.features]
-    kinds = {str(f["name"]): str(f["kind"]) for f in data.features}
-    model = bundle.model
-    outputs = output_names(model, [str(c) for c in problem.classes or ()], problem.target)
-    X_sample = X.iloc[sample].reset_index(drop=True)
+    return fold_of_row, validated
 
-    final = explain(model, X_sample, X_sample, outputs=outputs, target=problem.target, seed=seed)
-    importance = final.mean_abs()
-    fold_attr, fold_importance = _explain_folds(
-        fold_models, X, sample, fold_of_row, outputs, problem.target, seed
-    )
-    fold_ranks = np.vstack([ranks(row) for row in fold_importance if np.isfinite(row).all()])
 
-    name = bundle.metadata.get("model_name", model.name)
+def _linear_importance(
+    config: Config,
+    data: TrainingData,
+    model: TabularModel | EnsembleModel,
+    importance: np.ndarray,
+    X_sample: pd.DataFrame,
+    y_sample: np.ndarray,
+    outputs: list[str],
+) -> tuple[np.ndarray, str]:
+    """Mean |SHAP| of the linear baseline refitted on the explained rows, and how it was got."""
     if model.name == "logistic_regression":
-        linear_importance, linear_note = importance, "the model is the linear baseline itself"
-    else:
-        linear = model_for("logistic_regression", data, config).fit(X_sample, y[sample])
-        linear_importance = explain(
-            linear, X_sample, X_sample, outputs=outputs, target=problem.target, seed=seed
-        ).mean_abs()
-        linear_note = f"linear baseline refitted on the {n_sample} explained rows"
-    permutation = fold_permutation_importance(
-        fold_models,
-        X.iloc[sample].reset_index(drop=True),
-        y[sample],
-        fold_of_row[sample],
-        metric=problem.metric,
-        task=problem.task,
-        repeats=cfg.permutation_repeats,
-        seed=seed,
-    )
-    perm_mean = np.nanmean(permutation, axis=0)
-    r_final = ranks(importance)
+        return importance, "the model is the linear baseline itself"
+    target, seed = data.problem.target, config.seed
+    linear = model_for("logistic_regression", data, config).fit(X_sample, y_sample)
+    linear_importance = explain(
+        linear, X_sample, X_sample, outputs=outputs, target=target, seed=seed
+    ).mean_abs()
+    return linear_importance, f"linear baseline refitted on the {len(X_sample)} explained rows"
+
+
+def _statements(
+    model: TabularModel | EnsembleModel,
+    name: str,
+    features: list[str],
+    importance: np.ndarray,
+    linear_importance: np.ndarray,
+    perm_mean: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Top features on which SHAP, the linear baseline and permutation importance disagree."""
     statements = []
     if model.name != "logistic_regression":
         statements += investigate(
@@ -205,9 +351,15 @@ def _run_explain(
         main_name=f"{name} SHAP",
         other_name="permutation importance",
     )
+    return statements
 
-    top_k = min(cfg.top_k, len(features))
-    flagged_suspects: list[dict[str, Any]] = [
+
+def _flagged_suspects(
+    suspects: list[str], features: list[str], importance: np.ndarray, top_k: int
+) -> list[dict[str, Any]]:
+    """The suspect columns among the top ``top_k`` features, with their rank and importance."""
+    r_final = ranks(importance)
+    return [
         {
             "feature": s,
             "rank": int(r_final[features.index(s)]),
@@ -217,16 +369,21 @@ def _run_explain(
         if r_final[features.index(s)] <= top_k
     ]
 
-    scores = oof_scores(oof, data)
-    loss = np.full(len(y), np.nan)
-    loss[validated] = row_loss(problem.task, y[validated], scores[validated])
-    worst = worst_mistakes(
-        data, ids, scores, loss, fold_of_row, fold_models, outputs, cfg.worst_rows, seed
-    )
 
-    threshold = 0.5 if bundle.threshold is None else float(bundle.threshold)
+def _weak_segments(
+    config: Config,
+    data: TrainingData,
+    validated: np.ndarray,
+    features: list[str],
+    loss: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+) -> dict[str, Any]:
+    """Slices whose out-of-fold loss is significantly worse, each with the primary metric."""
+    cfg, metric = config.explain, data.problem.metric
+    y = data.y[validated]
     segments = weak_segments(
-        X.iloc[validated].reset_index(drop=True),
+        data.X.iloc[validated].reset_index(drop=True),
         features,
         loss[validated],
         bins=cfg.segment_bins,
@@ -236,48 +393,62 @@ def _run_explain(
     )
     for seg in segments["flagged"]:
         mask = seg.pop("mask")
+        everyone = np.ones(len(mask), dtype=bool)
         seg["metric"] = {
-            "name": problem.metric,
-            "segment": segment_metric(
-                problem.metric, y[validated], scores[validated], mask, threshold
-            ),
-            "overall": segment_metric(
-                problem.metric,
-                y[validated],
-                scores[validated],
-                np.ones(len(mask), dtype=bool),
-                threshold,
-            ),
+            "name": metric,
+            "segment": segment_metric(metric, y, scores[validated], mask, threshold),
+            "overall": segment_metric(metric, y, scores[validated], everyone, threshold),
         }
+    return segments
 
-    robust_rows = X_sample.iloc[:ROBUSTNESS_ROWS]
-    tolerance = cfg.robustness_tolerance * (
-        float(np.std(y)) if problem.task == "regression" else 1.0
-    )
+
+def _robustness(
+    config: Config,
+    data: TrainingData,
+    model: TabularModel | EnsembleModel,
+    X_sample: pd.DataFrame,
+    threshold: float,
+) -> dict[str, Any]:
+    """How the final model's predictions move when the explained rows are perturbed."""
+    cfg, task = config.explain, data.problem.task
+    kinds = {str(f["name"]): str(f["kind"]) for f in data.features}
+    tolerance = cfg.robustness_tolerance * (float(np.std(data.y)) if task == "regression" else 1.0)
     robust = robustness(
-        lambda frame: predict_scores(model, frame, problem.task),
-        robust_rows,
+        lambda frame: predict_scores(model, frame, task),
+        X_sample.iloc[:ROBUSTNESS_ROWS],
         kinds,
-        task=problem.task,
+        task=task,
         threshold=threshold,
         amount=cfg.perturbation,
         tolerance=tolerance,
-        seed=seed,
+        seed=config.seed,
     )
     robust["tolerance_units"] = (
         f"{cfg.robustness_tolerance:g} x the target's standard deviation ({tolerance:.4g})"
-        if problem.task == "regression"
+        if task == "regression"
         else "probability"
     )
+    return robust
 
-    feature_rows: list[dict[str, Any]] = []
+
+def _feature_rows(
+    data: TrainingData,
+    importance: np.ndarray,
+    fold_importance: np.ndarray,
+    linear_importance: np.ndarray,
+    perm_mean: np.ndarray,
+) -> list[dict[str, Any]]:
+    """One row per feature: final, fold, linear and permutation importance and ranks."""
+    fold_ranks = np.vstack([ranks(row) for row in fold_importance if np.isfinite(row).all()])
+    r_final = ranks(importance)
     r_linear, r_perm = ranks(linear_importance), ranks(np.nan_to_num(perm_mean, nan=-np.inf))
-    for j, feat in enumerate(features):
+    rows: list[dict[str, Any]] = []
+    for j, f in enumerate(data.features):
         column = fold_importance[:, j]
-        feature_rows.append(
+        rows.append(
             {
-                "feature": feat,
-                "kind": kinds[feat],
+                "feature": str(f["name"]),
+                "kind": str(f["kind"]),
                 "rank": int(r_final[j]),
                 "importance": float(importance[j]),
                 "fold_mean": float(np.nanmean(column)),
@@ -293,74 +464,33 @@ def _run_explain(
                 "permutation_rank": int(r_perm[j]),
             }
         )
-    feature_rows.sort(key=lambda r: r["rank"])
+    rows.sort(key=lambda r: r["rank"])
+    return rows
 
-    corr_linear = (
-        None
-        if model.name == "logistic_regression"
-        else rank_correlation(importance, linear_importance)
-    )
-    corr_perm = rank_correlation(importance, np.nan_to_num(perm_mean))
+
+def _failing(
+    fail_on: Sequence[str],
+    flagged_suspects: list[dict[str, Any]],
+    segments: dict[str, Any],
+    statements: list[dict[str, Any]],
+    top_k: int,
+) -> list[str]:
+    """The explain.fail_on conditions that hold, one sentence each."""
     failing = []
-    if "suspect_column" in cfg.fail_on and flagged_suspects:
+    if "suspect_column" in fail_on and flagged_suspects:
         failing.append(
             "suspect column(s) "
             + ", ".join(s["feature"] for s in flagged_suspects)
             + f" among the top {top_k} features"
         )
-    if "weak_segment" in cfg.fail_on and segments["flagged"]:
+    if "weak_segment" in fail_on and segments["flagged"]:
         failing.append(
             f"{len(segments['flagged'])} weak segment(s), worst: "
             f"{segments['flagged'][0]['segment']}"
         )
-    if "disagreement" in cfg.fail_on and statements:
+    if "disagreement" in fail_on and statements:
         failing.append(f"{len(statements)} strong disagreement(s) on top features")
-
-    oof_shap = _oof_shap_table(data, ids, fold_attr, fold_of_row)
-    summary = {
-        "model": name,
-        "task": problem.task,
-        "method": final.method,
-        "units": final.units,
-        "rows_explained": len(final.values),
-        "rows_out_of_fold": len(validated),
-        "top_features": [
-            {"feature": r["feature"], "importance": r["importance"]} for r in feature_rows[:top_k]
-        ],
-        "rank_correlation": {"linear_baseline": corr_linear, "permutation": corr_perm},
-        "investigate": len(statements),
-        "suspect_flagged": [s["feature"] for s in flagged_suspects],
-        "weak_segments": len(segments["flagged"]),
-        "worst_segment_loss_ratio": segments["flagged"][0]["loss_ratio"]
-        if segments["flagged"]
-        else None,
-        "robustness": {"flip_share": robust["flip_share"], "moved_share": robust["moved_share"]},
-        "passed": not failing,
-    }
-    details = {
-        **summary,
-        "note": final.note,
-        "fold_notes": sorted({a.note for a in fold_attr if a is not None and a.note}),
-        "linear_note": linear_note,
-        "top_k": top_k,
-        "features": feature_rows,
-        "investigate_statements": statements,
-        "suspects": {
-            "checked": list(config.explain.suspect_columns),
-            "flagged": flagged_suspects,
-            "not_features": unused_suspects,
-        },
-        "segments": dict(segments),
-        "robustness": robust,
-        "worst": {
-            "rows": len(worst),
-            "loss": "log loss of the true class"
-            if problem.task != "regression"
-            else "squared error",
-        },
-        "failing": failing,
-    }
-    return Explanation(summary, details, final, X_sample, fold_importance, worst, oof_shap, failing)
+    return failing
 
 
 def _oof_shap_table(

@@ -144,46 +144,8 @@ def weak_segments(
     total = (N, float(loss.sum()), float((loss**2).sum()))
     overall = total[1] / N
     sliced = [slice_feature(frame[f], f, bins, min_rows) for f in features]
-    candidates: list[dict] = []
-    singles: dict[tuple[int, int], float] = {}
-    for i, sl in enumerate(sliced):
-        n, s, q = _stats(sl.codes, len(sl.labels), loss)
-        mean, p, t = _welch(n, s, q, total)
-        for c, label in enumerate(sl.labels):
-            singles[(i, c)] = float(mean[c]) if n[c] else float("nan")
-            if n[c] >= min_rows and N - n[c] >= min_rows:
-                candidates.append(
-                    {
-                        "parts": [(i, c)],
-                        "segment": label,
-                        "rows": int(n[c]),
-                        "mean_loss": float(mean[c]),
-                        "p_value": float(p[c]),
-                        "t": float(t[c]),
-                    }
-                )
-    for i in range(len(sliced)):
-        for j in range(i + 1, len(sliced)):
-            a, b = sliced[i], sliced[j]
-            size = len(a.labels) * len(b.labels)
-            codes = a.codes * len(b.labels) + b.codes
-            n, s, q = _stats(codes, size, loss)
-            ok = np.flatnonzero((n >= min_rows) & (N - n >= min_rows))
-            if not len(ok):
-                continue
-            mean, p, t = _welch(n[ok], s[ok], q[ok], total)
-            for k, code in enumerate(ok):
-                ca, cb = divmod(int(code), len(b.labels))
-                candidates.append(
-                    {
-                        "parts": [(i, ca), (j, cb)],
-                        "segment": f"{a.labels[ca]} and {b.labels[cb]}",
-                        "rows": int(n[code]),
-                        "mean_loss": float(mean[k]),
-                        "p_value": float(p[k]),
-                        "t": float(t[k]),
-                    }
-                )
+    candidates, singles = _single_slices(sliced, loss, total, min_rows)
+    candidates += _pair_slices(sliced, loss, total, min_rows)
     adjusted: np.ndarray | list[float] = (
         _holm(np.asarray([c["p_value"] for c in candidates])) if candidates else []
     )
@@ -209,9 +171,79 @@ def weak_segments(
                 }
             )
     flagged.sort(key=lambda f: (-f["loss_ratio"], f["p_adjusted"]))
+    listed, overlapping = _one_per_cluster(flagged, sliced, len(loss))
+    return {
+        "overall_loss": overall,
+        "slices_tested": len(candidates),
+        "flagged": listed,
+        "overlapping_left_out": overlapping,
+    }
+
+
+def _single_slices(
+    sliced: list[Slices], loss: np.ndarray, total: tuple[float, float, float], min_rows: int
+) -> tuple[list[dict], dict[tuple[int, int], float]]:
+    """(testable one-feature slices, mean loss of every one-feature slice by (feature, code))."""
+    N = total[0]
+    candidates: list[dict] = []
+    singles: dict[tuple[int, int], float] = {}
+    for i, sl in enumerate(sliced):
+        n, s, q = _stats(sl.codes, len(sl.labels), loss)
+        mean, p, t = _welch(n, s, q, total)
+        for c, label in enumerate(sl.labels):
+            singles[(i, c)] = float(mean[c]) if n[c] else float("nan")
+            if n[c] >= min_rows and N - n[c] >= min_rows:
+                candidates.append(
+                    {
+                        "parts": [(i, c)],
+                        "segment": label,
+                        "rows": int(n[c]),
+                        "mean_loss": float(mean[c]),
+                        "p_value": float(p[c]),
+                        "t": float(t[c]),
+                    }
+                )
+    return candidates, singles
+
+
+def _pair_slices(
+    sliced: list[Slices], loss: np.ndarray, total: tuple[float, float, float], min_rows: int
+) -> list[dict]:
+    """Testable slices of two features (every pair of their one-feature slices)."""
+    N = total[0]
+    candidates: list[dict] = []
+    for i in range(len(sliced)):
+        for j in range(i + 1, len(sliced)):
+            a, b = sliced[i], sliced[j]
+            size = len(a.labels) * len(b.labels)
+            codes = a.codes * len(b.labels) + b.codes
+            n, s, q = _stats(codes, size, loss)
+            ok = np.flatnonzero((n >= min_rows) & (N - n >= min_rows))
+            if not len(ok):
+                continue
+            mean, p, t = _welch(n[ok], s[ok], q[ok], total)
+            for k, code in enumerate(ok):
+                ca, cb = divmod(int(code), len(b.labels))
+                candidates.append(
+                    {
+                        "parts": [(i, ca), (j, cb)],
+                        "segment": f"{a.labels[ca]} and {b.labels[cb]}",
+                        "rows": int(n[code]),
+                        "mean_loss": float(mean[k]),
+                        "p_value": float(p[k]),
+                        "t": float(t[k]),
+                    }
+                )
+    return candidates
+
+
+def _one_per_cluster(
+    flagged: list[dict], sliced: list[Slices], rows: int
+) -> tuple[list[dict], int]:
+    """(one slice per group of overlapping flagged slices, how many were left out)."""
     clusters: list[list[dict]] = []
     for entry in flagged:
-        mask = np.ones(len(loss), dtype=bool)
+        mask = np.ones(rows, dtype=bool)
         for i, c in entry.pop("_rows_mask"):
             mask &= sliced[i].codes == c
         entry["mask"] = mask
@@ -229,13 +261,7 @@ def weak_segments(
         best["similar"] = [f["segment"] for f in group if f is not best]
         listed.append(best)
     listed.sort(key=lambda f: (-f["loss_ratio"], f["p_adjusted"]))
-    overlapping = sum(len(group) - 1 for group in clusters)
-    return {
-        "overall_loss": overall,
-        "slices_tested": len(candidates),
-        "flagged": listed,
-        "overlapping_left_out": overlapping,
-    }
+    return listed, sum(len(group) - 1 for group in clusters)
 
 
 def segment_metric(

@@ -232,92 +232,29 @@ def plan_table(
 ) -> TablePlan:
     """Read the table (and the test table) and decide every table-specific setting."""
     frame = read_table(source, separator=separator)
-    _check_column(frame, target, "--target", source)
-    for option, name in (("--time-column", time_column), ("--group-column", group_column)):
-        if name is not None:
-            _check_column(frame, name, option, source)
-            if name == target:
-                raise FoldwiseError(f"{option} {name!r} is the target column")
-    if time_column and group_column:
-        raise FoldwiseError(
-            "pass --time-column or --group-column, not both: a split is either temporal or by "
-            "group (set split.strategy in params.yaml afterwards to combine them)"
-        )
+    _check_roles(frame, source, target, time_column, group_column)
     decimal, decimal_reason = choose_decimal(frame, separator)
     roles = {target, *(c for c in (time_column, group_column) if c)}
-    n = len(frame)
-    notes: list[str] = []
-
-    ids: dict[str, str] = {}
-    kinds: dict[str, str] = {}
-    kind: str
-    for name in frame.columns:
-        if name in roles:
-            continue
-        _, kind, _ = coerce_column(frame[name], decimal=decimal)
-        kinds[name] = kind
-        reason = _id_reason(name, frame[name], kind)
-        if reason:
-            ids[name] = reason
-            repeats = n / max(int(frame[name].nunique()), 1)
-            if repeats >= 1.5 and not group_column:
-                notes.append(
-                    f"id column {name!r} repeats ({repeats:.1f} rows per value): if rows sharing "
-                    f"it are related, rerun with --group-column {name} so they stay on one side "
-                    "of every split"
-                )
-
-    dates: dict[str, str] = {}
-    for name, kind in kinds.items():
-        if name in ids:
-            continue
-        if kind == "datetime":
-            dates[name] = "ISO dates"
-        elif kind == "categorical" and _looks_like_dates(frame[name]):
-            dates[name] = "dates (not ISO; parsed as data.date_columns)"
-            kinds[name] = "datetime"
+    kinds, ids, notes = _kinds_and_ids(frame, roles, decimal, group_column)
+    dates = _date_columns(frame, kinds, ids)
     if time_column:
-        _, kind, _ = coerce_column(frame[time_column], decimal=decimal)
-        if kind not in ("datetime", "numeric"):
-            try:
-                coerce_column(frame[time_column], declared_date=True, decimal=decimal)
-            except FoldwiseError as exc:
-                raise FoldwiseError(
-                    f"--time-column {time_column!r} is not a date or number column ({exc})"
-                ) from None
+        _check_time_column(frame, time_column, decimal)
     elif dates:
         first = next(iter(dates))
         notes.append(
             f"date column(s) {', '.join(dates)}: if new rows come later in time and you will "
             f"predict the future, rerun with --time-column {first} for a temporal split"
         )
-
     y = coerce_target(frame[target], decimal=decimal).dropna()
-    if y.nunique() < 2:
-        raise FoldwiseError(
-            f"target {target!r} has fewer than two distinct values in {source_name}; a model "
-            "needs at least two classes or distinct values"
-        )
-    chosen: Task = task or infer_task(y)
-    reason = _task_reason(y, target, chosen) if task is None else "given with --task"
-    positive_label, positive_reason = None, None
-    if chosen == "binary":
-        positive_label, positive_reason = choose_positive(y, target, positive)
-    elif positive is not None:
-        raise FoldwiseError(f"--positive is for binary targets; target {target!r} is {chosen}")
-
-    test_rows = None
+    chosen, reason, positive_label, positive_reason = _choose_task(
+        y, target, source_name, task, positive
+    )
+    test_rows: int | None = None
     label_map: dict[str, str] = {}
     if test_source is not None:
-        test = read_table(test_source, separator=separator)
-        check_same_columns(frame, test, test_source)
-        test_y = coerce_target(test[target], decimal=decimal)
-        if chosen != "regression":
-            label_map = suggest_label_map(_labels(y), _labels(test_y))
-            test_y, _ = apply_label_map(test_y, label_map)
-        _check_test_labels(y, test_y, chosen, (target, test_name, source_name))
-        test_rows = len(test)
-
+        test_rows, label_map = _check_test_table(
+            frame, y, test_source, (target, test_name, source_name), chosen, decimal, separator
+        )
     exclude = roles | set(ids) | set(dates)
     return TablePlan(
         source=source_name,
@@ -336,12 +273,129 @@ def plan_table(
         csv_separator=separator,
         decimal=decimal,
         decimal_reason=decimal_reason,
-        rows=n,
+        rows=len(frame),
         columns=[str(c) for c in frame.columns],
         test_rows=test_rows,
         notes=notes,
         label_map=label_map,
     )
+
+
+def _check_roles(
+    frame: pd.DataFrame,
+    source: Path,
+    target: str,
+    time_column: str | None,
+    group_column: str | None,
+) -> None:
+    """The target, time and group columns exist, differ, and do not ask for two splits."""
+    _check_column(frame, target, "--target", source)
+    for option, name in (("--time-column", time_column), ("--group-column", group_column)):
+        if name is not None:
+            _check_column(frame, name, option, source)
+            if name == target:
+                raise FoldwiseError(f"{option} {name!r} is the target column")
+    if time_column and group_column:
+        raise FoldwiseError(
+            "pass --time-column or --group-column, not both: a split is either temporal or by "
+            "group (set split.strategy in params.yaml afterwards to combine them)"
+        )
+
+
+def _kinds_and_ids(
+    frame: pd.DataFrame, roles: set[str], decimal: Decimal, group_column: str | None
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(kind of each non-role column, id columns with the reason, notes on repeating ids)."""
+    n = len(frame)
+    notes: list[str] = []
+    ids: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    kind: str
+    for name in frame.columns:
+        if name in roles:
+            continue
+        _, kind, _ = coerce_column(frame[name], decimal=decimal)
+        kinds[name] = kind
+        reason = _id_reason(name, frame[name], kind)
+        if reason:
+            ids[name] = reason
+            repeats = n / max(int(frame[name].nunique()), 1)
+            if repeats >= 1.5 and not group_column:
+                notes.append(
+                    f"id column {name!r} repeats ({repeats:.1f} rows per value): if rows sharing "
+                    f"it are related, rerun with --group-column {name} so they stay on one side "
+                    "of every split"
+                )
+    return kinds, ids, notes
+
+
+def _date_columns(
+    frame: pd.DataFrame, kinds: dict[str, str], ids: dict[str, str]
+) -> dict[str, str]:
+    """Date columns with how they were recognised; non-ISO dates become ``datetime`` in kinds."""
+    dates: dict[str, str] = {}
+    for name, kind in kinds.items():
+        if name in ids:
+            continue
+        if kind == "datetime":
+            dates[name] = "ISO dates"
+        elif kind == "categorical" and _looks_like_dates(frame[name]):
+            dates[name] = "dates (not ISO; parsed as data.date_columns)"
+            kinds[name] = "datetime"
+    return dates
+
+
+def _check_time_column(frame: pd.DataFrame, time_column: str, decimal: Decimal) -> None:
+    """``--time-column`` must hold dates or numbers."""
+    _, kind, _ = coerce_column(frame[time_column], decimal=decimal)
+    if kind not in ("datetime", "numeric"):
+        try:
+            coerce_column(frame[time_column], declared_date=True, decimal=decimal)
+        except FoldwiseError as exc:
+            raise FoldwiseError(
+                f"--time-column {time_column!r} is not a date or number column ({exc})"
+            ) from None
+
+
+def _choose_task(
+    y: pd.Series, target: str, source_name: str, task: Task | None, positive: str | None
+) -> tuple[Task, str, Any, str | None]:
+    """(task, why, positive label, why) from the labelled target values."""
+    if y.nunique() < 2:
+        raise FoldwiseError(
+            f"target {target!r} has fewer than two distinct values in {source_name}; a model "
+            "needs at least two classes or distinct values"
+        )
+    chosen: Task = task or infer_task(y)
+    reason = _task_reason(y, target, chosen) if task is None else "given with --task"
+    positive_label, positive_reason = None, None
+    if chosen == "binary":
+        positive_label, positive_reason = choose_positive(y, target, positive)
+    elif positive is not None:
+        raise FoldwiseError(f"--positive is for binary targets; target {target!r} is {chosen}")
+    return chosen, reason, positive_label, positive_reason
+
+
+def _check_test_table(
+    frame: pd.DataFrame,
+    y: pd.Series,
+    test_source: Path,
+    names: tuple,
+    task: Task,
+    decimal: Decimal,
+    separator: str,
+) -> tuple[int, dict[str, str]]:
+    """(test rows, label map) of a separate test table with the same columns and labels."""
+    target = names[0]
+    test = read_table(test_source, separator=separator)
+    check_same_columns(frame, test, test_source)
+    test_y = coerce_target(test[target], decimal=decimal)
+    label_map: dict[str, str] = {}
+    if task != "regression":
+        label_map = suggest_label_map(_labels(y), _labels(test_y))
+        test_y, _ = apply_label_map(test_y, label_map)
+    _check_test_labels(y, test_y, task, names)
+    return len(test), label_map
 
 
 def metric_direction(metric: str) -> str:

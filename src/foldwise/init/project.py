@@ -224,35 +224,22 @@ def init_project(
         task=task,
         separator=separator,
     )
-    words = ["foldwise init", str(files["source"]), "--target", target]
-    for option, value in (
-        ("--test-source", test_source and str(files["test_source"])),
-        ("--time-column", time_column),
-        ("--group-column", group_column),
-        ("--positive", positive),
-        ("--task", task),
-    ):
-        if value is not None:
-            words += [option, value]
-    command = " ".join(shlex.quote(w) if i else w for i, w in enumerate(words))
-    text = render_params(plan, command)
+    options = {
+        "--test-source": test_source and str(files["test_source"]),
+        "--time-column": time_column,
+        "--group-column": group_column,
+        "--positive": positive,
+        "--task": task,
+    }
+    text = render_params(plan, _command_line(files["source"], target, options))
     params = root / "params.yaml"
     if not force and not _may_overwrite(params, text):
         raise FoldwiseError(
             f"{params.name} differs from the demo's default (edited, or written for another "
             "table); foldwise init would replace it: pass --force to overwrite it"
         )
-    untracked = {}
-    for key, rel in files.items():
-        how = tracking(root, rel) if track else "not checked"
-        if how is None:
-            _check_untracked_location(rel, source if key == "source" else str(test_source))
-            untracked[key] = rel
-    if untracked and not (root / ".dvc").is_dir():
-        raise FoldwiseError(
-            f"{root}: not a DVC repository, so {', '.join(map(str, untracked.values()))} cannot "
-            "be tracked; run `git init && dvc init` here first"
-        )
+    given = {"source": source, "test_source": str(test_source)}
+    untracked = _untracked(root, files, given) if track else {}
     tmp = _validate(text, params, plan, root / files["source"])
     result = InitResult(plan, params, lines=_report(plan))
     try:
@@ -273,3 +260,29 @@ def init_project(
     result.lines.append(f"wrote {params.name}; every other key is at its default")
     result.lines.append("next: dvc repro")
     return result
+
+
+def _command_line(source: PurePosixPath, target: str, options: dict[str, str | None]) -> str:
+    """The ``foldwise init`` command that writes this params.yaml, quoted for a shell."""
+    words = ["foldwise init", str(source), "--target", target]
+    for option, value in options.items():
+        if value is not None:
+            words += [option, value]
+    return " ".join(shlex.quote(w) if i else w for i, w in enumerate(words))
+
+
+def _untracked(
+    root: Path, files: dict[str, PurePosixPath], given: dict[str, str]
+) -> dict[str, PurePosixPath]:
+    """The tables that DVC does not track yet (checked to be where ``dvc add`` can take them)."""
+    untracked = {}
+    for key, rel in files.items():
+        if tracking(root, rel) is None:
+            _check_untracked_location(rel, given[key])
+            untracked[key] = rel
+    if untracked and not (root / ".dvc").is_dir():
+        raise FoldwiseError(
+            f"{root}: not a DVC repository, so {', '.join(map(str, untracked.values()))} cannot "
+            "be tracked; run `git init && dvc init` here first"
+        )
+    return untracked

@@ -141,12 +141,7 @@ class Collector:
         (binary) or the value (regression); ``predicted`` the predicted label (multiclass);
         ``confidence`` the probability of the predicted class (multiclass).
         """
-        if isinstance(ts, str):
-            sized = [v for v in (*columns.values(), score, predicted) if v is not None]
-            rows = len(sized[0]) if sized else 0
-            codes, labels = np.zeros(rows, dtype="int64"), [ts]
-        else:
-            codes, labels = period_keys(ts, self.period)
+        codes, labels = self._chunk_periods(ts, columns, score, predicted)
         if len(codes) == 0:
             return
         periods = [self._period(label) for label in labels]
@@ -158,6 +153,32 @@ class Collector:
                 periods, self._count(codes, labels, columns[name], profile), strict=True
             ):
                 self._merge(p.features, name, counts)
+        self._add_predictions(codes, labels, periods, score, predicted, confidence)
+
+    def _chunk_periods(
+        self,
+        ts: np.ndarray | str,
+        columns: dict[str, np.ndarray | pa.Array],
+        score: np.ndarray | None,
+        predicted: pa.Array | None,
+    ) -> tuple[np.ndarray, list[str]]:
+        """(period code per row, period labels): from the timestamps, or one named period."""
+        if not isinstance(ts, str):
+            return period_keys(ts, self.period)
+        sized = [v for v in (*columns.values(), score, predicted) if v is not None]
+        rows = len(sized[0]) if sized else 0
+        return np.zeros(rows, dtype="int64"), [ts]
+
+    def _add_predictions(
+        self,
+        codes: np.ndarray,
+        labels: list[str],
+        periods: list[PeriodStats],
+        score: np.ndarray | None,
+        predicted: pa.Array | None,
+        confidence: np.ndarray | None,
+    ) -> None:
+        """Count the predictions per period (and the expected hits for performance estimates)."""
         pred_profile = self.reference["prediction"]
         task = self.reference["task"]
         values = predicted if task == "multiclass" else score

@@ -197,7 +197,44 @@ def importances_of(model: Any, X: pd.DataFrame | None = None) -> dict[str, float
     return {name: float(v / total) for name, v in zip(names, values, strict=True)}
 
 
-def build_reference(
+def _prediction_profile(
+    task: str,
+    classes: list[Any] | None,
+    oof: np.ndarray,
+    y: np.ndarray,
+    deployed: np.ndarray,
+    bins: int,
+) -> dict[str, Any]:
+    """The deployed model's prediction profile, calibrated by the out-of-fold scores ``oof``
+    of the rows with labels ``y`` (multiclass: confidence; binary: score map and calibration)."""
+    if task == "multiclass":
+        assert classes is not None
+        codes = oof.argmax(axis=1)
+        shown = pa.array([str(classes[i]) for i in deployed.argmax(axis=1)], pa.string())
+        prediction = feature_profile(shown, "categorical", bins)
+        # P(the predicted class is right) as a function of its probability, out of fold.
+        prediction["confidence_calibration"] = fit_calibration(
+            oof.max(axis=1), (codes == y).astype("float64")
+        )
+        return prediction
+    prediction = feature_profile(score_of(task, deployed), "numeric", bins)
+    if task == "binary":
+        score = score_of(task, oof)
+        calibration = fit_calibration(score, y.astype("float64"))
+        shown_scores = score_of(task, deployed)
+        edges = np.unique(np.quantile(shown_scores, np.linspace(0, 1, SCORE_BINS + 1)[1:-1]))
+        grid = np.linspace(0, 1, 101)
+        prediction["score_map"] = {
+            "x": [float(v) for v in np.quantile(shown_scores, grid)],
+            "y": [float(v) for v in np.quantile(score, grid)],
+        }
+        prediction["calibration"] = calibration
+        prediction["score_edges"] = [float(e) for e in edges]
+        prediction["positive_rate"] = float(y.mean())
+    return prediction
+
+
+def build_reference(  # noqa: PLR0913 (the table, its labels, predictions and CV report, keyword-only)
     X: pd.DataFrame,
     features: list[dict[str, Any]],
     *,
@@ -227,34 +264,11 @@ def build_reference(
     }
     scored = ~np.isnan(oof).any(axis=1) if oof.ndim == 2 else ~np.isnan(oof)
     deployed = oof[scored] if final is None else final
-    prediction: dict[str, Any] = {}
-    if task == "multiclass":
-        assert classes is not None
-        codes = oof[scored].argmax(axis=1)
-        shown = pa.array([str(classes[i]) for i in deployed.argmax(axis=1)], pa.string())
-        prediction = feature_profile(shown, "categorical", bins)
-        # P(the predicted class is right) as a function of its probability, out of fold.
-        prediction["confidence_calibration"] = fit_calibration(
-            oof[scored].max(axis=1), (codes == y[scored]).astype("float64")
-        )
-    else:
-        prediction = feature_profile(score_of(task, deployed), "numeric", bins)
+    prediction = _prediction_profile(task, classes, oof[scored], y[scored], deployed, bins)
     if task == "binary":
-        score = score_of(task, oof[scored])
-        calibration = fit_calibration(score, y[scored].astype("float64"))
-        shown = score_of(task, deployed)
-        edges = np.unique(np.quantile(shown, np.linspace(0, 1, SCORE_BINS + 1)[1:-1]))
-        grid = np.linspace(0, 1, 101)
-        prediction["score_map"] = {
-            "x": [float(v) for v in np.quantile(shown, grid)],
-            "y": [float(v) for v in np.quantile(score, grid)],
-        }
-        prediction["calibration"] = calibration
-        prediction["score_edges"] = [float(e) for e in edges]
-        prediction["positive_rate"] = float(y[scored].mean())
         # How far labels sit from calibrated predictions per feature bin out of fold: the
         # model's own misfit, so production residuals are judged against it, not against zero.
-        p_cal = calibrate(score, calibration)
+        p_cal = calibrate(score_of(task, oof[scored]), prediction["calibration"])
         y_scored = y[scored].astype("float64")
         for name, profile in profiles.items():
             values = columns[name]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from foldwise.markdown import MISSING, table
 from foldwise.stage import write_text_atomic
 
 TOP_FEATURES = 8
@@ -15,7 +17,7 @@ TOP_FEATURES = 8
 
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
-        return "–"
+        return MISSING
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
@@ -23,7 +25,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 def _interval(result: dict[str, Any] | None) -> str:
     if not result:
-        return "–"
+        return MISSING
     return f"{_fmt(result['estimate'])} [{_fmt(result['low'])}, {_fmt(result['high'])}]"
 
 
@@ -84,7 +86,7 @@ def plot_drift(summary: dict[str, Any], path: Path) -> None:
         ax.set_xlim(-0.5, len(x) - 0.5)
         hit = [i for i, r in enumerate(results) if r and r["drifted"]]
         ax.plot(hit, [psi[i] for i in hit], "o", color="red", markersize=6, label="drifted")
-        top = max([v for v in psi + limit if v == v] or [base])
+        top = max([v for v in psi + limit if not math.isnan(v)] or [base])
         ax.set_ylim(0, top * 1.15)
         imp = next((r.get("importance") for r in results if r), None)
         ax.set_title(name + (f" ({imp:.0%} of importance)" if imp is not None else ""), fontsize=9)
@@ -156,7 +158,6 @@ def plot(summary: dict[str, Any], out: Path) -> dict[str, str]:
 
 def markdown(summary: dict[str, Any], images: dict[str, str]) -> str:
     """The report: one table of verdicts, then the details of every period that is not ok."""
-    metric = _judged_metric(summary) or summary["primary_metric"]
     lines = [
         "# Monitoring report",
         "",
@@ -172,55 +173,72 @@ def markdown(summary: dict[str, Any], images: dict[str, str]) -> str:
     lines += [
         f"**Retraining: {'due from ' + first if first else 'not due'}** (exit code {summary['exit_code']}).",
         "",
-        f"| period | rows | verdict | top drift (PSI) | est. {metric} | realized {metric} | reasons |",
-        "| --- | ---: | --- | --- | --- | --- | --- |",
+        *_verdict_table(summary),
+        "",
     ]
-    for p in summary["periods"]:
-        top = p["drift"][0] if p["drift"] else None
-        perf = p["performance"]
-        lines.append(
-            f"| {p['period']} | {p['rows']} | {p['verdict']['status']} | "
-            + (f"{top['feature']} ({top['psi']:.3f})" if top else "–")
-            + f" | {_interval(perf.get('estimated', {}).get(metric))}"
-            + f" | {_interval(perf.get('realized', {}).get(metric))}"
-            + f" | {'; '.join(p['verdict']['reasons']) or '–'} |"
-        )
-    lines.append("")
     for name in ("drift", "performance"):
         if name in images:
             lines += [f"![{name}]({images[name]})", ""]
     for finding in summary["schema_findings"]:
         lines.append(f"- schema: {finding['message']}")
     for p in summary["periods"]:
-        if p["verdict"]["status"] == "ok":
-            continue
-        lines += ["", f"## {p['period']}: {p['verdict']['status']}", ""]
-        drifted = [d for d in p["drift"] if d["drifted"]]
-        for d in drifted:
-            lines.append(
-                f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}"
-                + (f" (threshold {d['psi_threshold']:.3f})" if "psi_threshold" in d else "")
-                + f", {d['test']} p={d['p_value']:.2g}"
-                + (f", importance {d['importance']:.1%}" if d["importance"] is not None else "")
-            )
-        for f in p["quality"]:
-            lines.append(f"- data quality: {f['message']}")
-        perf = p["performance"]
-        for kind in ("estimated_drop", "realized_drop"):
-            drop = perf.get(kind)
-            if drop and drop["dropped"]:
-                lines.append(
-                    f"- {kind.replace('_', ' ')}: {drop['metric']} worse than CV mean "
-                    f"{drop['cv_mean']:.3f} by {drop['worse_by']:.3f}, beyond its 95 % interval"
-                )
-        for r in perf.get("residuals", [])[:2]:
-            if r["significant"]:
-                lines.append(
-                    f"- labels depart from predictions along **{r['feature']}** (bin "
-                    f"{r['worst_bin']}: observed rate {_fmt(r['observed_rate'])} vs predicted "
-                    f"{_fmt(r['expected_rate'])}, p={r['p_value']:.2g})"
-                )
+        if p["verdict"]["status"] != "ok":
+            lines += ["", f"## {p['period']}: {p['verdict']['status']}", ""]
+            lines += _period_details(p)
     return "\n".join(lines) + "\n"
+
+
+def _verdict_table(summary: dict[str, Any]) -> list[str]:
+    """One row per period: rows, verdict, the most drifted feature, performance, reasons."""
+    metric = _judged_metric(summary) or summary["primary_metric"]
+    header = ["period", "rows", "verdict", "top drift (PSI)", f"est. {metric}"]
+    header += [f"realized {metric}", "reasons"]
+    rows = []
+    for p in summary["periods"]:
+        top = p["drift"][0] if p["drift"] else None
+        perf = p["performance"]
+        rows.append(
+            [
+                str(p["period"]),
+                str(p["rows"]),
+                str(p["verdict"]["status"]),
+                f"{top['feature']} ({top['psi']:.3f})" if top else MISSING,
+                _interval(perf.get("estimated", {}).get(metric)),
+                _interval(perf.get("realized", {}).get(metric)),
+                "; ".join(p["verdict"]["reasons"]) or MISSING,
+            ]
+        )
+    return table(header, rows, align="lrlllll")
+
+
+def _period_details(p: dict[str, Any]) -> list[str]:
+    """Why a period is not ok: drifted features, data quality, performance drops, residuals."""
+    lines = []
+    for d in (d for d in p["drift"] if d["drifted"]):
+        lines.append(
+            f"- drift in **{d['feature']}**: PSI {d['psi']:.3f}"
+            + (f" (threshold {d['psi_threshold']:.3f})" if "psi_threshold" in d else "")
+            + f", {d['test']} p={d['p_value']:.2g}"
+            + (f", importance {d['importance']:.1%}" if d["importance"] is not None else "")
+        )
+    for f in p["quality"]:
+        lines.append(f"- data quality: {f['message']}")
+    perf = p["performance"]
+    for kind in ("estimated_drop", "realized_drop"):
+        drop = perf.get(kind)
+        if drop and drop["dropped"]:
+            lines.append(
+                f"- {kind.replace('_', ' ')}: {drop['metric']} worse than CV mean "
+                f"{drop['cv_mean']:.3f} by {drop['worse_by']:.3f}, beyond its 95 % interval"
+            )
+    for r in perf.get("residuals", [])[:2]:
+        if r["significant"]:
+            lines.append(
+                f"- labels depart from predictions along **{r['feature']}** (bin "
+                f"{r['worst_bin']}: observed rate {_fmt(r['observed_rate'])} vs predicted "
+                f"{_fmt(r['expected_rate'])}, p={r['p_value']:.2g})"
+            )
+    return lines
 
 
 def dashboard(summary: dict[str, Any], out: Path, images: dict[str, str], report: str) -> str:

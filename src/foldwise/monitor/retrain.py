@@ -38,6 +38,7 @@ from foldwise.bundle import Bundle
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import paired_bootstrap
+from foldwise.markdown import cell
 from foldwise.model_settings import load_config
 from foldwise.monitor.retrain_plan import RetrainPlan, check_git_clean, check_names_free, plan
 from foldwise.monitor.workspace import WorkspaceGuard
@@ -301,18 +302,14 @@ def _challenger(
     }
 
 
-def _number(value: float | None, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def summary_line(summary: dict[str, Any]) -> str:
     """One line: the challenger, the champion, the difference with its interval, the verdict."""
     c = summary["comparison"]
     return (
         f"challenger {summary['challenger']['registered']} vs champion {summary['champion']} on "
-        f"{c['rows']} recent rows: {c['metric']} {_number(c['estimate'], '+.4f')} "
-        f"[{_number(c['low'], '+.4f')}, {_number(c['high'], '+.4f')}], "
-        f"p={_number(c['p_value'], '.3g')}: {c['verdict']}"
+        f"{c['rows']} recent rows: {c['metric']} {cell(c['estimate'], '+.4f')} "
+        f"[{cell(c['low'], '+.4f')}, {cell(c['high'], '+.4f')}], "
+        f"p={cell(c['p_value'], '.3g')}: {c['verdict']}"
     )
 
 
@@ -338,10 +335,10 @@ def render(summary: dict[str, Any]) -> str:
             "",
             f"| {c['metric']} | champion | challenger | difference | {1 - c['alpha']:.0%} interval | p |",
             "| --- | ---: | ---: | ---: | --- | ---: |",
-            f"| paired bootstrap ({c['n_used']} resamples) | {_number(c['a'], '.4f')} | "
-            f"{_number(c['b'], '.4f')} | {_number(c['estimate'], '+.4f')} | "
-            f"[{_number(c['low'], '+.4f')}, {_number(c['high'], '+.4f')}] | "
-            f"{_number(c['p_value'], '.3g')} |",
+            f"| paired bootstrap ({c['n_used']} resamples) | {cell(c['a'], '.4f')} | "
+            f"{cell(c['b'], '.4f')} | {cell(c['estimate'], '+.4f')} | "
+            f"[{cell(c['low'], '+.4f')}, {cell(c['high'], '+.4f')}] | "
+            f"{cell(c['p_value'], '.3g')} |",
             "",
             f"**Verdict: {c['verdict']}.** Nothing was promoted. To promote after review:",
             "",

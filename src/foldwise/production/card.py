@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.bundle import Bundle, library_versions
+from foldwise.markdown import MISSING
 from foldwise.models.ensemble import EnsembleModel
 from foldwise.paths import ProjectPaths
 
@@ -20,7 +21,7 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+    return MISSING if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _problem_section(bundle: Bundle) -> list[str]:
@@ -88,9 +89,9 @@ def _data_section(bundle: Bundle) -> list[str]:
         "## Training data and model version",
         "",
         *_model_lines(bundle),
-        f"- source table sha256: `{meta.get('source_sha256', 'n/a')}`",
-        f"- prepared training table sha256: `{meta.get('train_sha256', 'n/a')}`",
-        f"- params sha256: `{meta.get('params_sha256', 'n/a')}`",
+        f"- source table sha256: `{meta.get('source_sha256', MISSING)}`",
+        f"- prepared training table sha256: `{meta.get('train_sha256', MISSING)}`",
+        f"- params sha256: `{meta.get('params_sha256', MISSING)}`",
         f"- bundle: `{bundle.name()}`, its name in the prediction log, `/health` and the "
         "monitoring report (`model@v1.2.0 (sha256:…)` once registered with GTO)",
         f"- bundle files: {len(bundle.files)} (sha256 of each in `bundle.json`, checked on load)",
@@ -237,5 +238,5 @@ def render_card(paths: ProjectPaths, bundle: Bundle) -> str:
     lines += ["## Library versions", "", "| library | trained with | card written with |"]
     lines += ["| --- | --- | --- |"]
     for name in sorted(set(trained) | set(now)):
-        lines.append(f"| {name} | {trained.get(name, 'n/a')} | {now.get(name, 'n/a')} |")
+        lines.append(f"| {name} | {trained.get(name, MISSING)} | {now.get(name, MISSING)} |")
     return "\n".join(lines) + "\n"

@@ -10,7 +10,6 @@ batch give exactly the predictions the same rows get in an ordinary batch.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -76,57 +75,83 @@ def _features_of(bundle: Bundle, kinds: tuple[str, ...]) -> list[str]:
     return [str(f["name"]) for f in bundle.features if f["kind"] in kinds]
 
 
+Check = Callable[[], tuple[bool, str]]
+Case = tuple[str, str, str, Check]  # name, expected, behaviour, check
+
+
 def run_edge_cases(bundle: Bundle, sample: pd.DataFrame, large_rows: int = 50_000) -> list[dict]:
     """Run every edge case on rows built from ``sample`` (raw training rows)."""
     if bundle.input_schema is None:
         raise FoldwiseError("bundle has no input_schema.json; retrain with dvc repro train")
-    properties = bundle.input_schema["properties"]
     names = [str(f["name"]) for f in bundle.features]
     base = sample[[n for n in names if n in sample.columns]].reset_index(drop=True)
     reference = bundle.predict_scores(base)
-    cases: list[CaseResult] = []
+    cases = [
+        *_column_cases(bundle, base, reference),
+        *_value_cases(bundle, base),
+        *_batch_cases(bundle, base, reference, large_rows),
+    ]
+    return [_run_case(*case).to_dict() for case in cases]
 
-    def add(name: str, expected: str, behaviour: str, check: Callable[[], tuple[bool, str]]):
-        try:
-            passed, detail = check()
-        except FoldwiseError as exc:
-            passed, detail = False, f"unexpected refusal: {exc}"
-        cases.append(CaseResult(name, expected, behaviour, passed, detail))
 
-    first = names[0]
-    add(
-        "missing column",
-        "refuse",
-        f"a row without feature {first!r} is refused with one line naming it",
-        lambda: _expect_refusal(bundle, base.drop(columns=[first]), first),
-    )
-    add(
-        "extra column",
-        "score",
-        "unknown columns are ignored, reported, and change no prediction",
-        lambda: _extra_column(bundle, base, reference),
-    )
+def _run_case(name: str, expected: str, behaviour: str, check: Check) -> CaseResult:
+    try:
+        passed, detail = check()
+    except FoldwiseError as exc:
+        passed, detail = False, f"unexpected refusal: {exc}"
+    return CaseResult(name, expected, behaviour, passed, detail)
+
+
+def _column_cases(bundle: Bundle, base: pd.DataFrame, reference: np.ndarray) -> list[Case]:
+    """A feature column missing, an extra column."""
+    first = str(bundle.features[0]["name"])
+    return [
+        (
+            "missing column",
+            "refuse",
+            f"a row without feature {first!r} is refused with one line naming it",
+            lambda: _expect_refusal(bundle, base.drop(columns=[first]), first),
+        ),
+        (
+            "extra column",
+            "score",
+            "unknown columns are ignored, reported, and change no prediction",
+            lambda: _extra_column(bundle, base, reference),
+        ),
+    ]
+
+
+def _value_cases(bundle: Bundle, base: pd.DataFrame) -> list[Case]:
+    """Unseen categories, every feature missing, values far out of range, text for a number."""
+    assert bundle.input_schema is not None
+    properties = bundle.input_schema["properties"]
+    names = [str(f["name"]) for f in bundle.features]
+    cases: list[Case] = []
     categorical = _features_of(bundle, ("categorical",))
     if categorical:
         rows = base.iloc[[0] * len(categorical)].reset_index(drop=True)
         for i, name in enumerate(categorical):
             rows[name] = rows[name].astype(object)
             rows.loc[i, name] = UNSEEN
-        add(
-            "unseen category",
-            "score",
-            "a category never seen in training is scored as unknown and reported",
-            functools.partial(_expect_score, bundle, rows, categorical[0]),
+        cases.append(
+            (
+                "unseen category",
+                "score",
+                "a category never seen in training is scored as unknown and reported",
+                lambda: _expect_score(bundle, rows, categorical[0]),
+            )
         )
     missing = base.iloc[:3].copy()
     for name in names:
         missing[name] = None
-    add(
-        "all features missing",
-        "score",
-        "rows with every feature missing are scored (the model's missing-value handling) "
-        "and reported",
-        lambda: _expect_score(bundle, missing, "every feature missing"),
+    cases.append(
+        (
+            "all features missing",
+            "score",
+            "rows with every feature missing are scored (the model's missing-value handling) "
+            "and reported",
+            lambda: _expect_score(bundle, missing, "every feature missing"),
+        )
     )
     ranged = [n for n in names if "x-foldwise-range" in properties.get(n, {})]
     if ranged:
@@ -134,41 +159,53 @@ def run_edge_cases(bundle: Bundle, sample: pd.DataFrame, large_rows: int = 50_00
         for i, name in enumerate(ranged):
             far[name] = far[name].astype(object)
             far.loc[i, name] = far_value(properties[name])
-        add(
-            "far out of range",
-            "score",
-            "values far outside the training range are scored and reported",
-            lambda: _expect_score(bundle, far, ranged[0]),
+        cases.append(
+            (
+                "far out of range",
+                "score",
+                "values far outside the training range are scored and reported",
+                lambda: _expect_score(bundle, far, ranged[0]),
+            )
         )
     numeric = _features_of(bundle, ("numeric",))
     if numeric:
         text = base.iloc[:2].copy()
         text[numeric[0]] = ["not a number", "12"]
-        add(
-            "text in a numeric column",
-            "refuse",
-            "text that is not a number in a numeric column is refused, naming the column",
-            lambda: _expect_refusal(bundle, text, numeric[0]),
+        cases.append(
+            (
+                "text in a numeric column",
+                "refuse",
+                "text that is not a number in a numeric column is refused, naming the column",
+                lambda: _expect_refusal(bundle, text, numeric[0]),
+            )
         )
-    add(
-        "empty batch",
-        "score",
-        "an empty batch gives an empty result with the usual columns",
-        lambda: _empty_batch(bundle, base),
-    )
-    add(
-        "one row",
-        "score",
-        "one row, as a mapping or a one-row table, gets exactly its batch prediction",
-        lambda: _one_row(bundle, base, reference),
-    )
-    add(
-        "large batch",
-        "score",
-        f"a batch of {large_rows:,} rows is scored in one call, each row as in a small batch",
-        lambda: _large_batch(bundle, base, reference, large_rows),
-    )
-    return [case.to_dict() for case in cases]
+    return cases
+
+
+def _batch_cases(
+    bundle: Bundle, base: pd.DataFrame, reference: np.ndarray, large_rows: int
+) -> list[Case]:
+    """An empty batch, one row, a large batch."""
+    return [
+        (
+            "empty batch",
+            "score",
+            "an empty batch gives an empty result with the usual columns",
+            lambda: _empty_batch(bundle, base),
+        ),
+        (
+            "one row",
+            "score",
+            "one row, as a mapping or a one-row table, gets exactly its batch prediction",
+            lambda: _one_row(bundle, base, reference),
+        ),
+        (
+            "large batch",
+            "score",
+            f"a batch of {large_rows:,} rows is scored in one call, each row as in a small batch",
+            lambda: _large_batch(bundle, base, reference, large_rows),
+        ),
+    ]
 
 
 def _extra_column(bundle: Bundle, base: pd.DataFrame, reference: np.ndarray) -> tuple[bool, str]:

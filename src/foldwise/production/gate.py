@@ -11,6 +11,7 @@ import pandas as pd
 from foldwise.bundle import Bundle
 from foldwise.config import ProductionConfig
 from foldwise.errors import FoldwiseError
+from foldwise.markdown import escape, table
 from foldwise.production.edge_cases import run_edge_cases
 from foldwise.production.export import export_onnx
 from foldwise.production.measure import check_budgets, measure_in_fresh_process
@@ -18,7 +19,7 @@ from foldwise.production.measure import check_budgets, measure_in_fresh_process
 PARITY_ROWS = 5000
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateResult:
     """Everything the validate stage measured, and the one-line failures (empty: passed)."""
 
@@ -83,14 +84,17 @@ def render_gate(report: dict[str, Any]) -> str:
         f"once (batch of {figures.get('batch_rows', figures['rows']):,} rows) "
         f"(load average {', '.join(f'{x:.2f}' for x in figures['load_average'])}).",
         "",
-        "| budget | measured | limit | met |",
-        "| --- | --- | --- | --- |",
     ]
-    for check in report["budgets"]:
-        lines.append(
-            f"| `{check['budget']}` | {check['measured']:.4g} {check['unit']} | "
-            f"{check['limit']:g} | {'yes' if check['met'] else '**no**'} |"
-        )
+    budgets = [
+        [
+            f"`{check['budget']}`",
+            f"{check['measured']:.4g} {check['unit']}",
+            f"{check['limit']:g}",
+            "yes" if check["met"] else "**no**",
+        ]
+        for check in report["budgets"]
+    ]
+    lines += table(["budget", "measured", "limit", "met"], budgets)
     lines += [
         "",
         f"One row (dict): p50 {figures['latency_p50_ms']:.3f} ms, p99 "
@@ -99,15 +103,18 @@ def render_gate(report: dict[str, Any]) -> str:
         "",
         "## Edge cases",
         "",
-        "| case | expected | behaviour | held | what happened |",
-        "| --- | --- | --- | --- | --- |",
     ]
-    for case in report["edge_cases"]:
-        detail = case["detail"].replace("|", "\\|")
-        lines.append(
-            f"| {case['name']} | {case['expected']} | {case['behaviour']} | "
-            f"{'yes' if case['passed'] else '**no**'} | {detail} |"
-        )
+    cases = [
+        [
+            str(case["name"]),
+            str(case["expected"]),
+            str(case["behaviour"]),
+            "yes" if case["passed"] else "**no**",
+            escape(case["detail"]),
+        ]
+        for case in report["edge_cases"]
+    ]
+    lines += table(["case", "expected", "behaviour", "held", "what happened"], cases)
     onnx = report["onnx"]
     lines += ["", "## ONNX export", ""]
     if onnx.get("exported"):

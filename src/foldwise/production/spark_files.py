@@ -68,6 +68,7 @@ def predict_files_spark(
     inputs: Sequence[str | Path],
     output: Path,
     version: BundleVersion,
+    *,
     on_error: str = "fail",
     force: bool = False,
     separator: str | None = None,

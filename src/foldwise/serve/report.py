@@ -15,6 +15,7 @@ from foldwise.errors import FoldwiseError, quoted
 from foldwise.evaluation import paired_bootstrap
 from foldwise.labels import Labels, row_keys
 from foldwise.labels import read_labels as labels_file
+from foldwise.markdown import cell
 from foldwise.problem import Problem
 from foldwise.serve.log import model_file, recover
 
@@ -227,4 +228,4 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 def _num(value: float | None, spec: str = ".4f") -> str:
-    return "n/a" if value is None else format(value, spec)
+    return cell(value, spec)  # four decimals unless a line asks for other digits
