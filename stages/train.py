@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from foldwise.artifacts import prediction_table, read_json_checked
 from foldwise.bundle import Bundle, library_versions
+from foldwise.config import Config
 from foldwise.cv import folds_fingerprint
+from foldwise.ensembling.shipped import train_ensemble, train_single
 from foldwise.errors import FoldwiseError
 from foldwise.evaluation import better_if, choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
@@ -23,14 +27,28 @@ from foldwise.stage import (
 )
 from foldwise.training import (
     compare_to_baselines,
-    cross_validate,
-    derive_seed,
-    fit_with_early_stopping,
     load_training_run,
-    model_for,
     predict_scores,
     save_fold_models,
 )
+
+# Models whose in-sample scores are far too confident to stand for new rows.
+IN_SAMPLE_OVERCONFIDENT = frozenset({"random_forest", "extra_trees"})
+
+
+def print_ensemble(report: dict[str, Any]) -> None:
+    """The ensemble's weights and out-of-fold scores, one line per member."""
+    metric = report["metric"]
+    print(
+        f"  ensemble out-of-fold {metric} {report['ensemble_oof_score']:.4f} (weights chosen on "
+        f"these rows: optimistic; best member {report['best_member']} "
+        f"{report['best_member_oof_score']:.4f})"
+    )
+    for member in report["members"]:
+        print(
+            f"    {member}: weight {report['weights'][member]:.3f}, out-of-fold {metric} "
+            f"{report['member_oof_scores'][member]:.4f}"
+        )
 
 
 def log_learning_curve(curve: dict | None, directory: str) -> None:
@@ -47,33 +65,53 @@ def log_learning_curve(curve: dict | None, directory: str) -> None:
     close_live(live)
 
 
+def tuned_settings(paths: ProjectPaths, config: Config) -> dict[str, dict[str, Any]]:
+    """Settings per fitted model: ``model.<name>`` with the tune stage's params on top.
+
+    An ensemble's members are those the tune stage kept (a time budget may drop some).
+    """
+    tuned = read_json_checked(paths.best_params, ("model", "params"))
+    name = config.model.name
+    if tuned["model"] != name:
+        raise FoldwiseError(
+            f"{paths.best_params}: tuned for model {tuned['model']!r} but model.name is "
+            f"{name!r}; run dvc repro so the tune stage runs first"
+        )
+    if name != "ensemble":
+        return {name: {**config.model.settings(name), **tuned["params"]}}
+    members = tuned.get("members")
+    if not isinstance(members, dict) or not members or set(members) - set(config.model.members):
+        raise FoldwiseError(
+            f"{paths.best_params}: its members do not match model.ensemble.members "
+            f"{config.model.members}; run dvc repro so the tune stage runs first"
+        )
+    return {m: {**config.model.settings(m), **members[m]} for m in members}
+
+
 def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
     run = load_training_run(paths)
     config, schema, data, folds = run.config, run.schema, run.data, run.folds
     train, problem = data.frame, data.problem
     name = config.model.name
+    settings = tuned_settings(paths, config)
     tuned = read_json_checked(paths.best_params, ("model", "params"))
     baselines = read_json_checked(paths.report_dir("baseline") / "metrics.json", ("models",))
-    if tuned["model"] != name:
-        raise FoldwiseError(
-            f"{paths.best_params}: tuned for model {tuned['model']!r} but model.name is "
-            f"{name!r}; run dvc repro so the tune stage runs first"
-        )
-    settings = {**config.model.settings(), **tuned["params"]}
-    model = model_for(name, data, config, settings)
-
-    run = cross_validate(model, data, folds, config, name, keep_models=True)
-    summary = cv_summary(run.fold_scores)
+    trained = (
+        train_ensemble(settings, data, folds, config)
+        if name == "ensemble"
+        else train_single(name, settings[name], data, folds, config)
+    )
+    summary = cv_summary(trained.fold_scores)
     primary = problem.metric
 
     threshold_info = None
     threshold = None
     if problem.task == "binary":
-        seen = run.validated
+        seen = trained.validated
         threshold_info = choose_threshold(
             data.y[seen],
-            run.oof[seen, 1],
+            trained.oof[seen, 1],
             objective=config.train.threshold,
             cost_fp=config.evaluate.cost.false_positive,
             cost_fn=config.evaluate.cost.false_negative,
@@ -82,16 +120,6 @@ def main() -> dict[str, float]:
         threshold = significant(threshold_info["threshold"])
         threshold_info["threshold"] = threshold
 
-    final = fit_with_early_stopping(
-        model,
-        train,
-        data.X,
-        data.y,
-        config=config,
-        task=problem.task,
-        seed=derive_seed(config.seed, len(folds)),
-        labels=problem.classes,
-    )
     baseline_file = paths.report_dir("baseline") / "metrics.json"
     try:
         baseline_folds = {
@@ -118,15 +146,15 @@ def main() -> dict[str, float]:
         "cost": config.evaluate.cost.model_dump(),
     }
     bundle = Bundle(
-        model=final.model,
+        model=trained.model,
         problem=problem,
         features=data.features,
         threshold=threshold,
         metadata={
             "model_name": name,
-            "settings": settings,
-            "tuned_params": tuned["params"],
-            "best_iteration": final.best_iteration,
+            "settings": trained.settings,
+            "tuned_params": tuned.get("members", tuned["params"]),
+            "best_iteration": trained.best_iteration,
             "train_sha256": schema["train_sha256"],
             "source_sha256": schema["source_sha256"],
             "params_sha256": params_sha256(params_used),
@@ -141,25 +169,25 @@ def main() -> dict[str, float]:
             data.features,
             task=problem.task,
             classes=None if problem.classes is None else list(problem.classes),
-            oof=run.oof,
+            oof=trained.oof,
             y=data.y,
             cv=summary,
             primary_metric=primary,
             id_columns=list(schema["id_columns"]),
-            importances=importances_of(final.model),
+            importances=importances_of(trained.model),
             # The deployed model's own scores are the reference for production scores; a random
             # forest's in-sample scores are far too confident to stand for new rows.
             final=None
-            if name == "random_forest"
-            else predict_scores(final.model, data.X, problem.task),
+            if IN_SAMPLE_OVERCONFIDENT & set(settings)
+            else predict_scores(trained.model, data.X, problem.task),
         ),
     )
-    own = {"fold": run.fold_of_row, "y_true": data.y}
+    own = {"fold": trained.fold_of_row, "y_true": data.y}
     if problem.task == "regression":
-        own["oof_prediction"] = run.oof
+        own["oof_prediction"] = trained.oof
     else:
         for i, label in enumerate(problem.classes or ()):
-            own[f"oof_proba_{label}"] = run.oof[:, i]
+            own[f"oof_proba_{label}"] = trained.oof[:, i]
     oof = prediction_table(train, list(schema["id_columns"]), pd.DataFrame(own))
 
     report = {
@@ -179,28 +207,48 @@ def main() -> dict[str, float]:
         },
         "vs_baselines": margins,
         "threshold": threshold_info,
-        "best_iteration": final.best_iteration,
-        "fold_best_iterations": run.best_iterations,
+        "best_iteration": trained.best_iteration,
+        "fold_best_iterations": trained.fold_best_iterations,
     }
+    if trained.ensemble is not None:
+        report["ensemble"] = {
+            "members": trained.ensemble["members"],
+            "weights": trained.ensemble["weights"],
+            "optimistic": True,
+            "note": trained.ensemble["note"],
+        }
+    if tuned.get("budget") is not None:
+        report["time_budget"] = tuned["budget"]
     # Written only now that every output is computed: a failing run leaves no bundle behind.
     bundle.save(paths.models_dir / "model")
     # The fold models let explain attribute out-of-fold predictions to the model that made them.
-    save_fold_models(run.models, paths.models_dir / "folds")
+    save_fold_models(trained.fold_models, paths.models_dir / "folds")
     write_parquet_atomic(paths.report_dir("train") / "oof_predictions.parquet", oof)
-    log_learning_curve(final.learning_curve, str(paths.report_dir("train") / "live"))
+    log_learning_curve(trained.learning_curve, str(paths.report_dir("train") / "live"))
+    ensemble_file = paths.report_dir("train") / "ensemble.json"
+    # Always written (a DVC output): for one model it says that no ensemble was fitted.
+    write_json_atomic(
+        ensemble_file,
+        trained.ensemble
+        if trained.ensemble is not None
+        else {"ensemble": False, "model": name, "note": "model.name is not ensemble"},
+    )
     write_json_atomic(paths.report_dir("train") / "metrics.json", report)
     print(
         f"train {name}: {primary} {summary[primary]['mean']:.4f} ± {summary[primary]['std']:.4f} "
-        f"(cv, {len(folds)} folds; {run.seconds:.1f} s CV, {final.seconds:.1f} s final fit)"
+        f"(cv, {len(folds)} folds; {trained.cv_seconds:.1f} s CV, "
+        f"{trained.fit_seconds:.1f} s final fit)"
         + ("" if threshold is None else f"; threshold {threshold:.3f}")
     )
+    if trained.ensemble is not None:
+        print_ensemble(trained.ensemble)
     for base, margin in margins.items():
         if margin.get("comparable"):
             print(
                 f"  vs {base}: {margin['margin_mean']:+.4f} ± {margin['margin_std']:.4f}, "
                 f"better on {margin['folds_better']}/{margin['folds']} folds"
             )
-    return {f"cv ({len(folds)} folds)": run.seconds, "final fit": final.seconds}
+    return trained.seconds
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from foldwise.stage import write_json_atomic, write_parquet_atomic
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import (
     FINISHED,
+    OuterFold,
     check_trial_settings,
     default_trial,
     make_tuner,
@@ -279,7 +280,7 @@ def test_tune_stage_never_reads_the_test_table(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ 3
 
 
-def test_default_trial_is_params_yaml_then_estimator_defaults_clipped():
+def test_default_trial_is_exactly_the_configured_settings():
     params = make_params(
         "catboost",
         model={"catboost": {"iterations": 60, "learning_rate": 0.9, "depth": 4}},
@@ -288,19 +289,16 @@ def test_default_trial_is_params_yaml_then_estimator_defaults_clipped():
     config = parse_config(params)
     space, fixed = search_space(config, "binary")
     assert fixed == {"depth": 5}
-    assert default_trial(config, space) == {
-        "learning_rate": 0.3,  # params.yaml's 0.9, clipped into the range
-        "l2_leaf_reg": 5.0,  # the estimator's 3.0, clipped into the overridden range
-        "random_strength": 1.0,
-        "bagging_temperature": 1.0,
-    }
+    # params.yaml's 0.9 is kept although the range ends at 0.3; keys params.yaml does not set
+    # (l2_leaf_reg, ...) are not asked, so they keep CatBoost's own defaults.
+    assert default_trial(config, space) == {"learning_rate": 0.9}
 
 
 def test_trial_zero_of_every_study_is_the_defaults(nested_run):
     run = nested_run
     defaults = default_trial(run.config, run.tuner.space)
-    assert defaults["learning_rate"] == FAST_HGB["learning_rate"]  # from params.yaml
-    assert defaults["max_leaf_nodes"] == 31  # the estimator's own default
+    # Only what params.yaml sets: the other keys keep the estimator's own defaults.
+    assert defaults == {"learning_rate": FAST_HGB["learning_rate"]}
     studies = [o.study.study for o in run.outer] + [run.final.study]
     assert len({s.study_name for s in studies}) == 4
     for study in studies:
@@ -505,7 +503,7 @@ def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(reference_run
 
 def outer_like(outer: float, inner: float, metric: str, params: dict | None = None):
     study = SimpleNamespace(best_value=inner, best_params=params or {}, n_complete=3, n_pruned=1)
-    return SimpleNamespace(scores={metric: outer}, study=study)
+    return OuterFold(0, {metric: outer}, 10, inner, params or {}, {"model": study})
 
 
 T_975_DF2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom

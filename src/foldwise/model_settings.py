@@ -100,6 +100,14 @@ def check_model_settings(config: Config, task: str | None = None) -> None:
             _check_values(name, each, mine, f"model.{name}")
     name = config.model.name
     space = config.tune.search_space
+    if name == "ensemble":
+        if space:
+            raise FoldwiseError(
+                f"tune.search_space.{next(iter(space))}: search spaces are per model; with "
+                "model.name ensemble each member is searched in its default space (set "
+                "tune.search_space: {})"
+            )
+        return
     _check_keys(name, list(space), tasks, "tune.search_space")
     settings = config.model.settings(name)
     for key, spec in space.items():

@@ -18,6 +18,7 @@ from foldwise.cv import class_label, make_folds, validation_split
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import score
 from foldwise.models import TabularModel, build_model, feature_frame
+from foldwise.models.ensemble import EnsembleModel, load_model
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
 from foldwise.stage import staged_folder
@@ -298,18 +299,16 @@ def compare_to_baselines(
     return out
 
 
-def save_fold_models(models: list[TabularModel], directory: Path) -> None:
+def save_fold_models(models: Sequence[TabularModel | EnsembleModel], directory: Path) -> None:
     """Write each fold's model to ``directory/fold_<i>`` (the folder is replaced as a whole)."""
     with staged_folder(directory) as staging:
         for i, model in enumerate(models):
             model.save(staging / f"fold_{i}")
 
 
-def load_fold_models(directory: Path) -> list[TabularModel]:
-    """The fold models written by :func:`save_fold_models`, in fold order."""
-    from foldwise.errors import FoldwiseError
-
+def load_fold_models(directory: Path) -> list[TabularModel | EnsembleModel]:
+    """The fold models written by :func:`save_fold_models`, in fold order (ensembles too)."""
     folders = sorted(directory.glob("fold_*"), key=lambda p: int(p.name.removeprefix("fold_")))
     if not folders:
         raise FoldwiseError(f"{directory}: no fold models; run dvc repro so train writes them")
-    return [TabularModel.load(folder) for folder in folders]
+    return [load_model(folder) for folder in folders]
