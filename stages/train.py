@@ -146,7 +146,7 @@ def main() -> dict[str, float]:
         "cost": config.evaluate.cost.model_dump(),
     }
     bundle = Bundle(
-        model=trained.model,
+        model=trained.model,  # type: ignore[arg-type]  # Bundle takes ensembles (downstream)
         problem=problem,
         features=data.features,
         threshold=threshold,

@@ -119,7 +119,7 @@ def write_reports(
     nested = nested_report(outcome, metric)
     # nested_cv.json is DVC metrics (scalars become `dvc exp show` columns); per-fold
     # detail goes to tune.json.
-    details = {
+    details: dict[str, Any] = {
         key: nested.pop(key)
         for key in (
             "param_stability",

@@ -653,3 +653,37 @@ def test_another_trial_budget_is_another_study():
 
     keys = {study_key(parse_config({"tune": {"n_trials": n}}), Data(), "folds", {}) for n in (6, 8)}
     assert len(keys) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        # The forest's library defaults (max_features "sqrt", max_depth None) are outside the
+        # search space's numbers; trial 0 must not replace them.
+        ("random_forest", {"n_estimators": 30, "min_samples_leaf": 2}),
+        # A configured learning rate outside the searched range is kept, not clipped.
+        ("catboost", {**FAST_CATBOOST, "learning_rate": 0.5}),
+    ],
+)
+def test_one_trial_is_exactly_the_configured_model(name, settings, tmp_path):
+    """The quick setting (n_trials 1) ships model.<name> unchanged: never worse than it."""
+    params = make_params(name, tune={"nested": False, "n_trials": 1})
+    params["model"][name] = settings
+    prepared = write_project(tmp_path, params)
+    config = load_config(tmp_path / "params.yaml")
+    data = training_data(prepared.train, prepared.schema)
+    folds = folds_for(data, config)
+    (final,) = plan_studies(config, data, folds)
+    tuner = make_tuner(config, data, folds, tmp_path / "studies.journal", worker=False)
+    result = tuner.run(final.name, final.data, final.inner, final.seed)
+    assert result.n_complete == 1
+    # Only configured keys are in trial 0, with their configured values.
+    assert result.best_params == {k: v for k, v in settings.items() if k in tuner.space}
+    shipped = {**config.model.settings(name), **tuner.fixed, **result.best_params}
+    assert shipped == config.model.settings(name) == settings
+    built = tuner.build(data, result.best_params, 0)
+    assert built.settings == settings
+    if name == "random_forest":
+        estimator = built._sklearn_estimator()
+        assert estimator.max_features == "sqrt"
+        assert estimator.max_depth is None

@@ -137,7 +137,7 @@ def fit_with_early_stopping(
     ``refit=False`` keeps the early-stopped model (tuning scores it; only rounds matter there).
     ``labels`` (of the class codes in ``y``) name a class in errors.
     """
-    present = np.unique(y) if task != "regression" else ()
+    present = np.unique(y) if task != "regression" else np.array([])
     if len(present) == 1:
         raise FoldwiseError(
             f"these training rows hold only the target class {class_label(present[0], labels)!r};"
@@ -190,7 +190,7 @@ def fit_on_fold(
     )
 
 
-def predict_scores(model: TabularModel, X: pd.DataFrame, task: str) -> np.ndarray:
+def predict_scores(model: TabularModel | EnsembleModel, X: pd.DataFrame, task: str) -> np.ndarray:
     """Probabilities (n, k) for classification, values (n,) for regression."""
     if task == "regression":
         return np.asarray(model.predict(X), dtype="float64")

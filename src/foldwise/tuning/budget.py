@@ -162,6 +162,8 @@ class BudgetPlan:
                 else "none (configured settings)"
             )
         )
+        if self.budget_s is None:
+            return lines
         for piece, seconds in self.fixed_s.items():
             lines.append(f"  {piece}: ~{seconds:.1f} s")
         lines.append(

@@ -158,7 +158,7 @@ def _score_held_out(
 ) -> tuple[dict[str, float], int]:
     held = planned.held_out
     assert held is not None
-    predicted = predict_scores(model, full.X.iloc[held], full.problem.task)  # type: ignore[arg-type]
+    predicted = predict_scores(model, full.X.iloc[held], full.problem.task)
     return fold_scores(full.problem, full.y[held], predicted), len(held)
 
 

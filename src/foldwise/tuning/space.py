@@ -45,6 +45,8 @@ SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
 RIDGE_SPACE: dict[str, RangeSpec | ChoiceSpec] = {
     "alpha": RangeSpec(low=1e-3, high=100.0, log=True)
 }
+
+
 def search_space(
     config: Config, task: str, name: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -107,7 +107,9 @@ class Tuner:
                 if is_default_trial(trial)
                 else self.space
             )
-            params = suggest(trial, space)
+            with warnings.catch_warnings():  # trial 0 keeps a configured value out of range
+                warnings.simplefilter("ignore", UserWarning)
+                params = suggest(trial, space)
             index = _trial_index(trial)
             trial.set_user_attr("index", index)
             trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -248,6 +250,7 @@ def _result(name: str, study: optuna.Study, seconds: float) -> StudyResult:
             "was pruned or failed)"
         )
     best = study.best_trial
+    assert best.value is not None  # a complete trial has a value
     pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
     return StudyResult(
         name=name,
