@@ -390,13 +390,28 @@ def test_fewer_trials_when_the_budget_cannot_pay_for_all():
     assert plan.estimated_s <= 500
 
 
+def stage_start_up_seconds() -> float:
+    """Seconds a stage process spends importing what tune and train import (machine load)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import foldwise.tuning.run, foldwise.ensembling.shipped, dvclive"],
+        check=True,
+        env={**os.environ, **ONE_THREAD_ENV, "PYTHONPATH": str(ROOT / "src")},
+    )
+    return time.perf_counter() - started
+
+
 @pytest.mark.slow
 def test_tune_and_train_keep_to_the_time_budget(tmp_path):
-    """The whole tune + train, as two stage processes, ends within 10 % of time_budget_s."""
-    budget = 25.0
+    """The whole tune + train, as two stage processes, ends within 10 % of time_budget_s.
+
+    25 s on an idle machine; on a loaded one (where a stage's imports alone take seconds)
+    the budget grows so that start-up stays a small part of it, and the 10 % still holds.
+    """
+    budget = round(max(25.0, 12 * stage_start_up_seconds()))
     params = ensemble_params(
         "binary",
-        time_budget_s=budget,
+        time_budget_s=float(budget),
         model={"ensemble": {"members": ["hist_gradient_boosting", "logistic_regression"]}},
         tune={"n_trials": 1000},
     )
@@ -406,7 +421,7 @@ def test_tune_and_train_keep_to_the_time_budget(tmp_path):
     tune = run_script(tmp_path, "tune")
     run_script(tmp_path, "train")
     wall = time.perf_counter() - started
-    assert "plan: time_budget_s 25" in tune.stdout
+    assert f"plan: time_budget_s {budget}" in tune.stdout
     summary = json.loads((tmp_path / "reports" / "tune" / "tune.json").read_text())
     bought = summary["time_budget"]
     assert bought["tune"] is True

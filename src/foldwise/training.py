@@ -47,6 +47,17 @@ class TrainingData:
     features: list[dict[str, Any]]
 
 
+def take_rows(data: TrainingData, idx: np.ndarray) -> TrainingData:
+    """The rows ``idx`` (positions) of ``data``, re-indexed from 0."""
+    return TrainingData(
+        frame=data.frame.iloc[idx].reset_index(drop=True),
+        X=data.X.iloc[idx].reset_index(drop=True),
+        y=data.y[idx],
+        problem=data.problem,
+        features=data.features,
+    )
+
+
 def training_data(train: pd.DataFrame, schema: dict[str, Any]) -> TrainingData:
     """Features and encoded target of the prepared training table."""
     problem = Problem.from_dict(schema)

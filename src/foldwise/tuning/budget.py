@@ -27,13 +27,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from foldwise.config import Config
-from foldwise.training import TrainingData, fit_with_early_stopping, model_for
+from foldwise.training import TrainingData, fit_with_early_stopping, model_for, take_rows
 
 # Work outside the fits: reports, the bundle, predictions (a share of the estimate).
 OVERHEAD_SHARE = 0.10
 # The train stage's own start-up and writing, beyond what the tune stage's start-up measured.
 TRAIN_FIXED_S = 3.0
+# Rows of the first timed fit of each model.
+PROBE_ROWS = 5000
 # Fewest trials per study that count as tuning: trial 0 (the configured settings) + 1.
 MIN_TRIALS = 2
 
@@ -58,8 +62,22 @@ class Probe:
         return self.fit(rows * (1 - fraction)) + self.fit(rows)
 
 
+def probe_rows(data: TrainingData, seed: int) -> TrainingData:
+    """At most :data:`PROBE_ROWS` rows drawn at random (all of a small table)."""
+    n = len(data.y)
+    if n <= PROBE_ROWS:
+        return data
+    idx = np.sort(np.random.default_rng(seed).choice(n, PROBE_ROWS, replace=False))
+    return take_rows(data, idx)
+
+
 def probe_models(data: TrainingData, config: Config, names: Sequence[str]) -> list[Probe]:
-    """One timed, early-stopped fit (no refit) of each model on the training rows."""
+    """One timed, early-stopped fit (no refit) of each model on up to PROBE_ROWS rows.
+
+    Seconds are then scaled linearly in rows: a sample keeps the probes cheap on a large
+    table (tree ensembles grow a little faster than linearly, which the deadlines absorb).
+    """
+    data = probe_rows(data, config.seed)
     probes = []
     for name in names:
         model = model_for(name, data, config)
@@ -110,14 +128,26 @@ class BudgetPlan:
     cuts: tuple[str, ...] = ()
     made_at: float = field(default_factory=time.monotonic)
 
-    def deadline(self, study: str, model: str) -> float | None:
-        """``time.monotonic()`` after which study ``study`` of ``model`` starts no trial."""
+    def deadline(self, study: str, model: str, slowdown: float = 1.0) -> float | None:
+        """``time.monotonic()`` after which study ``study`` of ``model`` starts no trial.
+
+        ``slowdown``: measured / estimated seconds of the fixed work so far; the train
+        stage's reserve grows by it, so the final studies end earlier on a slower machine.
+        """
         if self.budget_s is None:
             return None
+        shift = self.train_s * (slowdown - 1.0) if study == "final" else 0.0
         for s in self.studies:
             if (s.name, s.model) == (study, model):
-                return self.made_at + s.deadline_s
+                return self.made_at + s.deadline_s - shift
         return None
+
+    def slowdown(self, measured_fixed_s: float) -> float:
+        """Measured over estimated seconds of the nested loop's fixed work (0.5 to 5)."""
+        estimated = sum(self.fixed_s.values())
+        if self.budget_s is None or estimated <= 0 or measured_fixed_s <= 0:
+            return 1.0
+        return min(5.0, max(0.5, measured_fixed_s / estimated))
 
     @property
     def estimated_s(self) -> float:
@@ -250,8 +280,18 @@ def _schedule(studies: list[Study], fixed_s: dict[str, float], spare: float) -> 
     return out
 
 
-def plan_budget(config: Config, rows: int, probes: Sequence[Probe], elapsed_s: float) -> BudgetPlan:
-    """The plan for ``time_budget_s`` (see the module docstring for the order of cuts)."""
+def plan_budget(
+    config: Config,
+    rows: int,
+    probes: Sequence[Probe],
+    elapsed_s: float,
+    start_up_s: float = TRAIN_FIXED_S,
+) -> BudgetPlan:
+    """The plan for ``time_budget_s`` (see the module docstring for the order of cuts).
+
+    ``elapsed_s``: spent so far (start-up and probes); ``start_up_s``: this stage's own
+    start-up (imports), which the train stage will spend again.
+    """
     budget = config.time_budget_s
     assert budget is not None
     by_name = {p.name: p for p in probes}
@@ -266,7 +306,8 @@ def plan_budget(config: Config, rows: int, probes: Sequence[Probe], elapsed_s: f
     nested, tune, cuts = config.tune.nested, config.tune.n_trials >= MIN_TRIALS, []
     while True:
         chosen = [by_name[m] for m in members]
-        fixed_s, train_s = _fixed(chosen, shape, nested), _train(chosen, shape)
+        fixed_s = _fixed(chosen, shape, nested)
+        train_s = _train(chosen, shape) + max(start_up_s - TRAIN_FIXED_S, 0.0)
         spare = budget - elapsed_s - sum(fixed_s.values()) - train_s
         studies = _studies(chosen, shape, nested)
         per_trial = sum(s.trial_seconds for s in studies)

@@ -26,20 +26,11 @@ from foldwise.training import (
     fit_with_early_stopping,
     fold_scores,
     predict_scores,
+    take_rows,
 )
 from foldwise.tuning.space import check_trial_settings, search_space
 from foldwise.tuning.storage import open_storage, study_key
 from foldwise.tuning.tuner import StudyResult, Tuner
-
-
-def _subset(data: TrainingData, idx: np.ndarray) -> TrainingData:
-    return TrainingData(
-        frame=data.frame.iloc[idx].reset_index(drop=True),
-        X=data.X.iloc[idx].reset_index(drop=True),
-        y=data.y[idx],
-        problem=data.problem,
-        features=data.features,
-    )
 
 
 @dataclass
@@ -81,7 +72,7 @@ def plan_studies(
     plan = []
     if config.tune.nested if nested is None else nested:
         for i, (train_idx, held_idx) in enumerate(outer):
-            part = _subset(data, train_idx)
+            part = take_rows(data, train_idx)
             seed = derive_seed(config.seed, 1000 + i)
             plan.append(
                 PlannedStudy(f"outer{i}", part, inner_folds(part, config, seed), seed, held_idx)

@@ -52,8 +52,9 @@ def make_plan(config: Config, data: TrainingData) -> BudgetPlan:
     """The plan: everything params.yaml asks, or what ``time_budget_s`` allows."""
     if config.time_budget_s is None:
         return unlimited_plan(config)
+    start_up = startup_seconds()
     probes = probe_models(data, config, config.model.members)
-    return plan_budget(config, len(data.y), probes, startup_seconds())
+    return plan_budget(config, len(data.y), probes, startup_seconds(), start_up)
 
 
 def _outer(
@@ -92,11 +93,14 @@ def run_tuning(
             tuner.on_trial = _named(on_trial, name)
     planned = plan_studies(config, data, folds, nested=plan.nested)
     outer, seconds = _outer(plan, tuners, data, planned[:-1])
+    # The fixed work measured in the outer loop tells how fast this machine is now.
+    fixed = sum(o.seconds - sum(s.seconds for s in o.studies.values()) for o in outer)
+    slowdown = plan.slowdown(fixed)
     last = planned[-1]
     final: dict[str, StudyResult] = {}
     if plan.tune:
         for name, tuner in tuners.items():
-            tuner.deadline = plan.deadline(last.name, name)
+            tuner.deadline = plan.deadline(last.name, name, slowdown)
             final[name] = tuner.run(last.name, last.data, last.inner, last.seed)
             seconds[f"{last.name} {name}" if len(tuners) > 1 else last.name] = final[name].seconds
     return TuningOutcome(plan, tuners, outer, final, seconds)
