@@ -54,6 +54,11 @@ class TrainedModel:
     def validated(self) -> np.ndarray:
         return self.fold_of_row >= 0
 
+    @property
+    def primary_metric(self) -> str:
+        """The selection metric (each fold's scores start with it)."""
+        return next(iter(self.fold_scores[0]))
+
 
 def train_single(
     name: str, settings: dict[str, Any], data: TrainingData, folds: list, config: Config

@@ -165,13 +165,7 @@ class Tuner:
             _fail_orphans(self.storage, full_name)
         objective = self._objective(data, folds, study_seed)
         target = self.config.tune.n_trials
-        deadline = (
-            None
-            if self.config.tune.timeout_s is None
-            else time.monotonic() + self.config.tune.timeout_s
-        )
-        if self.deadline is not None:
-            deadline = self.deadline if deadline is None else min(deadline, self.deadline)
+        deadline = _deadline(self.config.tune.timeout_s, self.deadline)
         while True:
             trials = study.get_trials(deepcopy=False)
             alive = [t for t in trials if t.state in ALIVE]
@@ -221,6 +215,13 @@ class Tuner:
             done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
             self.on_trial(name, done, target)
         return _result(name, study, time.perf_counter() - started)
+
+
+def _deadline(timeout_s: float | None, deadline: float | None) -> float | None:
+    """The earlier of ``tune.timeout_s`` from now and a time budget's deadline."""
+    ends = (deadline, None if timeout_s is None else time.monotonic() + timeout_s)
+    known = [t for t in ends if t is not None]
+    return min(known) if known else None
 
 
 def startup_trials(n_trials: int) -> int:
