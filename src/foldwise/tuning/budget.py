@@ -34,8 +34,13 @@ from foldwise.training import TrainingData, fit_with_early_stopping, model_for, 
 
 # Work outside the fits: reports, the bundle, predictions (a share of the estimate).
 OVERHEAD_SHARE = 0.10
-# The train stage's own start-up and writing, beyond what the tune stage's start-up measured.
+# The train stage's own writing (bundle, reference profile, reports) beyond its fits and
+# start-up: a constant plus this many times the tune stage's measured start-up (imports),
+# which tells how fast the machine is now (measured: ~1.5x on a 2-core machine at load 16).
 TRAIN_FIXED_S = 3.0
+TRAIN_START_UP_FACTOR = 1.5
+# The tune stage's wrap-up (importances, reports) as a multiple of its start-up.
+WRAP_UP_FACTOR = 0.5
 # Rows of the first timed fit of each model.
 PROBE_ROWS = 5000
 # Fewest trials per study that count as tuning: trial 0 (the configured settings) + 1.
@@ -144,7 +149,7 @@ class BudgetPlan:
 
     def slowdown(self, measured_fixed_s: float) -> float:
         """Measured over estimated seconds of the nested loop's fixed work (0.5 to 5)."""
-        estimated = sum(self.fixed_s.values())
+        estimated = sum(v for k, v in self.fixed_s.items() if k.startswith("nested"))
         if self.budget_s is None or estimated <= 0 or measured_fixed_s <= 0:
             return 1.0
         return min(5.0, max(0.5, measured_fixed_s / estimated))
@@ -270,7 +275,8 @@ def _studies(probes: Sequence[Probe], shape: _Shape, nested: bool) -> list[Study
 def _schedule(studies: list[Study], fixed_s: dict[str, float], spare: float) -> list[Study]:
     """Study deadlines: each study's share of the spare seconds, after the fixed work before it."""
     per_trial = sum(s.trial_seconds for s in studies)
-    fixed_per_outer = sum(fixed_s.values()) / max(1, sum(1 for s in studies if s.name != "final"))
+    nested = sum(v for k, v in fixed_s.items() if k.startswith("nested"))
+    fixed_per_outer = nested / max(1, sum(1 for s in studies if s.name != "final"))
     clock, out = 0.0, []
     for s in studies:
         clock += spare * s.trial_seconds / per_trial
@@ -307,9 +313,13 @@ def plan_budget(
     while True:
         chosen = [by_name[m] for m in members]
         fixed_s = _fixed(chosen, shape, nested)
-        train_s = _train(chosen, shape) + max(start_up_s - TRAIN_FIXED_S, 0.0)
-        spare = budget - elapsed_s - sum(fixed_s.values()) - train_s
+        train_s = _train(chosen, shape) + TRAIN_START_UP_FACTOR * start_up_s
         studies = _studies(chosen, shape, nested)
+        # A trial running at its study's deadline finishes; the final ones delay train.
+        fixed_s["tune wrap-up (last trials, reports)"] = WRAP_UP_FACTOR * start_up_s + (
+            sum(s.trial_seconds for s in studies if s.name == "final") if tune else 0.0
+        )
+        spare = budget - elapsed_s - sum(fixed_s.values()) - train_s
         per_trial = sum(s.trial_seconds for s in studies)
         trials = int(spare // per_trial) if per_trial > 0 else config.tune.n_trials
         if tune and trials >= MIN_TRIALS:
