@@ -91,10 +91,14 @@ def markers(frame: pd.DataFrame) -> frozenset[float]:
 
 @dataclass
 class Recorder:
-    """Which rows each fitted model trained on, and which rows each model predicted."""
+    """Which rows each fitted model trained on, and which rows each model predicted.
+
+    Fitted models are kept alive, so no two of them share an ``id``.
+    """
 
     trained: dict[int, frozenset[float]] = field(default_factory=dict)
     predicted: list[tuple[int, frozenset[float]]] = field(default_factory=list)
+    alive: list[Any] = field(default_factory=list)
 
     def install(self, patch: pytest.MonkeyPatch) -> None:
         fit, proba, predict = TabularModel.fit, TabularModel.predict_proba, TabularModel.predict
@@ -103,6 +107,7 @@ class Recorder:
             fitted = fit(model, X, y, X_val=X_val, y_val=y_val)
             extra = markers(X_val) if X_val is not None else frozenset()
             self.trained[id(fitted)] = markers(X) | extra
+            self.alive.append(fitted)
             return fitted
 
         def recording_proba(model, X):
