@@ -33,6 +33,7 @@ OUTPUTS = {
         "models/model",
         "reports/train/oof_predictions.parquet",
         "reports/train/metrics.json",
+        "reports/train/ensemble.json",
         "reports/train/live",
     ],
     "evaluate": [

@@ -35,6 +35,7 @@ from foldwise.stage import write_json_atomic, write_parquet_atomic
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import (
     FINISHED,
+    OuterFold,
     check_trial_settings,
     default_trial,
     make_tuner,
@@ -280,7 +281,7 @@ def test_tune_stage_never_reads_the_test_table(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ 3
 
 
-def test_default_trial_is_params_yaml_then_estimator_defaults_clipped():
+def test_default_trial_is_exactly_the_configured_settings():
     params = make_params(
         "catboost",
         model={"catboost": {"iterations": 60, "learning_rate": 0.9, "depth": 4}},
@@ -289,19 +290,16 @@ def test_default_trial_is_params_yaml_then_estimator_defaults_clipped():
     config = parse_config(params)
     space, fixed = search_space(config, "binary")
     assert fixed == {"depth": 5}
-    assert default_trial(config, space) == {
-        "learning_rate": 0.3,  # params.yaml's 0.9, clipped into the range
-        "l2_leaf_reg": 5.0,  # the estimator's 3.0, clipped into the overridden range
-        "random_strength": 1.0,
-        "bagging_temperature": 1.0,
-    }
+    # params.yaml's 0.9 is kept although the range ends at 0.3; keys params.yaml does not set
+    # (l2_leaf_reg, ...) are not asked, so they keep CatBoost's own defaults.
+    assert default_trial(config, space) == {"learning_rate": 0.9}
 
 
 def test_trial_zero_of_every_study_is_the_defaults(nested_run):
     run = nested_run
     defaults = default_trial(run.config, run.tuner.space)
-    assert defaults["learning_rate"] == FAST_HGB["learning_rate"]  # from params.yaml
-    assert defaults["max_leaf_nodes"] == 31  # the estimator's own default
+    # Only what params.yaml sets: the other keys keep the estimator's own defaults.
+    assert defaults == {"learning_rate": FAST_HGB["learning_rate"]}
     studies = [o.study.study for o in run.outer] + [run.final.study]
     assert len({s.study_name for s in studies}) == 4
     for study in studies:
@@ -506,7 +504,7 @@ def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(reference_run
 
 def outer_like(outer: float, inner: float, metric: str, params: dict | None = None):
     study = SimpleNamespace(best_value=inner, best_params=params or {}, n_complete=3, n_pruned=1)
-    return SimpleNamespace(scores={metric: outer}, study=study)
+    return OuterFold(0, {metric: outer}, 10, inner, params or {}, {"model": study})
 
 
 T_975_DF2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom
@@ -656,3 +654,37 @@ def test_another_trial_budget_is_another_study():
 
     keys = {study_key(parse_config({"tune": {"n_trials": n}}), Data(), "folds", {}) for n in (6, 8)}
     assert len(keys) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        # The forest's library defaults (max_features "sqrt", max_depth None) are outside the
+        # search space's numbers; trial 0 must not replace them.
+        ("random_forest", {"n_estimators": 30, "min_samples_leaf": 2}),
+        # A configured learning rate outside the searched range is kept, not clipped.
+        ("catboost", {**FAST_CATBOOST, "learning_rate": 0.5}),
+    ],
+)
+def test_one_trial_is_exactly_the_configured_model(name, settings, tmp_path):
+    """The quick setting (n_trials 1) ships model.<name> unchanged: never worse than it."""
+    params = make_params(name, tune={"nested": False, "n_trials": 1})
+    params["model"][name] = settings
+    prepared = write_project(tmp_path, params)
+    config = load_config(tmp_path / "params.yaml")
+    data = training_data(prepared.train, prepared.schema)
+    folds = folds_for(data, config)
+    (final,) = plan_studies(config, data, folds)
+    tuner = make_tuner(config, data, folds, tmp_path / "studies.journal", worker=False)
+    result = tuner.run(final.name, final.data, final.inner, final.seed)
+    assert result.n_complete == 1
+    # Only configured keys are in trial 0, with their configured values.
+    assert result.best_params == {k: v for k, v in settings.items() if k in tuner.space}
+    shipped = {**config.model.settings(name), **tuner.fixed, **result.best_params}
+    assert shipped == config.model.settings(name) == settings
+    built = tuner.build(data, result.best_params, 0)
+    assert built.settings == settings
+    if name == "random_forest":
+        estimator = built._sklearn_estimator()
+        assert estimator.max_features == "sqrt"
+        assert estimator.max_depth is None

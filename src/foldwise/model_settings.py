@@ -99,6 +99,20 @@ def check_model_settings(config: Config, task: str | None = None) -> None:
             _check_values(name, each, mine, f"model.{name}")
     name = config.model.name
     space = config.tune.search_space
+    if name == "ensemble":
+        if space:
+            raise FoldwiseError(
+                f"tune.search_space.{next(iter(space))}: search spaces are per model; with "
+                "model.name ensemble each member is searched in its default space (set "
+                "tune.search_space: {})"
+            )
+        return
+    _check_search_space(config, name, tasks)
+
+
+def _check_search_space(config: Config, name: str, tasks: list[str]) -> None:
+    """``tune.search_space``: known keys of model ``name``, and every bound a valid value."""
+    space = config.tune.search_space
     _check_keys(name, list(space), tasks, "tune.search_space")
     settings = config.model.settings(name)
     for key, spec in space.items():

@@ -19,6 +19,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.metrics import score
 from foldwise.model_settings import load_config
 from foldwise.models import TabularModel, build_model, feature_frame
+from foldwise.models.ensemble import EnsembleModel, load_model
 from foldwise.paths import ProjectPaths
 from foldwise.problem import Problem
 from foldwise.stage import staged_folder
@@ -45,6 +46,17 @@ class TrainingData:
     y: np.ndarray
     problem: Problem
     features: list[dict[str, Any]]
+
+
+def take_rows(data: TrainingData, idx: np.ndarray) -> TrainingData:
+    """The rows ``idx`` (positions) of ``data``, re-indexed from 0."""
+    return TrainingData(
+        frame=data.frame.iloc[idx].reset_index(drop=True),
+        X=data.X.iloc[idx].reset_index(drop=True),
+        y=data.y[idx],
+        problem=data.problem,
+        features=data.features,
+    )
 
 
 def training_data(train: pd.DataFrame, schema: dict[str, Any]) -> TrainingData:
@@ -190,7 +202,7 @@ def fit_on_fold(
     )
 
 
-def predict_scores(model: TabularModel, X: pd.DataFrame, task: str) -> np.ndarray:
+def predict_scores(model: TabularModel | EnsembleModel, X: pd.DataFrame, task: str) -> np.ndarray:
     """Probabilities (n, k) for classification, values (n,) for regression."""
     if task == "regression":
         return np.asarray(model.predict(X), dtype="float64")
@@ -299,18 +311,16 @@ def compare_to_baselines(
     return out
 
 
-def save_fold_models(models: list[TabularModel], directory: Path) -> None:
+def save_fold_models(models: Sequence[TabularModel | EnsembleModel], directory: Path) -> None:
     """Write each fold's model to ``directory/fold_<i>`` (the folder is replaced as a whole)."""
     with staged_folder(directory) as staging:
         for i, model in enumerate(models):
             model.save(staging / f"fold_{i}")
 
 
-def load_fold_models(directory: Path) -> list[TabularModel]:
-    """The fold models written by :func:`save_fold_models`, in fold order."""
-    from foldwise.errors import FoldwiseError
-
+def load_fold_models(directory: Path) -> list[TabularModel | EnsembleModel]:
+    """The fold models written by :func:`save_fold_models`, in fold order (ensembles too)."""
     folders = sorted(directory.glob("fold_*"), key=lambda p: int(p.name.removeprefix("fold_")))
     if not folders:
         raise FoldwiseError(f"{directory}: no fold models; run dvc repro so train writes them")
-    return [TabularModel.load(folder) for folder in folders]
+    return [load_model(folder) for folder in folders]

@@ -30,6 +30,8 @@ from foldwise.config.sections import (
 
 class Config(Section):
     seed: Annotated[int, Field(ge=0)] = 42
+    # Seconds for tune + train together (the tune stage plans and cuts; docs/time_budget.md).
+    time_budget_s: Annotated[float, Field(gt=0)] | None = None
     data: DataConfig = Field(default_factory=DataConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     problem: ProblemConfig = Field(default_factory=ProblemConfig)

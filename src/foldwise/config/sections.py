@@ -5,7 +5,7 @@ Every section is a frozen, strict pydantic model that refuses unknown keys (``Se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -140,18 +140,54 @@ class CVConfig(Section):
     inner_folds: Annotated[int, Field(ge=2, le=10)] = 2
 
 
+# The default members of model.name ensemble: fast, different families (README "Ensembles").
+ENSEMBLE_MEMBERS = ["catboost", "hist_gradient_boosting", "random_forest", "logistic_regression"]
+
+
+class EnsembleConfig(Section):
+    """``model.ensemble``: members (any registry name, each with its ``model.<name>`` block)."""
+
+    members: list[str] = Field(default_factory=lambda: list(ENSEMBLE_MEMBERS))
+    rounds: Annotated[int, Field(ge=1, le=1000)] = 25
+
+    @model_validator(mode="after")
+    def _known_members(self) -> EnsembleConfig:
+        known = list(get_args(ModelName))
+        if not self.members:
+            raise ValueError("model.ensemble.members is empty; name at least one model")
+        for name in self.members:
+            if name not in known:
+                raise ValueError(
+                    f"model.ensemble.members: {name!r} is not a model; allowed: {', '.join(known)}"
+                )
+        dupes = sorted({m for m in self.members if self.members.count(m) > 1})
+        if dupes:
+            raise ValueError(f"model.ensemble.members lists {dupes} more than once")
+        return self
+
+
 class ModelConfig(Section):
-    name: ModelName = "catboost"
+    # ensemble: a weighted blend of model.ensemble.members, weights chosen out of fold.
+    name: Literal[ModelName, "ensemble"] = "catboost"
     catboost: dict[str, Scalar] = Field(default_factory=dict)
     logistic_regression: dict[str, Scalar] = Field(default_factory=dict)
     random_forest: dict[str, Scalar] = Field(default_factory=dict)
     hist_gradient_boosting: dict[str, Scalar] = Field(default_factory=dict)
     dummy: dict[str, Scalar] = Field(default_factory=dict)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     max_onehot_categories: Annotated[int, Field(ge=2, le=1000)] = 20
 
     def settings(self, name: str | None = None) -> dict[str, Scalar]:
         """The fixed settings from params.yaml for model ``name`` (default: the chosen one)."""
-        return dict(getattr(self, name or self.name))
+        name = name or self.name
+        if name == "ensemble":
+            raise ValueError("model.ensemble has members, not estimator settings")
+        return dict(getattr(self, name))
+
+    @property
+    def members(self) -> list[str]:
+        """The models fitted: the ensemble's members, or the one chosen model."""
+        return list(self.ensemble.members) if self.name == "ensemble" else [self.name]
 
 
 class AuditConfig(Section):

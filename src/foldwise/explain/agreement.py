@@ -9,6 +9,8 @@ the bottom of the other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -55,7 +57,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def fold_permutation_importance(
-    models: list[TabularModel] | list[EnsembleModel],
+    models: Sequence[TabularModel | EnsembleModel],
     X: pd.DataFrame,
     y: np.ndarray,
     fold_of_row: np.ndarray,

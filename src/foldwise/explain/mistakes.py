@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from foldwise.artifacts import id_columns, with_ids
 from foldwise.explain.attribution import Attribution
 from foldwise.explain.explainer import explain
 from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 from foldwise.training import TrainingData
 
 TOP_CONTRIBUTIONS = 3
@@ -54,7 +56,7 @@ def worst_mistakes(
     scores: np.ndarray,
     loss: np.ndarray,
     fold_of_row: np.ndarray,
-    models: list[TabularModel],
+    models: Sequence[TabularModel | EnsembleModel],
     outputs: list[str],
     *,
     n_worst: int,

@@ -81,7 +81,7 @@ def oof_scores(oof: pd.DataFrame, data: TrainingData) -> np.ndarray:
 
 
 def _explain_folds(
-    models: list[TabularModel],
+    models: Sequence[TabularModel | EnsembleModel],
     X: pd.DataFrame,
     rows: np.ndarray,
     fold_of_row: np.ndarray,
@@ -117,7 +117,7 @@ def run_explain(
     data: TrainingData,
     ids: list[str],
     bundle: Bundle,
-    fold_models: list[TabularModel],
+    fold_models: Sequence[TabularModel | EnsembleModel],
     oof: pd.DataFrame,
 ) -> Explanation:
     """Global SHAP, agreement, suspects, worst mistakes, weak segments and robustness.
@@ -136,7 +136,7 @@ def _run_explain(
     data: TrainingData,
     ids: list[str],
     bundle: Bundle,
-    fold_models: list[TabularModel],
+    fold_models: Sequence[TabularModel | EnsembleModel],
     oof: pd.DataFrame,
 ) -> Explanation:
     cfg, problem, seed = config.explain, data.problem, config.seed
@@ -224,7 +224,7 @@ def _importances(
     config: Config,
     data: TrainingData,
     bundle: Bundle,
-    fold_models: list[TabularModel],
+    fold_models: Sequence[TabularModel | EnsembleModel],
     sample: np.ndarray,
     fold_of_row: np.ndarray,
     outputs: list[str],
@@ -288,7 +288,7 @@ def _rank_correlations(
 
 
 def _out_of_fold_rows(
-    oof: pd.DataFrame, data: TrainingData, fold_models: list[TabularModel]
+    oof: pd.DataFrame, data: TrainingData, fold_models: Sequence[TabularModel | EnsembleModel]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(fold of each training row, -1 where none; the rows some fold model did not see)."""
     fold_of_row = oof["fold"].to_numpy("int64") if "fold" in oof else np.full(len(data.y), -1)

@@ -22,11 +22,11 @@ from foldwise.tuning.nested import (
 )
 from foldwise.tuning.report import importances, nested_summary, param_stability, trials_table
 from foldwise.tuning.space import (
-    ESTIMATOR_DEFAULTS,
     RIDGE_SPACE,
     SEARCH_SPACES,
     check_trial_settings,
     default_trial,
+    is_default_trial,
     search_space,
     suggest,
     trial_settings,
@@ -44,7 +44,6 @@ from foldwise.tuning.tuner import StudyResult, Tuner, startup_trials
 
 __all__ = [
     "ALIVE",
-    "ESTIMATOR_DEFAULTS",
     "FINISHED",
     "RIDGE_SPACE",
     "SEARCH_SPACES",
@@ -59,6 +58,7 @@ __all__ = [
     "default_trial",
     "importances",
     "inner_folds",
+    "is_default_trial",
     "make_tuner",
     "nested_summary",
     "open_storage",

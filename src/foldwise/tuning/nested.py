@@ -8,33 +8,29 @@ scores the held-out rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from foldwise.config import Config
 from foldwise.cv import folds_fingerprint, make_folds
+from foldwise.ensembling.procedure import fit_ensemble
+from foldwise.models import TabularModel
+from foldwise.models.ensemble import EnsembleModel
 from foldwise.training import (
     TrainingData,
     derive_seed,
     fit_with_early_stopping,
     fold_scores,
     predict_scores,
+    take_rows,
 )
 from foldwise.tuning.space import check_trial_settings, search_space
 from foldwise.tuning.storage import open_storage, study_key
 from foldwise.tuning.tuner import StudyResult, Tuner
-
-
-def _subset(data: TrainingData, idx: np.ndarray) -> TrainingData:
-    return TrainingData(
-        frame=data.frame.iloc[idx].reset_index(drop=True),
-        X=data.X.iloc[idx].reset_index(drop=True),
-        y=data.y[idx],
-        problem=data.problem,
-        features=data.features,
-    )
 
 
 @dataclass
@@ -66,12 +62,17 @@ def inner_folds(data: TrainingData, config: Config, seed: int) -> list:
     )
 
 
-def plan_studies(config: Config, data: TrainingData, outer: list) -> list[PlannedStudy]:
-    """The studies of a run in order: one per outer fold (when nested), then the final one."""
+def plan_studies(
+    config: Config, data: TrainingData, outer: list, nested: bool | None = None
+) -> list[PlannedStudy]:
+    """The studies of a run in order: one per outer fold (when nested), then the final one.
+
+    ``nested`` overrides ``tune.nested`` (a time budget may drop the outer loop).
+    """
     plan = []
-    if config.tune.nested:
+    if config.tune.nested if nested is None else nested:
         for i, (train_idx, held_idx) in enumerate(outer):
-            part = _subset(data, train_idx)
+            part = take_rows(data, train_idx)
             seed = derive_seed(config.seed, 1000 + i)
             plan.append(
                 PlannedStudy(f"outer{i}", part, inner_folds(part, config, seed), seed, held_idx)
@@ -82,19 +83,30 @@ def plan_studies(config: Config, data: TrainingData, outer: list) -> list[Planne
 
 
 def make_tuner(
-    config: Config, data: TrainingData, outer: list, journal: Path, *, worker: bool
+    config: Config,
+    data: TrainingData,
+    outer: list,
+    journal: Path,
+    *,
+    worker: bool,
+    name: str | None = None,
 ) -> Tuner:
-    """The tuner every process of one configuration shares (the stage or an extra worker)."""
-    space, fixed = search_space(config, data.problem.task)
+    """The tuner every process of one configuration shares (the stage or an extra worker).
+
+    ``name``: the model searched (an ensemble member); default ``model.name``.
+    """
+    name = name or config.model.name
+    space, fixed = search_space(config, data.problem.task, name)
     check_trial_settings(config, data)
     return Tuner(
         config=config,
         storage=open_storage(config, journal),
-        key=study_key(config, data, folds_fingerprint(outer), space),
+        key=study_key(config, data, folds_fingerprint(outer), space, name),
         space=space,
         fixed=fixed,
         embedded=config.tune.storage is None,
         enqueue_defaults=not worker,
+        model_name=name,
     )
 
 
@@ -110,21 +122,50 @@ def study_exists(tuner: Tuner, name: str) -> bool:
 
 @dataclass
 class OuterFold:
-    """One outer fold: its study and the honest score on the rows the study never saw."""
+    """One outer fold: how it was tuned and the honest score on rows it never saw.
+
+    ``inner_score``: the score the procedure saw on its inner folds (the best trial's, or an
+    ensemble's inner out-of-fold score); None when nothing was scored inside (no tuning).
+    ``params``: the chosen params (an ensemble's: per member). ``studies``: per model tuned.
+    """
 
     fold: int
-    study: StudyResult
     scores: dict[str, float]
     rows: int
+    inner_score: float | None
+    params: dict[str, Any]
+    studies: dict[str, StudyResult] = field(default_factory=dict)
+    weights: dict[str, float] | None = None
+    seconds: float = 0.0
+
+    @property
+    def study(self) -> StudyResult:
+        """The one study of a single model's outer fold."""
+        return next(iter(self.studies.values()))
 
 
-def score_outer(tuner: Tuner, full: TrainingData, planned: PlannedStudy, fold: int) -> OuterFold:
-    """Run an outer study, refit its best params on the outer training part, score held-out rows."""
-    assert planned.held_out is not None
+def _score_held_out(
+    model: TabularModel | EnsembleModel, full: TrainingData, planned: PlannedStudy
+) -> tuple[dict[str, float], int]:
+    held = planned.held_out
+    assert held is not None
+    predicted = predict_scores(model, full.X.iloc[held], full.problem.task)
+    return fold_scores(full.problem, full.y[held], predicted), len(held)
+
+
+def score_outer(
+    tuner: Tuner, full: TrainingData, planned: PlannedStudy, fold: int, *, tune: bool = True
+) -> OuterFold:
+    """Run an outer study, refit its best params on the outer training part, score held-out rows.
+
+    ``tune=False`` (a time budget too short to search): the configured settings are refit.
+    """
+    started = time.perf_counter()
     part = planned.data
-    result = tuner.run(planned.name, part, planned.inner, planned.seed)
+    result = tuner.run(planned.name, part, planned.inner, planned.seed) if tune else None
+    params = dict(result.best_params) if result is not None else {}
     fitted = fit_with_early_stopping(
-        tuner.build(part, result.best_params, planned.seed),
+        tuner.build(part, params, planned.seed),
         part.frame,
         part.X,
         part.y,
@@ -133,7 +174,51 @@ def score_outer(tuner: Tuner, full: TrainingData, planned: PlannedStudy, fold: i
         seed=planned.seed,
         labels=part.problem.classes,
     )
-    held = planned.held_out
-    predicted = predict_scores(fitted.model, full.X.iloc[held], part.problem.task)
-    scores = fold_scores(part.problem, full.y[held], predicted)
-    return OuterFold(fold, result, scores, len(held))
+    scores, rows = _score_held_out(fitted.model, full, planned)
+    return OuterFold(
+        fold,
+        scores,
+        rows,
+        result.best_value if result is not None else None,
+        params,
+        {tuner.name: result} if result is not None else {},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def member_settings(tuner: Tuner, params: dict[str, Any]) -> dict[str, Any]:
+    """A member's settings: ``model.<member>``, fixed search values and tuned params."""
+    return {**tuner.config.model.settings(tuner.name), **tuner.fixed, **params}
+
+
+def score_outer_ensemble(
+    tuners: dict[str, Tuner], full: TrainingData, planned: PlannedStudy, fold: int, *, tune: bool
+) -> OuterFold:
+    """The whole ensemble procedure on an outer fold's training part, scored on its held rows.
+
+    Each member is tuned on the inner folds (when ``tune``), cross-validated on the same inner
+    folds, the weights are chosen on those inner out-of-fold predictions, the weighted members
+    are fitted on the outer training part, and the held-out rows are scored once.
+    """
+    started = time.perf_counter()
+    part = planned.data
+    studies: dict[str, StudyResult] = {}
+    params: dict[str, dict[str, Any]] = {}
+    for name, tuner in tuners.items():
+        if tune:
+            studies[name] = tuner.run(planned.name, part, planned.inner, planned.seed)
+        params[name] = dict(studies[name].best_params) if name in studies else {}
+    settings = {n: member_settings(t, params[n]) for n, t in tuners.items()}
+    config = next(iter(tuners.values())).config
+    fit = fit_ensemble(part, planned.inner, config, settings)
+    scores, rows = _score_held_out(fit.model, full, planned)
+    return OuterFold(
+        fold,
+        scores,
+        rows,
+        fit.selection.score,
+        params,
+        studies,
+        weights=fit.selection.weight_of(),
+        seconds=time.perf_counter() - started,
+    )

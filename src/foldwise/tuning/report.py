@@ -16,17 +16,18 @@ from foldwise.tuning.nested import OuterFold
 
 
 def nested_summary(outer: list[OuterFold], metric: str, space: dict[str, Any]) -> dict[str, Any]:
-    """Outer scores with mean, std and a t interval, the optimism gap and parameter stability."""
+    """Outer scores with mean, std and a t interval, the optimism gap and parameter stability.
+
+    ``space``: the single model's search space (parameter stability); an ensemble's outer
+    folds report their weights and per-member params instead.
+    """
     greater = METRICS[metric].greater_is_better
     values = np.array([o.scores[metric] for o in outer], dtype=float)
-    inner = np.array([o.study.best_value for o in outer], dtype=float)
     k = len(values)
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if k > 1 else 0.0
     half = float(stats.t.ppf(0.975, k - 1) * std / math.sqrt(k)) if k > 1 else 0.0
-    # Positive gap = the inner (tuning) score flattered the procedure.
-    gap = (inner - values) if greater else (values - inner)
-    return {
+    out: dict[str, Any] = {
         "metric": metric,
         "greater_is_better": greater,
         "outer_scores": values.tolist(),
@@ -34,16 +35,30 @@ def nested_summary(outer: list[OuterFold], metric: str, space: dict[str, Any]) -
         "std": std,
         "ci95_low": mean - half,
         "ci95_high": mean + half,
-        "inner_best_scores": inner.tolist(),
-        "optimism_gap_mean": float(gap.mean()),
-        "optimism_gap_per_fold": gap.tolist(),
-        "outer_fold_metrics": [o.scores for o in outer],
-        "best_params_per_fold": [o.study.best_params for o in outer],
-        "param_stability": param_stability([o.study.best_params for o in outer], space),
-        "trials_per_fold": [
-            {"complete": o.study.n_complete, "pruned": o.study.n_pruned} for o in outer
-        ],
     }
+    if all(o.inner_score is not None for o in outer):
+        inner = np.array([o.inner_score for o in outer], dtype=float)
+        # Positive gap = the inner (tuning or selection) score flattered the procedure.
+        gap = (inner - values) if greater else (values - inner)
+        out["inner_best_scores"] = inner.tolist()
+        out["optimism_gap_mean"] = float(gap.mean())
+        out["optimism_gap_per_fold"] = gap.tolist()
+    out["outer_fold_metrics"] = [o.scores for o in outer]
+    out["best_params_per_fold"] = [o.params for o in outer]
+    if all(o.weights is None for o in outer):
+        out["param_stability"] = param_stability([o.params for o in outer], space)
+    else:
+        out["weights_per_fold"] = [o.weights for o in outer]
+    out["trials_per_fold"] = [_trials(o) for o in outer]
+    return out
+
+
+def _trials(fold: OuterFold) -> dict[str, Any]:
+    """Trials finished in an outer fold: one model's counts, or an ensemble's per member."""
+    counts = {n: {"complete": s.n_complete, "pruned": s.n_pruned} for n, s in fold.studies.items()}
+    if fold.weights is not None:
+        return counts
+    return next(iter(counts.values()), {"complete": 0, "pruned": 0})
 
 
 def param_stability(chosen: list[dict[str, Any]], space: dict[str, Any]) -> dict[str, Any]:
@@ -91,11 +106,15 @@ def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
 def importances(study: optuna.Study) -> dict[str, float] | None:
     """fANOVA parameter importances of a study, or None when there is too little to tell."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(complete) < 3 or not complete[0].params:
+    # Trial 0 (the configured settings) may name fewer keys than the sampled trials.
+    names = max((set(t.params) for t in complete), key=len, default=set())
+    if len([t for t in complete if set(t.params) == names]) < 3 or not names:
         return None
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        found = optuna.importance.get_param_importances(
+            study, evaluator=evaluator, params=sorted(names)
+        )
     except (RuntimeError, ValueError):
         return None
     return {k: float(v) for k, v in found.items()}

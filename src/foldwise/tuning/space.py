@@ -7,7 +7,6 @@ only, never to the refits that are scored or shipped.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import optuna
@@ -46,33 +45,22 @@ SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
 RIDGE_SPACE: dict[str, RangeSpec | ChoiceSpec] = {
     "alpha": RangeSpec(low=1e-3, high=100.0, log=True)
 }
-# Defaults of the estimators for keys params.yaml does not set, so trial 0 is "the defaults".
-ESTIMATOR_DEFAULTS: dict[str, dict[str, Any]] = {
-    "catboost": {
-        "learning_rate": 0.05,
-        "depth": 6,
-        "l2_leaf_reg": 3.0,
-        "random_strength": 1.0,
-        "bagging_temperature": 1.0,
-    },
-    "hist_gradient_boosting": {
-        "learning_rate": 0.05,
-        "max_leaf_nodes": 31,
-        "min_samples_leaf": 20,
-        "l2_regularization": 1e-4,
-    },
-    "random_forest": {"min_samples_leaf": 2, "max_features": 1.0, "max_depth": 24},
-    "logistic_regression": {"C": 1.0, "alpha": 1.0},
-    "dummy": {},
-}
 
 
-def search_space(config: Config, task: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The searched dimensions and the fixed values for the chosen model, with overrides."""
-    name = config.model.name
+def search_space(
+    config: Config, task: str, name: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The searched dimensions and the fixed values of model ``name`` (default: the chosen one).
+
+    ``tune.search_space`` overrides apply to a single chosen model (an ensemble's members are
+    searched in their default spaces; params.yaml validation refuses overrides there).
+    """
+    name = name or config.model.name
     base = RIDGE_SPACE if name == "logistic_regression" and task == "regression" else None
-    space: dict[str, Any] = dict(base if base is not None else SEARCH_SPACES[name])
+    space: dict[str, Any] = dict(base if base is not None else SEARCH_SPACES.get(name, {}))
     fixed: dict[str, Any] = {}
+    if name != config.model.name:
+        return space, fixed
     for key, spec in config.tune.search_space.items():
         if isinstance(spec, RangeSpec | ChoiceSpec):
             space[key] = spec
@@ -82,39 +70,42 @@ def search_space(config: Config, task: str) -> tuple[dict[str, Any], dict[str, A
     return space, fixed
 
 
-def trial_settings(config: Config) -> dict[str, Any]:
-    """``tune.trial_settings`` of the chosen model: added for the inner-fold trial fits only."""
-    return dict(config.tune.trial_settings.get(config.model.name, {}))
+def trial_settings(config: Config, name: str | None = None) -> dict[str, Any]:
+    """``tune.trial_settings`` of model ``name``: added for the inner-fold trial fits only."""
+    return dict(config.tune.trial_settings.get(name or config.model.name, {}))  # type: ignore[call-overload]
 
 
 def check_trial_settings(config: Config, data: TrainingData) -> None:
-    """Refuse ``tune.trial_settings`` the chosen model does not know, naming the key."""
-    name = config.model.name
-    extra = trial_settings(config)
-    if not extra:
-        return
-    try:
-        model_for(name, data, config, extra)
-    except FoldwiseError as exc:
-        text = str(exc).replace(f"model.{name}.", f"tune.trial_settings.{name}.", 1)
-        raise FoldwiseError(text) from None
-
-
-def default_trial(config: Config, space: dict[str, Any]) -> dict[str, Any]:
-    """Trial 0: the model's settings from params.yaml (else the estimator's), clipped into range."""
-    name = config.model.name
-    settings = {**ESTIMATOR_DEFAULTS[name], **config.model.settings()}
-    params: dict[str, Any] = {}
-    for key, spec in space.items():
-        value = settings.get(key)
-        if isinstance(spec, ChoiceSpec):
-            params[key] = value if value in spec.choices else spec.choices[0]
+    """Refuse ``tune.trial_settings`` a fitted model does not know, naming the key."""
+    for name in config.model.members:
+        extra = trial_settings(config, name)
+        if not extra:
             continue
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-            value = math.sqrt(spec.low * spec.high) if spec.log else (spec.low + spec.high) / 2
-        value = min(max(float(value), spec.low), spec.high)
-        params[key] = round(value) if spec.type == "int" else value
-    return params
+        try:
+            model_for(name, data, config, extra)
+        except FoldwiseError as exc:
+            text = str(exc).replace(f"model.{name}.", f"tune.trial_settings.{name}.", 1)
+            raise FoldwiseError(text) from None
+
+
+def default_trial(config: Config, space: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """Trial 0: exactly the configured settings of model ``name`` for the searched keys.
+
+    Only the keys params.yaml sets (``model.<name>``) are given, unclipped even when outside
+    the search range; trial 0 suggests nothing else, so every other key keeps the
+    estimator's own default and one trial is exactly the configured model
+    (:func:`is_default_trial`).
+    """
+    settings = config.model.settings(name or config.model.name)
+    return {key: settings[key] for key in space if settings.get(key) is not None}
+
+
+DEFAULTS_ATTR = "defaults"
+
+
+def is_default_trial(trial: optuna.Trial) -> bool:
+    """Whether ``trial`` is trial 0, the configured settings (see :func:`default_trial`)."""
+    return bool(trial.user_attrs.get(DEFAULTS_ATTR))
 
 
 def suggest(trial: optuna.Trial, space: dict[str, Any]) -> dict[str, Any]:

@@ -131,13 +131,21 @@ def _redact(url: str) -> str:
     return url
 
 
-def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict) -> str:
-    """A hash of everything that defines a study, so a changed setup never resumes an old one."""
+def study_key(
+    config: Config, data: TrainingData, fingerprint: str, space: dict, name: str | None = None
+) -> str:
+    """A hash of everything that defines a study, so a changed setup never resumes an old one.
+
+    ``name``: the model searched (an ensemble member); default ``model.name``.
+    """
+    name = name or config.model.name
     payload = {
         "seed": config.seed,
-        "model": config.model.name,
-        "settings": config.model.settings(),
-        "trial_settings": trial_settings(config),
+        "model": name,
+        "settings": config.model.settings(name),
+        "trial_settings": trial_settings(config, name),
+        # Trial 0 is the configured keys only (no longer clipped estimator defaults).
+        "trial0": "configured",
         "space": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in space.items()},
         "fixed": {k: v for k, v in config.tune.search_space.items() if not hasattr(v, "low")},
         "metric": data.problem.metric,
@@ -148,6 +156,7 @@ def study_key(config: Config, data: TrainingData, fingerprint: str, space: dict)
         # with more trials is not the best of fewer: a run's result depends on its own params
         # only, so another budget is another study.
         "n_trials": config.tune.n_trials,
+        "time_budget_s": config.time_budget_s,
         "rows": len(data.y),
     }
     text = json.dumps(payload, sort_keys=True, default=str)

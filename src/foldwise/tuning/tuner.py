@@ -36,7 +36,13 @@ from foldwise.training import (
     model_for,
     predict_scores,
 )
-from foldwise.tuning.space import default_trial, suggest, trial_settings
+from foldwise.tuning.space import (
+    DEFAULTS_ATTR,
+    default_trial,
+    is_default_trial,
+    suggest,
+    trial_settings,
+)
 from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, fail_orphans
 
 
@@ -66,18 +72,25 @@ class Tuner:
     on_trial: Callable[[str, int, int], None] | None = None
     embedded: bool = True
     enqueue_defaults: bool = True
+    model_name: str | None = None  # the model tuned (an ensemble member); None: model.name
+    deadline: float | None = None  # time.monotonic() after which no trial starts (budget)
+
+    @property
+    def name(self) -> str:
+        """The model this tuner searches."""
+        return self.model_name or self.config.model.name
 
     def build(
         self, data: TrainingData, params: dict[str, Any], seed: int, *, trial: bool = False
     ) -> TabularModel:
         """The model of ``params``; ``trial`` adds ``tune.trial_settings`` (inner-fold fits)."""
-        extra = trial_settings(self.config) if trial else {}
-        settings = {**self.config.model.settings(), **self.fixed, **extra, **params}
-        if self.config.model.name == "catboost" and self.config.tune.n_jobs > 1:
+        extra = trial_settings(self.config, self.name) if trial else {}
+        settings = {**self.config.model.settings(self.name), **self.fixed, **extra, **params}
+        if self.name == "catboost" and self.config.tune.n_jobs > 1:
             settings.setdefault(
                 "thread_count", max(1, (os.cpu_count() or 2) // self.config.tune.n_jobs)
             )
-        model = model_for(self.config.model.name, data, self.config, settings)
+        model = model_for(self.name, data, self.config, settings)
         return model.set_params(seed=seed)
 
     def _objective(
@@ -85,9 +98,18 @@ class Tuner:
     ) -> Callable[[optuna.Trial], float]:
         metric = METRICS[data.problem.metric]
         task = data.problem.task
+        configured = default_trial(self.config, self.space, self.name)
 
         def objective(trial: optuna.Trial) -> float:
-            params = suggest(trial, self.space)
+            # Trial 0 asks only for the configured keys: it is the configured model exactly.
+            space = (
+                {k: v for k, v in self.space.items() if k in configured}
+                if is_default_trial(trial)
+                else self.space
+            )
+            with warnings.catch_warnings():  # trial 0 keeps a configured value out of range
+                warnings.simplefilter("ignore", UserWarning)
+                params = suggest(trial, space)
             index = _trial_index(trial)
             trial.set_user_attr("index", index)
             trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -143,16 +165,13 @@ class Tuner:
             fail_orphans(self.storage, full_name)
         objective = self._objective(data, folds, study_seed)
         target = self.config.tune.n_trials
-        deadline = (
-            None
-            if self.config.tune.timeout_s is None
-            else time.monotonic() + self.config.tune.timeout_s
-        )
+        deadline = _deadline(self.config.tune.timeout_s, self.deadline)
         while True:
             trials = study.get_trials(deepcopy=False)
             alive = [t for t in trials if t.state in ALIVE]
             finished = sum(1 for t in trials if t.state in FINISHED)
-            if finished >= target or (deadline is not None and time.monotonic() > deadline):
+            late = deadline is not None and finished >= 1 and time.monotonic() > deadline
+            if finished >= target or late:
                 break
             if len(alive) >= target:
                 if self.embedded:
@@ -169,7 +188,12 @@ class Tuner:
                 continue
             index = sum(1 for t in trials if t.state != TrialState.FAIL)
             if self.enqueue_defaults and index == 0:
-                study.enqueue_trial(default_trial(self.config, self.space))
+                with warnings.catch_warnings():  # a configured value outside the range
+                    warnings.simplefilter("ignore")
+                    study.enqueue_trial(
+                        default_trial(self.config, self.space, self.name),
+                        user_attrs={DEFAULTS_ATTR: True},
+                    )
             # Reseeding per trial index makes a resumed study ask what an uninterrupted one
             # would have: the sampler sees the same finished history and the same seed.
             seed = (
@@ -191,6 +215,13 @@ class Tuner:
             done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
             self.on_trial(name, done, target)
         return _result(name, study, time.perf_counter() - started)
+
+
+def _deadline(timeout_s: float | None, deadline: float | None) -> float | None:
+    """The earlier of ``tune.timeout_s`` from now and a time budget's deadline."""
+    ends = (deadline, None if timeout_s is None else time.monotonic() + timeout_s)
+    known = [t for t in ends if t is not None]
+    return min(known) if known else None
 
 
 def startup_trials(n_trials: int) -> int:
@@ -220,6 +251,7 @@ def _result(name: str, study: optuna.Study, seconds: float) -> StudyResult:
             "was pruned or failed)"
         )
     best = study.best_trial
+    assert best.value is not None  # a complete trial has a value
     pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
     return StudyResult(
         name=name,

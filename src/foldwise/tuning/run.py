@@ -1,0 +1,161 @@
+"""The tune stage's work: the plan, the outer loop and the final studies, for one model or an
+ensemble, and the reports they make.
+
+One model: one study per outer fold (scored by refitting its best params on the outer
+training part) and a final study. An ensemble: per outer fold, each member's study on the
+inner folds, then the whole ensemble procedure (members' inner out-of-fold predictions,
+weights, members fitted on the outer training part) scored once on the held-out rows; and a
+final study per member, whose params the train stage uses. With ``time_budget_s`` the plan
+(:mod:`foldwise.tuning.budget`) may run fewer trials, no studies, fewer members or no outer
+loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foldwise.config import Config
+from foldwise.training import TrainingData
+from foldwise.tuning.budget import (
+    BudgetPlan,
+    plan_budget,
+    probe_models,
+    startup_seconds,
+    unlimited_plan,
+)
+from foldwise.tuning.nested import (
+    OuterFold,
+    PlannedStudy,
+    make_tuner,
+    plan_studies,
+    score_outer,
+    score_outer_ensemble,
+)
+from foldwise.tuning.tuner import StudyResult, Tuner
+
+
+@dataclass(frozen=True)
+class TuningOutcome:
+    """What a tune stage run found."""
+
+    plan: BudgetPlan
+    tuners: dict[str, Tuner]
+    outer: list[OuterFold]
+    final: dict[str, StudyResult]  # the final study per model (empty without tuning)
+    seconds: dict[str, float]
+
+
+def make_plan(config: Config, data: TrainingData) -> BudgetPlan:
+    """The plan: everything params.yaml asks, or what ``time_budget_s`` allows."""
+    if config.time_budget_s is None:
+        return unlimited_plan(config)
+    start_up = startup_seconds()
+    probes = probe_models(data, config, config.model.members)
+    return plan_budget(config, len(data.y), probes, startup_seconds(), start_up)
+
+
+def _outer(
+    plan: BudgetPlan, tuners: dict[str, Tuner], data: TrainingData, planned: list[PlannedStudy]
+) -> tuple[list[OuterFold], dict[str, float]]:
+    outer, seconds = [], {}
+    ensemble = next(iter(tuners.values())).config.model.name == "ensemble"
+    for i, study in enumerate(planned):
+        for name, tuner in tuners.items():
+            tuner.deadline = plan.deadline(study.name, name)
+        if ensemble:
+            fold = score_outer_ensemble(tuners, data, study, i, tune=plan.tune)
+        else:
+            (tuner,) = tuners.values()
+            fold = score_outer(tuner, data, study, i, tune=plan.tune)
+        outer.append(fold)
+        seconds[study.name] = fold.seconds
+    return outer, seconds
+
+
+def run_tuning(
+    config: Config,
+    data: TrainingData,
+    folds: list,
+    journal: Path,
+    on_trial: Callable[[str, int, int], None] | None = None,
+    plan: BudgetPlan | None = None,
+) -> TuningOutcome:
+    """The plan's outer loop (when nested) and final studies."""
+    plan = plan or make_plan(config, data)
+    tuners = {
+        m: make_tuner(config, data, folds, journal, worker=False, name=m) for m in plan.members
+    }
+    for name, tuner in tuners.items():
+        if on_trial is not None:
+            tuner.on_trial = _named(on_trial, name)
+    planned = plan_studies(config, data, folds, nested=plan.nested)
+    outer, seconds = _outer(plan, tuners, data, planned[:-1])
+    # The fixed work measured in the outer loop tells how fast this machine is now.
+    fixed = sum(o.seconds - sum(s.seconds for s in o.studies.values()) for o in outer)
+    slowdown = plan.slowdown(fixed)
+    last = planned[-1]
+    final: dict[str, StudyResult] = {}
+    if plan.tune:
+        for name, tuner in tuners.items():
+            tuner.deadline = plan.deadline(last.name, name, slowdown)
+            final[name] = tuner.run(last.name, last.data, last.inner, last.seed)
+            seconds[f"{last.name} {name}" if len(tuners) > 1 else last.name] = final[name].seconds
+    return TuningOutcome(plan, tuners, outer, final, seconds)
+
+
+def _named(
+    on_trial: Callable[[str, int, int], None], model: str
+) -> Callable[[str, int, int], None]:
+    """Report a study's progress under ``study/model`` (an ensemble's members share names)."""
+    return lambda study, done, target: on_trial(f"{study}/{model}", done, target)
+
+
+def best_params(outcome: TuningOutcome, config: Config, metric: str) -> dict[str, Any]:
+    """``models/best_params.json``: what the train stage fits (no timings: reproducible)."""
+    plan = outcome.plan
+    params = {
+        name: {**tuner.fixed, **(outcome.final[name].best_params if name in outcome.final else {})}
+        for name, tuner in outcome.tuners.items()
+    }
+    best: dict[str, Any] = {"model": config.model.name, "metric": metric}
+    if config.model.name == "ensemble":
+        best["params"] = {}
+        best["members"] = params
+        best["inner_scores"] = {n: r.best_value for n, r in outcome.final.items()}
+    else:
+        (name,) = outcome.tuners
+        result = outcome.final.get(name)
+        best["params"] = params[name]
+        best["inner_score"] = result.best_value if result else None
+        best["rounds"] = result.best_rounds if result else None
+        best["study"] = result.study.study_name if result else None
+    if plan.budget_s is not None:
+        best["budget"] = {
+            "time_budget_s": plan.budget_s,
+            "members": list(plan.members),
+            "tuned": plan.tune,
+            "nested": plan.nested,
+            "cuts": [c.split(":")[0] for c in plan.cuts],
+        }
+    return best
+
+
+def budget_report(outcome: TuningOutcome) -> dict[str, Any] | None:
+    """What the budget bought (tune.json): the plan, trials finished, seconds spent."""
+    plan = outcome.plan
+    if plan.budget_s is None:
+        return None
+    trials: dict[str, dict[str, int]] = {}
+    for fold in outcome.outer:
+        for name, study in fold.studies.items():
+            trials.setdefault(name, {})[f"outer{fold.fold}"] = study.n_complete
+    for name, study in outcome.final.items():
+        trials.setdefault(name, {})["final"] = study.n_complete
+    return {
+        **plan.report(),
+        "trials_finished": trials,
+        "tune_stage_s": round(startup_seconds(), 1),  # this process so far, imports included
+    }
