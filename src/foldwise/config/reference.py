@@ -57,7 +57,8 @@ def type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
         parts = [type_text(a) for a in args]
         text = ", ".join(parts[:-1]) + " or " + parts[-1]
     elif origin is list:
-        text = f"list of {type_text(args[0])}"
+        inner = type_text(args[0])
+        text = f"list, each {inner}" if inner.startswith("one of") else f"list of {inner}"
     elif origin is dict:
         text = f"mapping of {type_text(args[0])} to {type_text(args[1])}"
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
