@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from foldwise.demo import write_builtin_datasets
 from foldwise.model_settings import load_config
+from foldwise.paths import ProjectPaths
 
 
 def main() -> None:
     """Write churn (sized by ``demo.rows``/``demo.seed``) and the three sklearn sets."""
-    cfg = load_config("params.yaml")
-    paths = write_builtin_datasets(Path("data/builtin"), cfg.demo.rows, cfg.demo.seed)
+    project = ProjectPaths.from_cwd()
+    cfg = load_config(project.params)
+    paths = write_builtin_datasets(project.builtin_dir, cfg.demo.rows, cfg.demo.seed)
     for name, path in paths.items():
-        print(f"generate: wrote {name} -> {path}")
+        print(f"generate: wrote {name} -> {path.relative_to(project.root)}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ TRAIN_METRICS = "reports/train/metrics.json"
 EVALUATE_METRICS = "reports/evaluate/metrics.json"
 SEGMENTS = "reports/evaluate/segments.json"
 PREDICTIONS = "reports/evaluate/predictions.parquet"
-NESTED = "reports/tune/nested_cv.json"
 PARAMS = "params.yaml"
 WORKSPACE = "workspace"
 

@@ -1,15 +1,44 @@
-"""The params.yaml sections the pipeline reads up to evaluation, and the shared value types.
+"""The params.yaml sections the pipeline reads from the model to evaluation, and shared types.
 
-Every section is a frozen, strict pydantic model that refuses unknown keys (``Section``).
+Every section is a frozen, strict pydantic model that refuses unknown keys
+(:class:`foldwise.config.base.Section`); the sections that describe the table and the problem
+live in :mod:`foldwise.config.data_sections` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from foldwise.metrics import METRICS
+from foldwise.config.base import Scalar, Section
+from foldwise.config.data_sections import (
+    CVConfig,
+    DataConfig,
+    DemoConfig,
+    ProblemConfig,
+    SplitConfig,
+)
+
+__all__ = [
+    "AuditConfig",
+    "AuditFinding",
+    "CVConfig",
+    "ChoiceSpec",
+    "CostConfig",
+    "DataConfig",
+    "DemoConfig",
+    "EnsembleConfig",
+    "EvaluateConfig",
+    "ModelConfig",
+    "ModelName",
+    "ProblemConfig",
+    "RangeSpec",
+    "Scalar",
+    "SplitConfig",
+    "TrainConfig",
+    "TuneConfig",
+]
 
 ModelName = Literal[
     "catboost",
@@ -18,7 +47,6 @@ ModelName = Literal[
     "hist_gradient_boosting",
     "dummy",
 ]
-Scalar = str | int | float | bool | None
 AuditFinding = Literal[
     "leakage",
     "train_test_duplicates",
@@ -32,123 +60,39 @@ AuditFinding = Literal[
     "outliers",
     "duplicates",
 ]
+# The name the other config modules used for the base section before it moved to base.py.
+_Section = Section
 
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class DataConfig(Section):
-    source: str = "data/builtin/churn.csv"
-    test_source: str | None = None
-    target: str = "churned"
-    id_columns: list[str] = Field(default_factory=list)
-    time_column: str | None = None
-    group_column: str | None = None
-    drop_columns: list[str] = Field(default_factory=list)
-    date_columns: list[str] = Field(default_factory=list)
-    csv_separator: Annotated[str, Field(min_length=1, max_length=1)] = ","
-    drop_duplicates: bool = True
-    decimal: Literal[".", ","] = "."
-    label_map: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _label_map_is_one_step(self) -> DataConfig:
-        for old, new in self.label_map.items():
-            if not old.strip() or not new.strip():
-                raise ValueError("data.label_map: labels must not be empty or blank")
-            if old.strip() != old:
-                raise ValueError(
-                    f"data.label_map key {old!r}: write it without surrounding spaces (cells "
-                    "are compared with their spaces trimmed)"
-                )
-            if old == new:
-                raise ValueError(f"data.label_map maps {old!r} to itself; remove the entry")
-            if new in self.label_map:
-                raise ValueError(
-                    f"data.label_map maps to {new!r}, which it also renames; each label is "
-                    "renamed once, so map every spelling straight to the final label"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _roles_do_not_overlap(self) -> DataConfig:
-        roles: dict[str, list[str]] = {
-            "data.id_columns": list(self.id_columns),
-            "data.drop_columns": list(self.drop_columns),
-            "data.time_column": [self.time_column] if self.time_column else [],
-            "data.group_column": [self.group_column] if self.group_column else [],
-        }
-        for key, cols in roles.items():
-            if self.target in cols:
-                raise ValueError(
-                    f"{key} contains the target column {self.target!r}; the target cannot also "
-                    "be an id, dropped, time or group column"
-                )
-            dupes = sorted({c for c in cols if cols.count(c) > 1})
-            if dupes:
-                raise ValueError(f"{key} lists {dupes} more than once")
-        if self.decimal == self.csv_separator:
-            raise ValueError(
-                f"data.decimal {self.decimal!r} is also data.csv_separator; a table with "
-                'decimal commas is separated by another character, e.g. csv_separator: ";"'
-            )
-        if self.time_column and self.time_column in self.drop_columns:
-            raise ValueError(f"data.time_column {self.time_column!r} is also in data.drop_columns")
-        return self
-
-
-class DemoConfig(Section):
-    rows: Annotated[int, Field(ge=500, le=20_000_000)] = 20_000
-    seed: Annotated[int, Field(ge=0)] = 0
-
-
-class ProblemConfig(Section):
-    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
-    positive_label: Scalar = None
-    metric: str = "auto"
-
-    @model_validator(mode="after")
-    def _metric_fits_task(self) -> ProblemConfig:
-        if self.metric != "auto":
-            if self.metric not in METRICS:
-                raise ValueError(
-                    f"problem.metric {self.metric!r} is not known; allowed: auto, "
-                    + ", ".join(METRICS)
-                )
-            tasks = METRICS[self.metric].tasks
-            if self.task != "auto" and self.task not in tasks:
-                raise ValueError(
-                    f"problem.metric {self.metric!r} does not fit problem.task "
-                    f"{self.task!r}; it is for {', '.join(tasks)}"
-                )
-        if self.positive_label is not None and self.task in ("regression", "multiclass"):
-            raise ValueError(
-                f"problem.positive_label is set ({self.positive_label!r}) but problem.task is "
-                f"{self.task!r}; a positive label only applies to binary tasks"
-            )
-        return self
-
-
-class SplitConfig(Section):
-    strategy: Literal["auto", "stratified", "random", "temporal", "group"] = "auto"
-    test_size: Annotated[float, Field(gt=0.0, le=0.5)] = 0.2
-
-
-class CVConfig(Section):
-    folds: Annotated[int, Field(ge=2, le=20)] = 5
-    inner_folds: Annotated[int, Field(ge=2, le=10)] = 2
-
-
-# The default members of model.name ensemble: fast, different families (README "Ensembles").
+# The default members of model.name ensemble: fast, different families (docs: Ensembles).
 ENSEMBLE_MEMBERS = ["catboost", "hist_gradient_boosting", "random_forest", "logistic_regression"]
+
+
+def _settings(**settings: Scalar) -> dict[str, Scalar]:
+    """A model-settings default, typed as the field is."""
+    return settings
+
+
+def _findings(*names: AuditFinding) -> list[AuditFinding]:
+    return list(names)
+
+
+def _per_model(**settings: dict[str, Scalar]) -> dict[ModelName, dict[str, Scalar]]:
+    return {cast(ModelName, name): value for name, value in settings.items()}
 
 
 class EnsembleConfig(Section):
     """``model.ensemble``: members (any registry name, each with its ``model.<name>`` block)."""
 
-    members: list[str] = Field(default_factory=lambda: list(ENSEMBLE_MEMBERS))
-    rounds: Annotated[int, Field(ge=1, le=1000)] = 25
+    members: list[str] = Field(
+        default_factory=lambda: list(ENSEMBLE_MEMBERS),
+        description="The models blended when model.name is ensemble; each is fitted with its own "
+        "model.<name> settings, and the weights are chosen on out-of-fold predictions.",
+    )
+    rounds: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=25,
+        description="Rounds of greedy ensemble selection with replacement (Caruana et al. "
+        "2004): a member chosen k times of the rounds gets weight k / rounds.",
+    )
 
     @model_validator(mode="after")
     def _known_members(self) -> EnsembleConfig:
@@ -166,16 +110,59 @@ class EnsembleConfig(Section):
         return self
 
 
-class ModelConfig(Section):
-    # ensemble: a weighted blend of model.ensemble.members, weights chosen out of fold.
-    name: Literal[ModelName, "ensemble"] = "catboost"
-    catboost: dict[str, Scalar] = Field(default_factory=dict)
-    logistic_regression: dict[str, Scalar] = Field(default_factory=dict)
-    random_forest: dict[str, Scalar] = Field(default_factory=dict)
-    hist_gradient_boosting: dict[str, Scalar] = Field(default_factory=dict)
-    dummy: dict[str, Scalar] = Field(default_factory=dict)
-    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
-    max_onehot_categories: Annotated[int, Field(ge=2, le=1000)] = 20
+class ModelConfig(_Section):
+    name: Literal[ModelName, "ensemble"] = Field(
+        default="catboost",
+        description="The model the tune and train stages fit (`logistic_regression` is ridge "
+        "for regression; `ensemble`: a weighted blend of model.ensemble.members, weights "
+        "chosen out of fold).",
+        json_schema_extra={"comment": "{choices}"},
+    )
+    ensemble: EnsembleConfig = Field(
+        default_factory=EnsembleConfig,
+        description="The members and selection rounds of model.name ensemble.",
+    )
+    catboost: dict[str, Scalar] = Field(
+        default_factory=lambda: _settings(
+            iterations=1000, learning_rate=0.1, depth=6, max_ctr_complexity=2
+        ),
+        description="Fixed CatBoost settings, passed to the estimator (unknown keys are refused "
+        "by name). Unset keys keep CatBoost's library defaults (e.g. border_count 254). The "
+        "shipped model needs them: border_count 64 and no feature combinations cost 0.008 AUC "
+        "on the demo and 1% RMSE on a house-price table; tune.trial_settings keeps those for "
+        "the trial fits only.",
+        json_schema_extra={
+            "notes": {
+                "iterations": "an upper bound: early stopping finds the rounds",
+                "max_ctr_complexity": "CTRs of feature pairs: on the house-price table as "
+                "accurate as the library default (4), and cheaper",
+            }
+        },
+    )
+    logistic_regression: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Fixed settings of the linear model, e.g. C: 1.0 (classification) or "
+        "alpha: 1.0 (ridge, regression).",
+    )
+    random_forest: dict[str, Scalar] = Field(
+        default_factory=lambda: _settings(n_estimators=300, min_samples_leaf=2),
+        description="Fixed random-forest settings (e.g. n_estimators, min_samples_leaf).",
+    )
+    hist_gradient_boosting: dict[str, Scalar] = Field(
+        default_factory=lambda: _settings(max_iter=500, learning_rate=0.05),
+        description="Fixed settings of scikit-learn's histogram gradient boosting.",
+    )
+    dummy: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Settings of the dummy baseline, e.g. strategy: prior (classification) or "
+        "mean (regression).",
+    )
+    max_onehot_categories: Annotated[int, Field(ge=2, le=1000)] = Field(
+        default=20,
+        description="Categorical columns with more levels than this get target encoding "
+        "instead of one-hot (models other than CatBoost).",
+        json_schema_extra={"comment": "more levels than this: target encoding instead of one-hot"},
+    )
 
     def settings(self, name: str | None = None) -> dict[str, Scalar]:
         """The fixed settings from params.yaml for model ``name`` (default: the chosen one)."""
@@ -190,40 +177,145 @@ class ModelConfig(Section):
         return list(self.ensemble.members) if self.name == "ensemble" else [self.name]
 
 
-class AuditConfig(Section):
-    fail_on: list[AuditFinding] = Field(default_factory=list)
-    leakage_score: Annotated[float, Field(gt=0.5, le=1.0)] = 0.9
-    leakage_r2: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
-    drift_psi: Annotated[float, Field(gt=0.0)] = 0.25
-    adversarial_auc: Annotated[float, Field(gt=0.5, le=1.0)] = 0.75
-    near_constant_share: Annotated[float, Field(gt=0.5, le=1.0)] = 0.99
-    high_cardinality: Annotated[int, Field(ge=2)] = 50
-    missing_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    outlier_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05
-    imbalance_ratio: Annotated[float, Field(ge=1.0)] = 20.0
-    max_rows: Annotated[int, Field(ge=1000)] = 200_000
-    duplicate_excess: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
+class AuditConfig(_Section):
+    fail_on: list[AuditFinding] = Field(
+        default_factory=lambda: _findings("leakage", "train_test_duplicates", "temporal_overlap"),
+        description="Findings that fail the audit stage: leakage, train_test_duplicates, "
+        "temporal_overlap, drift, adversarial, missing, constant, high_cardinality, "
+        "imbalance, outliers, duplicates.",
+    )
+    leakage_score: Annotated[float, Field(gt=0.5, le=1.0)] = Field(
+        default=0.9,
+        description="A column whose cross-validated ROC-AUC on its own reaches this, and stands "
+        "out from the other columns (robust z >= 2), is flagged as leakage (classification). "
+        "Near-perfect columns (>= 0.99) and columns far above all others (robust z > 5, AUC "
+        ">= 0.8) are flagged regardless.",
+        json_schema_extra={
+            "comment": "single-feature CV ROC-AUC that flags leakage (classification)"
+        },
+    )
+    leakage_r2: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.8,
+        description="The same for regression, as R2.",
+        json_schema_extra={"comment": "the same for regression, as R2"},
+    )
+    drift_psi: Annotated[float, Field(gt=0.0)] = Field(
+        default=0.25,
+        description="Population stability index between train and test above which a column "
+        "is flagged as drifted.",
+        json_schema_extra={"comment": "PSI train vs test that flags drift"},
+    )
+    adversarial_auc: Annotated[float, Field(gt=0.5, le=1.0)] = Field(
+        default=0.75,
+        description="ROC-AUC of a classifier telling train rows from test rows above which the "
+        "split is flagged.",
+        json_schema_extra={
+            "comment": "AUC of telling train rows from test rows that flags the split"
+        },
+    )
+    near_constant_share: Annotated[float, Field(gt=0.5, le=1.0)] = Field(
+        default=0.99,
+        description="A column whose most common value covers at least this share is near-constant.",
+        json_schema_extra={"comment": "most common value's share that flags a column"},
+    )
+    high_cardinality: Annotated[int, Field(ge=2)] = Field(
+        default=50,
+        description="Categorical columns with more distinct values are flagged as "
+        "high-cardinality.",
+        json_schema_extra={"comment": "distinct values that flag a categorical column"},
+    )
+    missing_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.5,
+        description="Columns missing more than this share are flagged.",
+    )
+    outlier_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.05,
+        description="Numeric columns with more than this share outside 3xIQR fences are flagged.",
+    )
+    imbalance_ratio: Annotated[float, Field(ge=1.0)] = Field(
+        default=20.0,
+        description="Majority/minority class ratio above which the target is flagged as "
+        "imbalanced.",
+        json_schema_extra={"comment": "majority/minority class ratio that flags the target"},
+    )
+    max_rows: Annotated[int, Field(ge=1000)] = Field(
+        default=200_000,
+        description="Rows sampled for the audit's model-based checks (leakage, adversarial "
+        "validation).",
+        json_schema_extra={"comment": "rows sampled for the model-based checks"},
+    )
+    duplicate_excess: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.01,
+        description="train_test_duplicates is judged against the training table's own repeat "
+        "rate (the share of its rows equal to another training row): it fails only when the "
+        "test rows equal training rows significantly more often (one-sided Fisher exact test, "
+        "p < 0.001) and the share in excess, (observed - expected) / (1 - expected), reaches "
+        "this.",
+        json_schema_extra={
+            "comment": "train_test_duplicates fails only when this share of test rows equals "
+            "training rows beyond the table's own repeat rate"
+        },
+    )
 
 
-class TrainConfig(Section):
-    early_stopping_rounds: Annotated[int, Field(ge=1)] = 50
-    validation_size: Annotated[float, Field(gt=0.0, le=0.5)] = 0.2
-    threshold: Literal["f1", "cost"] = "f1"
+class TrainConfig(_Section):
+    early_stopping_rounds: Annotated[int, Field(ge=1)] = Field(
+        default=50,
+        description="Boosting models stop after this many rounds without improvement on the "
+        "carved validation part.",
+        json_schema_extra={"comment": "boosting: stop after this many rounds without improvement"},
+    )
+    validation_size: Annotated[float, Field(gt=0.0, le=0.5)] = Field(
+        default=0.2,
+        description="Share of a training part carved out (respecting time and groups) to find "
+        "the number of rounds; the model is then refit on all rows with that number.",
+        json_schema_extra={"comment": "share of the training part carved out for early stopping"},
+    )
+    threshold: Literal["f1", "cost"] = Field(
+        default="f1",
+        description="Binary only: choose the decision threshold from out-of-fold predictions "
+        "by maximising `f1`, or by minimising `cost` (see `evaluate.cost`). Never from the test "
+        "set.",
+        json_schema_extra={
+            "comment": "binary decision threshold from out-of-fold predictions: {choices}"
+        },
+    )
 
 
-class CostConfig(Section):
-    false_positive: Annotated[float, Field(ge=0.0)] = 1.0
-    false_negative: Annotated[float, Field(ge=0.0)] = 1.0
+class CostConfig(_Section):
+    false_positive: Annotated[float, Field(ge=0.0)] = Field(
+        default=1.0,
+        description="Cost of one false positive, for `train.threshold: cost` and the cost "
+        "reported by evaluate.",
+    )
+    false_negative: Annotated[float, Field(ge=0.0)] = Field(
+        default=5.0, description="Cost of one false negative."
+    )
 
 
-class EvaluateConfig(Section):
-    segments: list[str] = Field(default_factory=list)
-    segment_min_rows: Annotated[int, Field(ge=1)] = 30
-    cost: CostConfig = Field(default_factory=CostConfig)
-    bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = 1000
+class EvaluateConfig(_Section):
+    segments: list[str] = Field(
+        default_factory=list,
+        description="Columns whose values (or quantile bins, for numbers) get their own metrics "
+        "on the test set; segments much worse than the whole are flagged.",
+        json_schema_extra={"comment": "metrics per value of these columns"},
+    )
+    segment_min_rows: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Segments with fewer test rows are listed without a metric."
+    )
+    cost: CostConfig = Field(
+        default_factory=CostConfig,
+        description="Costs of the two errors of a binary decision.",
+        json_schema_extra={"comment": "used when train.threshold is cost"},
+    )
+    bootstrap_samples: Annotated[int, Field(ge=100, le=100_000)] = Field(
+        default=1000,
+        description="Bootstrap resamples of the test rows for the primary metric's 95% interval.",
+        json_schema_extra={"comment": "resamples for the primary metric's 95% interval"},
+    )
 
 
-class RangeSpec(Section):
+class RangeSpec(_Section):
     """A numeric search range: ``{low: 0.01, high: 0.3, log: true}``; ``type`` int or float."""
 
     low: float
@@ -240,23 +332,84 @@ class RangeSpec(Section):
         return self
 
 
-class ChoiceSpec(Section):
+class ChoiceSpec(_Section):
     """A categorical search dimension: ``{choices: [a, b]}``."""
 
     choices: Annotated[list[str | int | float | bool], Field(min_length=1)]
 
 
-class TuneConfig(Section):
-    n_trials: Annotated[int, Field(ge=1, le=100_000)] = 30
-    timeout_s: Annotated[float, Field(gt=0)] | None = None
-    storage: str | None = None
-    nested: bool = True
-    n_jobs: Annotated[int, Field(ge=1, le=64)] = 1
-    pruning: bool = True
-    search_space: dict[str, RangeSpec | ChoiceSpec | Scalar] = Field(default_factory=dict)
-    # Settings added to model.<name> for the inner-fold trial fits only (cheaper fits to rank
-    # trials); outer refits, the train stage and the bundle use model.<name> alone.
-    trial_settings: dict[ModelName, dict[str, Scalar]] = Field(default_factory=dict)
+class TuneConfig(_Section):
+    n_trials: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=6,
+        description="Finished trials per study (one study per outer fold, plus the final one); "
+        "6 keeps the default run within 5 minutes on 2 cores. `1` runs trial 0 (the model's "
+        "default settings) only. TPE models the finished trials after half of them (3 to 10), "
+        "the others are random.",
+        json_schema_extra={
+            "comment": "finished trials per study (one study per outer fold + final)"
+        },
+    )
+    timeout_s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None,
+        description="Optional time limit per study, in seconds.",
+        json_schema_extra={"comment": "optional time limit per study, in seconds"},
+    )
+    storage: str | None = Field(
+        default=None,
+        description="`null`: an embedded journal file (`.foldwise/tune/studies.journal`, "
+        "untracked) that survives a killed run; or a database URL (`postgresql://...`) shared "
+        "by several workers.",
+        json_schema_extra={
+            "comment": "null: embedded journal file; postgresql://... to share workers"
+        },
+    )
+    nested: bool = Field(
+        default=True,
+        description="Run the outer loop that gives the honest estimate; `false` skips it for a "
+        "quick run (the report says so).",
+        json_schema_extra={"comment": "false: skip the outer loop (quick, but no honest estimate)"},
+    )
+    n_jobs: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description="Trials run at once. With 1 (and the embedded storage) a rerun reproduces "
+        "`best_params.json` exactly.",
+        json_schema_extra={
+            "comment": "trials at once; 1 makes a rerun reproduce best_params exactly"
+        },
+    )
+    pruning: bool = Field(
+        default=True,
+        description="Stop a trial early when its score on an inner fold is in the bottom "
+        "quarter of the finished trials' scores on that fold.",
+        json_schema_extra={"comment": "stop trials whose fold scores are in the bottom quarter"},
+    )
+    search_space: dict[str, RangeSpec | ChoiceSpec | Scalar] = Field(
+        default_factory=dict,
+        description="Overrides of the model's search space: `name: {low, high, log, type: "
+        "int|float}`, `name: {choices: [...]}`, or `name: value` to fix a setting.",
+        json_schema_extra={
+            "comment": "overrides, e.g. depth: {low: 4, high: 10, type: int}; lr: 0.1 fixes it"
+        },
+    )
+    trial_settings: dict[ModelName, dict[str, Scalar]] = Field(
+        default_factory=lambda: _per_model(
+            catboost=_settings(border_count=64, max_ctr_complexity=1)
+        ),
+        description="Settings added to `model.<name>` for the inner-fold trial fits only, per "
+        "model: cheaper fits (about 2-3x faster) to rank the trials. Outer refits, the train "
+        "stage and the bundle use `model.<name>` alone, so the nested estimate measures exactly "
+        "the model that is shipped. Unknown keys stop the run naming "
+        "`tune.trial_settings.<model>.<key>`.",
+        json_schema_extra={
+            "comment": "added to model.<name> for the inner-fold trial fits only: cheaper fits "
+            "to rank trials (~2-3x faster); outer refits, train and the bundle use model.<name> "
+            "alone, so the nested estimate measures exactly what is shipped",
+            "notes": {
+                "catboost.border_count": "the library default is 254",
+                "catboost.max_ctr_complexity": "no feature combinations",
+            },
+        },
+    )
 
     @model_validator(mode="after")
     def _storage_url(self) -> TuneConfig:

@@ -16,8 +16,6 @@ import pyarrow.compute as pc
 
 from foldwise.monitor.reference import bin_index, calibrate, is_binned, positive_probability
 
-PERIODS = ("day", "week", "month")
-
 
 def period_keys(ts: np.ndarray, period: str) -> tuple[np.ndarray, list[str]]:
     """Integer codes of each timestamp's period and the sorted period labels they index."""

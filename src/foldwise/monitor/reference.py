@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 REFERENCE_FORMAT = 1
-REFERENCE_FILE = "reference.json"
 DEFAULT_BINS = 10
 MAX_CATEGORIES = 500  # more levels than this: new-category checks are skipped for the column
 SCORE_BINS = 200  # fine bins of the binary score, for confidence-based performance estimation

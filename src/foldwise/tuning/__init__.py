@@ -34,7 +34,6 @@ from foldwise.tuning.space import (
 from foldwise.tuning.storage import (
     ALIVE,
     FINISHED,
-    CappedRDBStorage,
     StudyFullError,
     check_journal,
     open_storage,
@@ -47,7 +46,6 @@ __all__ = [
     "FINISHED",
     "RIDGE_SPACE",
     "SEARCH_SPACES",
-    "CappedRDBStorage",
     "OuterFold",
     "PlannedStudy",
     "StudyFullError",
