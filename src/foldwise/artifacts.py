@@ -80,7 +80,7 @@ def read_schema(path: Path) -> dict[str, Any]:
 def load_bundle_checked(directory: Path) -> Bundle:
     """The model bundle in ``directory``; any read failure names the file that failed."""
     from foldwise.bundle import MANIFEST, MODEL_DIR, Bundle
-    from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE
+    from foldwise.models import MODEL_FILE, MODEL_NAMES, PIPELINE_FILE, saved_model_file
 
     if not directory.is_dir():
         raise FoldwiseError(f"{directory}: model bundle not found; {REBUILD}")
@@ -88,7 +88,8 @@ def load_bundle_checked(directory: Path) -> Bundle:
     state = read_json_checked(directory / MODEL_DIR / MODEL_FILE, ("format", "params", "fitted"))
     params = state.get("params")
     name = params.get("name") if isinstance(params, dict) else None
-    model_file = directory / MODEL_DIR / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
+    saved = saved_model_file(name) if name in MODEL_NAMES else PIPELINE_FILE
+    model_file = directory / MODEL_DIR / saved
     if not model_file.is_file():
         raise _missing(model_file)
     try:
