@@ -17,6 +17,8 @@ ModelName = Literal[
     "random_forest",
     "hist_gradient_boosting",
     "dummy",
+    "lightgbm",
+    "extra_trees",
 ]
 Scalar = str | int | float | bool | None
 AuditFinding = Literal[
@@ -147,6 +149,8 @@ class ModelConfig(_Section):
     random_forest: dict[str, Scalar] = Field(default_factory=dict)
     hist_gradient_boosting: dict[str, Scalar] = Field(default_factory=dict)
     dummy: dict[str, Scalar] = Field(default_factory=dict)
+    lightgbm: dict[str, Scalar] = Field(default_factory=dict)
+    extra_trees: dict[str, Scalar] = Field(default_factory=dict)
     max_onehot_categories: Annotated[int, Field(ge=2, le=1000)] = 20
 
     def settings(self, name: str | None = None) -> dict[str, Scalar]:
