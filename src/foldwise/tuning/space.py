@@ -85,7 +85,7 @@ ESTIMATOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "colsample_bytree": 1.0,
         "reg_lambda": 0.0,
     },
-    "extra_trees": {"max_features": 1.0, "min_samples_leaf": 1},
+    "extra_trees": {"max_features": 0.5, "min_samples_leaf": 1},
 }
 
 
