@@ -18,7 +18,13 @@ from foldwise.explain.plots import waterfall
 from foldwise.models import feature_frame
 from foldwise.stage import write_text_atomic
 
-NEEDS_BACKGROUND = ("logistic_regression", "dummy", "random_forest", "hist_gradient_boosting")
+NEEDS_BACKGROUND = (
+    "logistic_regression",
+    "dummy",
+    "random_forest",
+    "extra_trees",
+    "hist_gradient_boosting",
+)
 
 
 @dataclass
