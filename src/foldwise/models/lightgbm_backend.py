@@ -295,6 +295,10 @@ def _with_defaults(
         "objective": _OBJECTIVE[task],
         "num_iterations": 2000,  # an upper bound: early stopping finds the rounds
         "learning_rate": 0.05,
+        # Smoother categorical splits than LightGBM's 10 and 100 (rare levels join the rest):
+        # on the demo's 498-level city column +0.007 CV AUC; no effect without categories.
+        "cat_smooth": 50,
+        "min_data_per_group": 200,
         "seed": seed,
         # One thread: measured on the demo's 16,000 rows on a busy 2-core machine, 4.1 s
         # against 73 s with two (OpenMP threads spin while waiting for each other), and the
