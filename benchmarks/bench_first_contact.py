@@ -249,7 +249,7 @@ def catboost_defaults(work: Path) -> dict:
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     from foldwise.metrics import score
-    from foldwise.models.frame import _model_frame, feature_frame
+    from foldwise.models.frame import feature_frame, model_frame
     from foldwise.problem import Problem
 
     schema = json.loads((work / "data" / "prepared" / "schema.json").read_text())
@@ -257,8 +257,8 @@ def catboost_defaults(work: Path) -> dict:
     features = schema["features"]
     train = pd.read_parquet(work / "data" / "prepared" / "train.parquet")
     test = pd.read_parquet(work / "data" / "prepared" / "test.parquet")
-    X_train = _model_frame(feature_frame(train, features), features)
-    X_test = _model_frame(feature_frame(test, features), features)
+    X_train = model_frame(feature_frame(train, features), features)
+    X_test = model_frame(feature_frame(test, features), features)
     y_train = problem.encode(train[problem.target])
     y_test = problem.encode(test[problem.target])
     cats = [f["name"] for f in features if f["kind"] == "categorical"]

@@ -116,7 +116,15 @@ def test_shuffled_test_target_changes_only_evaluate(project):
 
 
 @pytest.mark.parametrize(
-    "model", ["logistic_regression", "random_forest", "hist_gradient_boosting", "dummy"]
+    "model",
+    [
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+        "dummy",
+        "lightgbm",
+        "extra_trees",
+    ],
 )
 def test_every_model_runs_end_to_end(project, model):
     _setup(project)
@@ -124,7 +132,12 @@ def test_every_model_runs_end_to_end(project, model):
     # on a busy 2-core CI machine a forest's or HGB's one-row p99 can pass 50 ms and its batch
     # throughput fall under 2,000 rows/s (1,178 measured once).
     project.set_params(
-        model={"name": model, "random_forest": {"n_estimators": 50}},
+        model={
+            "name": model,
+            "random_forest": {"n_estimators": 50},
+            "extra_trees": {"n_estimators": 50},
+            "lightgbm": {"n_estimators": 300, "learning_rate": 0.1},
+        },
         production={"max_latency_ms": 5000.0, "min_rows_per_s": 1.0},
     )
     project.dvc("repro")

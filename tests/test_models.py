@@ -30,6 +30,8 @@ FAST = {
     "random_forest": {"n_estimators": 20},
     "logistic_regression": {},
     "dummy": {},
+    "lightgbm": {"n_estimators": 30},
+    "extra_trees": {"n_estimators": 20},
 }
 
 
@@ -133,6 +135,7 @@ def test_fit_does_not_mutate_its_input():
     [
         ("catboost", {"iterations": 300, "learning_rate": 0.3}, "Logloss"),
         ("hist_gradient_boosting", {"max_iter": 300, "learning_rate": 0.3}, "log_loss"),
+        ("lightgbm", {"n_estimators": 300, "learning_rate": 0.3}, "binary_logloss"),
     ],
 )
 def test_early_stopping_stops_early_on_noise(name, settings, metric):
@@ -158,6 +161,9 @@ def test_early_stopping_stops_early_on_noise(name, settings, metric):
         ("catboost", "regression", "RMSE"),
         ("catboost", "multiclass", "MultiClass"),
         ("hist_gradient_boosting", "regression", "half_squared_error"),
+        ("lightgbm", "regression", "rmse"),
+        ("lightgbm", "multiclass", "multi_logloss"),
+        ("lightgbm", "binary", "binary_logloss"),
     ],
 )
 def test_boosting_without_validation_records_the_training_curve(name, task, metric):
@@ -170,7 +176,7 @@ def test_boosting_without_validation_records_the_training_curve(name, task, metr
     assert model.learning_curve_["validation"] is None
 
 
-@pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "dummy"])
+@pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "extra_trees", "dummy"])
 def test_non_boosting_models_ignore_the_validation_part(name):
     X, y = make_data("binary")
     model = make_model(name, "binary").fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
@@ -181,7 +187,7 @@ def test_non_boosting_models_ignore_the_validation_part(name):
         model.with_iterations(5)
 
 
-@pytest.mark.parametrize("name", ["catboost", "hist_gradient_boosting"])
+@pytest.mark.parametrize("name", ["catboost", "hist_gradient_boosting", "lightgbm"])
 def test_with_iterations_fixes_the_rounds(name):
     X, y = make_data("multiclass")
     # CatBoost's aliases of iterations are replaced, not added to.
@@ -229,7 +235,10 @@ def test_unseen_categories_at_predict_time(name):
     assert np.isfinite(proba).all()
 
 
-@pytest.mark.parametrize("name", ["catboost", "logistic_regression", "hist_gradient_boosting"])
+@pytest.mark.parametrize(
+    "name",
+    ["catboost", "logistic_regression", "hist_gradient_boosting", "lightgbm", "extra_trees"],
+)
 def test_text_rows_from_a_csv_score_like_typed_rows(name):
     X, y = make_data("binary")
     model = make_model(name, "binary").fit(X, y)
@@ -413,12 +422,16 @@ def test_single_class_training_rows_are_an_error():
 # ----------------------------------------------------------------- seeds
 
 
-@pytest.mark.parametrize("name", ["catboost", "random_forest", "hist_gradient_boosting"])
+@pytest.mark.parametrize(
+    "name", ["catboost", "random_forest", "hist_gradient_boosting", "lightgbm", "extra_trees"]
+)
 def test_seed_makes_fits_reproducible(name):
     X, y = make_data("regression")
     settings = {"max_features": 0.5} if name == "hist_gradient_boosting" else {}
     if name == "catboost":
         settings = {"rsm": 0.5, "subsample": 0.7, "bootstrap_type": "Bernoulli"}
+    if name == "lightgbm":
+        settings = {"subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.5}
     first = make_model(name, "regression", seed=3, settings=settings).fit(X, y)
     again = clone(first).fit(X, y)
     other = make_model(name, "regression", seed=4, settings=settings).fit(X, y)
@@ -444,7 +457,8 @@ def test_save_and_load_give_identical_predictions(name, tmp_path):
     # The learning curve is written with 6 significant digits, like every report.
     assert loaded.learning_curve_ == rounded(model.learning_curve_)
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    expected_file = "model.cbm" if name == "catboost" else "pipeline.skops"
+    native = {"catboost": "model.cbm", "lightgbm": "lightgbm_model.txt"}
+    expected_file = native.get(name, "pipeline.skops")
     assert (tmp_path / "model" / expected_file).is_file()
 
 
@@ -457,7 +471,7 @@ def test_a_fresh_process_gives_bit_identical_predictions(tmp_path):
     X, y = make_data("binary")
     X.to_parquet(tmp_path / "rows.parquet")
     expected = {}
-    for name in ("catboost", "hist_gradient_boosting", "logistic_regression"):
+    for name in ("catboost", "hist_gradient_boosting", "logistic_regression", "lightgbm"):
         model = make_model(name, "binary").fit(X, y)
         model.save(tmp_path / name)
         expected[name] = model.predict_proba(X)
@@ -502,3 +516,161 @@ def test_catboost_file_is_byte_identical_across_fits(tmp_path):
         model.save(tmp_path / str(i))
         blobs.append((tmp_path / str(i) / "model.cbm").read_bytes())
     assert blobs[0] == blobs[1]
+
+
+# ----------------------------------------------------------------- LightGBM and extra trees
+
+
+def _categorical_signal(n: int = 1500, seed: int = 0):
+    """A binary target driven by a 12-level category (three levels say yes) and a number."""
+    rng = np.random.default_rng(seed)
+    levels = np.array([f"level{i:02d}" for i in range(12)], dtype=object)
+    colour = levels[rng.integers(0, 12, size=n)]
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.2] = np.nan
+    yes = np.isin(colour, ["level03", "level07", "level10"])
+    y = ((yes.astype(float) + 0.3 * np.nan_to_num(x) + rng.normal(0, 0.3, n)) > 0.5).astype(int)
+    frame = pd.DataFrame({"x": x, "colour": pd.Series(colour, dtype="str")})
+    features = [
+        {"name": "x", "kind": "numeric"},
+        {"name": "colour", "kind": "categorical", "n_categories": 12},
+    ]
+    return frame, y.astype("int64"), features
+
+
+def test_lightgbm_splits_categories_natively_and_learns_missing_values():
+    X, y, features = _categorical_signal()
+    model = TabularModel("lightgbm", "binary", features, settings={"n_estimators": 40}).fit(X, y)
+    trees = model.estimator_.booster.dump_model()["tree_info"]
+
+    def decisions(node):
+        if "split_feature" not in node:
+            return []
+        here = [(node["split_feature"], node["decision_type"], node["missing_type"])]
+        return here + decisions(node["left_child"]) + decisions(node["right_child"])
+
+    splits = [d for tree in trees for d in decisions(tree["tree_structure"])]
+    # The category is split by level groups ("=="), never by an order of codes.
+    assert {kind for feature, kind, _ in splits if feature == 1} == {"=="}
+    # Numbers keep their missing values: the splits on x learnt where NaN goes.
+    assert any(missing == "NaN" for feature, _, missing in splits if feature == 0)
+    proba = model.predict_proba(X)[:, 1]
+    yes = X["colour"].isin(["level03", "level07", "level10"]).to_numpy()
+    assert proba[yes].mean() > 0.7
+    assert proba[~yes].mean() < 0.3
+
+
+def test_lightgbm_unseen_and_missing_categories_take_the_other_side():
+    X, y, features = _categorical_signal()
+    X.loc[X.index[::20], "colour"] = None  # missing cells in training: their own level
+    model = TabularModel("lightgbm", "binary", features, settings={"n_estimators": 40}).fit(X, y)
+    rows = pd.DataFrame({"x": [0.0, 0.0, 0.0], "colour": ["level03", "never-seen", None]})
+    proba = model.predict_proba(rows)[:, 1]
+    assert proba[0] > 0.7  # a level that says yes
+    assert proba[1] < 0.5  # unseen: the "other levels" side
+    assert np.isfinite(proba).all()
+    codes = model.estimator_.codes.matrix(model.model_input(rows))[:, 1]
+    assert np.isnan(codes[1])  # unseen: no code
+    assert codes[0] >= 0
+    assert codes[2] >= 0  # missing is a level of its own
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", ["lightgbm", "extra_trees"])
+def test_new_families_save_and_load_bit_identical_for_every_task(name, task, tmp_path):
+    X, y = make_data(task)
+    model = make_model(name, task)
+    if model.supports_early_stopping:
+        model.fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
+        assert model.n_iterations_ == model.best_iteration_
+    else:
+        model.fit(X, y)
+    model.save(tmp_path / "model")
+    loaded = TabularModel.load(tmp_path / "model")
+    assert np.array_equal(scores(loaded, X), scores(model, X))
+    assert loaded.n_iterations_ == model.n_iterations_
+    files = {p.name for p in (tmp_path / "model").iterdir()}
+    expected = {"lightgbm_model.txt", "lightgbm_categories.json"} if name == "lightgbm" else set()
+    assert files == {"model.json", *(expected or {"pipeline.skops"})}
+
+
+def test_lightgbm_file_is_byte_identical_across_fits(tmp_path):
+    X, y = make_data("multiclass")
+    blobs = []
+    for i in range(2):
+        model = make_model("lightgbm", "multiclass", seed=5).fit(X, y)
+        model.save(tmp_path / str(i))
+        blobs.append((tmp_path / str(i) / "lightgbm_model.txt").read_bytes())
+    assert blobs[0] == blobs[1]
+    state = (tmp_path / "0" / "model.json").read_text()
+    assert '"lightgbm": "' in state  # the library version is recorded beside the model
+
+
+def test_lightgbm_early_stopped_model_matches_a_fixed_round_refit():
+    X, y = make_data("binary", n=300, noise=2.0)
+    settings = {"n_estimators": 200, "learning_rate": 0.3}
+    model = make_model("lightgbm", "binary", settings=settings, early_stopping_rounds=5)
+    model.fit(X.iloc[:200], y[:200], X_val=X.iloc[200:], y_val=y[200:])
+    assert model.best_iteration_ < 200
+    fixed = model.with_iterations(model.best_iteration_).fit(X.iloc[:200], y[:200])
+    assert np.array_equal(model.predict_proba(X), fixed.predict_proba(X))
+
+
+def test_lightgbm_class_missing_from_training_rows_keeps_every_column():
+    X, y = make_data("multiclass")
+    keep = y != 2
+    model = make_model("lightgbm", "multiclass", n_classes=3).fit(X[keep], y[keep])
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert proba[:, 2].max() < 0.05  # never seen, so never likely
+
+
+def test_extra_trees_use_the_forests_encoding_and_predict_on_one_thread():
+    X, y = make_data("multiclass")
+    model = make_model("extra_trees", "multiclass").fit(X, y)
+    steps = model.estimator_.named_steps
+    labels = [label for label, _, _ in steps["preprocess"].transformers_]
+    assert labels == ["numeric", "one_hot", "target_encoded"]
+    assert type(steps["model"]).__name__ == "ExtraTreesClassifier"
+    assert steps["model"].n_jobs == 1
+    assert not steps["model"].bootstrap
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "message"),
+    [
+        ("lightgbm", {"learning_rat": 0.1}, r"model\.lightgbm\.learning_rat .*'learning_rate'"),
+        ("lightgbm", {"num_leave": 8}, r"model\.lightgbm\.num_leave .*'num_leaves'"),
+        ("lightgbm", {"early_stopping_round": 5}, r"model\.lightgbm\.early_stopping_round is set"),
+        ("lightgbm", {"n_iter_no_change": 5}, r"model\.lightgbm\.n_iter_no_change is set"),
+        ("lightgbm", {"categorical_feature": "0"}, r"model\.lightgbm\.categorical_feature is set"),
+        ("lightgbm", {"num_class": 3}, r"model\.lightgbm\.num_class is set by foldwise"),
+        (
+            "lightgbm",
+            {"min_data_in_leaf": 5, "min_child_samples": 3},
+            r"model\.lightgbm\.min_data_in_leaf and model\.lightgbm\.min_child_samples both",
+        ),
+        ("extra_trees", {"n_estimator": 5}, r"model\.extra_trees\.n_estimator .*'n_estimators'"),
+    ],
+)
+def test_new_family_settings_errors_name_the_key(name, settings, message):
+    with pytest.raises(FoldwiseError, match=message):
+        build_model(name, task="binary", features=FEATURES, settings=settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "message"),
+    [
+        ("lightgbm", {"num_leaves": 1}, r"model\.lightgbm\.num_leaves: LightGBM refuses"),
+        ("lightgbm", {"learning_rate": "fast"}, r"model\.lightgbm\.learning_rate: LightGBM"),
+        ("extra_trees", {"n_estimators": 0}, r"model\.extra_trees\.n_estimators: .*range"),
+    ],
+)
+def test_new_family_bad_values_name_the_key(name, settings, message):
+    X, y = make_data("binary")
+    with pytest.raises(FoldwiseError, match=message):
+        make_model(name, "binary", settings=settings).fit(X, y)
+    backend = TabularModel(name, "binary", FEATURES).backend
+    with pytest.raises(FoldwiseError, match=message):
+        backend.check_values("binary", settings)  # what params.yaml validation runs, no fit

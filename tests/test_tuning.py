@@ -685,6 +685,6 @@ def test_one_trial_is_exactly_the_configured_model(name, settings, tmp_path):
     built = tuner.build(data, result.best_params, 0)
     assert built.settings == settings
     if name == "random_forest":
-        estimator = built._sklearn_estimator()
+        estimator = built.backend.estimator(built.spec())
         assert estimator.max_features == "sqrt"
         assert estimator.max_depth is None

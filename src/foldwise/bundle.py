@@ -20,7 +20,7 @@ from foldwise.integrity import (
     read_verified_manifest,
     seal_manifest,
 )
-from foldwise.models import CATBOOST_FILE, MODEL_FILE, PIPELINE_FILE, TabularModel
+from foldwise.models import MODEL_FILE, MODEL_NAMES, PIPELINE_FILE, TabularModel, saved_model_file
 from foldwise.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_model
 from foldwise.problem import Problem
 from foldwise.production.ensemble_scoring import EnsembleScorer, scorer_for
@@ -228,7 +228,7 @@ def _saved_model_file(folder: Path) -> Path:
     state = read_json_checked(folder / MODEL_FILE, ("format", "params", "fitted"))
     params = state.get("params")
     name = params.get("name") if isinstance(params, dict) else None
-    model_file = folder / (CATBOOST_FILE if name == "catboost" else PIPELINE_FILE)
+    model_file = folder / (saved_model_file(name) if name in MODEL_NAMES else PIPELINE_FILE)
     if not model_file.is_file():
         raise missing(model_file)
     return model_file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,8 @@ from catboost import CatBoostError
 from foldwise.config import ChoiceSpec, Config, RangeSpec, read_config
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS
-from foldwise.models import MODEL_NAMES, TabularModel
-from foldwise.models.registry import (
-    InvalidParameterError,
-    _check_reserved,
-    _invalid_parameter,
-    _unknown_setting,
-)
+from foldwise.models import MODEL_NAMES, backend_for
+from foldwise.models.settings import unknown_setting
 
 
 def _catboost_value_error(settings: dict[str, Any], task: str) -> str | None:
@@ -43,12 +37,7 @@ def _catboost_value_error(settings: dict[str, Any], task: str) -> str | None:
 
 
 def _estimator_keys(name: str, task: str) -> tuple[str, list[str]]:
-    model = TabularModel(name=name, task=task, features=[], settings={})  # type: ignore[arg-type]
-    if name == "catboost":
-        cls = model._catboost_class()
-        return cls.__name__, [p for p in inspect.signature(cls).parameters if p != "self"]
-    estimator = model._sklearn_estimator()
-    return type(estimator).__name__, list(estimator.get_params(deep=False))
+    return backend_for(name).setting_keys(task)  # type: ignore[arg-type]
 
 
 def _check_values(name: str, task: str, settings: dict[str, Any], where: str) -> None:
@@ -61,15 +50,7 @@ def _check_values(name: str, task: str, settings: dict[str, Any], where: str) ->
                 where = f"{where}.{named.group(1)}"
             raise FoldwiseError(f"{where}: CatBoost refuses the value ({problem})")
         return
-    model = TabularModel(name=name, task=task, features=[], settings={})  # type: ignore[arg-type]
-    estimator = model._sklearn_estimator().set_params(**settings)
-    validate = getattr(estimator, "_validate_params", None)
-    if validate is None:
-        return
-    try:
-        validate()
-    except InvalidParameterError as exc:
-        raise _invalid_parameter(name, exc) from None
+    backend_for(name).check_values(task, settings)  # type: ignore[arg-type]
 
 
 def _check_keys(name: str, keys: list[str], tasks: list[str], prefix: str) -> None:
@@ -77,9 +58,9 @@ def _check_keys(name: str, keys: list[str], tasks: list[str], prefix: str) -> No
     for key in sorted(keys):
         if all(key not in allowed for _, allowed in known):
             estimator, allowed = known[0]
-            error = _unknown_setting(name, key, estimator, allowed)
+            error = unknown_setting(name, key, estimator, allowed)
             raise FoldwiseError(str(error).replace(f"model.{name}.{key}", f"{prefix}.{key}", 1))
-    _check_reserved(name, dict.fromkeys(keys))
+    backend_for(name).check_reserved(keys)
 
 
 def check_model_settings(config: Config, task: str | None = None) -> None:

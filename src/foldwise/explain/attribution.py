@@ -1,9 +1,11 @@
 """SHAP values of a registry model on feature frames, in the model's own output space.
 
-CatBoost uses its native ``ShapValues`` (TreeSHAP), the linear model the exact interventional
-linear SHAP (``coef * (x - mean)`` on the encoded columns, summed back per input column),
-random forests and histogram boosting ``shap.TreeExplainer``. Any model none of these can
-explain (the dummy model, or a tree model shap refuses) falls back to
+CatBoost uses its native ``ShapValues`` (TreeSHAP), LightGBM its native ``pred_contrib``
+(TreeSHAP; what ``shap.TreeExplainer`` itself calls for a LightGBM booster, without re-parsing
+the trees, so categorical splits are explained exactly), the linear model the exact
+interventional linear SHAP (``coef * (x - mean)`` on the encoded columns, summed back per input
+column), random forests, extra trees and histogram boosting ``shap.TreeExplainer``. Any model
+none of these can explain (the dummy model, or a tree model shap refuses) falls back to
 model-agnostic permutation SHAP (shap's PermutationExplainer scheme, batched) on a smaller
 sample, and says so in :attr:`Attribution.note`.
 """
@@ -25,6 +27,7 @@ PERMUTATIONS = 2  # each forward and backward
 FOREST_MAX_ROWS = 300
 LINEAR_BACKGROUND = 2000
 ADDITIVITY_TOLERANCE = 1e-6  # relative to the largest output, for explainers checked here
+_FORESTS = ("random_forest", "extra_trees")
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -80,7 +83,7 @@ def _full_classes(values: np.ndarray, known: np.ndarray, k: int) -> np.ndarray:
 def _catboost(model: TabularModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     from catboost import Pool
 
-    frame = model._model_input(X)
+    frame = model.model_input(X)
     cats = [str(f["name"]) for f in model.features if f["kind"] == "categorical"]
     raw = np.asarray(
         model.estimator_.get_feature_importance(Pool(frame, cat_features=cats), type="ShapValues"),
@@ -94,6 +97,11 @@ def _catboost(model: TabularModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     return _full_classes(values, known, model.n_classes_), _full_classes(
         base, known, model.n_classes_
     )
+
+
+def _lightgbm(model: TabularModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    raw = model.estimator_.contributions(model.model_input(X))  # (n, outputs, p + 1)
+    return raw[:, :, :-1].transpose(0, 2, 1), raw[0, :, -1]
 
 
 def column_owners(preprocessor: object) -> list[str]:
@@ -137,8 +145,8 @@ def _linear(
 ) -> tuple[np.ndarray, np.ndarray]:
     pipeline = model.estimator_
     pre, estimator = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-    encoded = np.asarray(pre.transform(model._model_input(X)), dtype="float64")
-    reference = np.asarray(pre.transform(model._model_input(background)), dtype="float64")
+    encoded = np.asarray(pre.transform(model.model_input(X)), dtype="float64")
+    reference = np.asarray(pre.transform(model.model_input(background)), dtype="float64")
     mean = reference.mean(axis=0)
     coef = np.atleast_2d(np.asarray(estimator.coef_, dtype="float64"))  # (k', m)
     intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype="float64"))
@@ -159,14 +167,14 @@ def _tree(
 
     pipeline = model.estimator_
     pre, estimator = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-    encoded = np.asarray(pre.transform(model._model_input(X)), dtype="float64")
+    encoded = np.asarray(pre.transform(model.model_input(X)), dtype="float64")
     explainer = shap.TreeExplainer(estimator)
     raw = explainer.shap_values(encoded, check_additivity=False)
     raw = np.stack(raw, axis=-1) if isinstance(raw, list) else np.asarray(raw, dtype="float64")
     if raw.ndim == 2:
         raw = raw[:, :, None]
     base = np.atleast_1d(np.asarray(explainer.expected_value, dtype="float64"))
-    space = "probability" if model.name == "random_forest" else "log-odds"
+    space = "probability" if model.name in _FORESTS else "log-odds"
     if model.task == "binary" and raw.shape[-1] == 2:
         raw, base = raw[:, :, 1:], base[1:]
     values = np.einsum("nmk,mp->npk", raw, _grouping(column_owners(pre), features))
@@ -185,7 +193,7 @@ def check_margin_additivity(
     shap checks additivity against its own reading of the trees, which ignores the
     categorical splits of histogram boosting; this checks against the model itself.
     """
-    frame = model._model_input(X)
+    frame = model.model_input(X)
     if model.task == "regression":
         margin = np.asarray(model.estimator_.predict(frame), dtype="float64")[:, None]
     else:
@@ -320,14 +328,17 @@ def explain_single(
     if model.name == "catboost":
         values, base = _catboost(model, X)
         return attribution(values, base, logits, "CatBoost ShapValues (TreeSHAP)", None, rows)
+    if model.name == "lightgbm":
+        values, base = _lightgbm(model, X)
+        return attribution(values, base, logits, "LightGBM pred_contrib (TreeSHAP)", None, rows)
     if model.name == "logistic_regression":
         reference = background.iloc[:LINEAR_BACKGROUND]
         values, base = _linear(model, X, reference, features)
         method = "linear SHAP (exact, independent features)"
         return attribution(values, base, logits, method, None, rows)
     rng = np.random.default_rng(seed)
-    if model.name in ("random_forest", "hist_gradient_boosting"):
-        cap = FOREST_MAX_ROWS if model.name == "random_forest" else len(X)
+    if model.name in (*_FORESTS, "hist_gradient_boosting"):
+        cap = FOREST_MAX_ROWS if model.name in _FORESTS else len(X)
         if len(X) > cap:
             rows = np.sort(rng.choice(len(X), size=cap, replace=False))
         try:

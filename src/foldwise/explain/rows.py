@@ -24,6 +24,7 @@ NEEDS_BACKGROUND = (
     "logistic_regression",
     "dummy",
     "random_forest",
+    "extra_trees",
     "hist_gradient_boosting",
     ENSEMBLE_NAME,  # its members are explained against the same rows (permutation SHAP)
 )

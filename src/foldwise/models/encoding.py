@@ -2,7 +2,9 @@
 
 Numbers are imputed (and scaled for the linear model); categorical columns with few levels are
 one-hot encoded, the others target encoded with seeded cross-fitting. HistGradientBoosting
-encodes up to :data:`HGB_MAX_CATEGORIES` levels natively. CatBoost takes the model frame as is.
+encodes up to :data:`HGB_MAX_CATEGORIES` levels natively (the rest target encoded). Extra trees
+and random forests share the one-hot / target encoding; CatBoost and LightGBM take categories
+natively.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 
 from foldwise.metrics import Task
+from foldwise.models.settings import ModelSpec
 
 # HistGradientBoosting encodes at most this many categories per feature natively.
 HGB_MAX_CATEGORIES = 255
@@ -54,63 +57,67 @@ def _target_encoder(task: Task, y: np.ndarray, seed: int) -> TargetEncoder:
     return TargetEncoder(target_type=target_type, shuffle=True, random_state=seed)
 
 
-class EncodingMixin:
-    """The preprocessing of a :class:`~foldwise.models.TabularModel` (scikit-learn models)."""
+def categorical_groups(
+    features: list[dict[str, Any]], table: pd.DataFrame, limit: int
+) -> tuple[list[str], list[str]]:
+    """Categorical columns with at most ``limit`` categories, and the rest."""
+    low: list[str] = []
+    high: list[str] = []
+    for feature in features:
+        if feature["kind"] != "categorical":
+            continue
+        name = str(feature["name"])
+        count = feature.get("n_categories")
+        if count is None:
+            count = table[name].nunique()
+        (low if int(count) <= limit else high).append(name)
+    return low, high
 
-    name: str
-    task: Task
-    seed: int
-    features: list[dict]
-    max_onehot_categories: int
 
-    def _categorical_groups(self, table: pd.DataFrame, limit: int) -> tuple[list[str], list[str]]:
-        """Categorical columns with at most ``limit`` categories, and the rest."""
-        low: list[str] = []
-        high: list[str] = []
-        for feature in self.features:
-            if feature["kind"] != "categorical":
-                continue
-            name = str(feature["name"])
-            count = feature.get("n_categories")
-            if count is None:
-                count = table[name].nunique()
-            (low if int(count) <= limit else high).append(name)
-        return low, high
+def _hgb_parts(
+    spec: ModelSpec, table: pd.DataFrame, y: np.ndarray, max_bins: int, numeric: list[str]
+) -> list[tuple[str, Any, list[str]]]:
+    limit = min(HGB_MAX_CATEGORIES, max_bins)
+    low, high = categorical_groups(spec.features, table, limit)
+    parts: list[tuple[str, Any, list[str]]] = []
+    # Native categories first: the model's categorical mask relies on this order.
+    if low:
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            max_categories=limit,
+        )
+        parts.append(("native_categories", encoder, low))
+    if numeric:
+        parts.append(("numeric", "passthrough", numeric))
+    if high:
+        parts.append(("target_encoded", _target_encoder(spec.task, y, spec.seed), high))
+    return parts
 
-    def _preprocessor(
-        self, table: pd.DataFrame, y: np.ndarray, estimator: BaseEstimator
-    ) -> ColumnTransformer | None:
-        if self.name == "dummy":
-            return None
-        numeric = [str(f["name"]) for f in self.features if f["kind"] != "categorical"]
-        parts: list[tuple[str, Any, list[str]]] = []
-        if self.name == "hist_gradient_boosting":
-            limit = min(HGB_MAX_CATEGORIES, int(estimator.get_params()["max_bins"]))
-            low, high = self._categorical_groups(table, limit)
-            # Native categories first: the model's categorical mask relies on this order.
-            if low:
-                encoder = OrdinalEncoder(
-                    handle_unknown="use_encoded_value",
-                    unknown_value=np.nan,
-                    max_categories=limit,
-                )
-                parts.append(("native_categories", encoder, low))
-            if numeric:
-                parts.append(("numeric", "passthrough", numeric))
-            if high:
-                parts.append(("target_encoded", _target_encoder(self.task, y, self.seed), high))
-        else:
-            low, high = self._categorical_groups(table, self.max_onehot_categories)
-            scale = self.name == "logistic_regression"
-            if numeric:
-                imputer = SimpleImputer(strategy="median", add_indicator=True)
-                steps = [("impute", imputer)] + ([("scale", StandardScaler())] if scale else [])
-                parts.append(("numeric", Pipeline(steps), numeric))
-            if low:
-                onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-                parts.append(("one_hot", onehot, low))
-            if high:
-                encoder = _target_encoder(self.task, y, self.seed)
-                steps = [("encode", encoder)] + ([("scale", StandardScaler())] if scale else [])
-                parts.append(("target_encoded", Pipeline(steps), high))
+
+def preprocessor(
+    spec: ModelSpec, table: pd.DataFrame, y: np.ndarray, estimator: BaseEstimator
+) -> ColumnTransformer | None:
+    """The unfitted preprocessing of a scikit-learn model (None for the dummy model)."""
+    if spec.name == "dummy":
+        return None
+    numeric = [str(f["name"]) for f in spec.features if f["kind"] != "categorical"]
+    if spec.name == "hist_gradient_boosting":
+        max_bins = int(estimator.get_params()["max_bins"])
+        parts = _hgb_parts(spec, table, y, max_bins, numeric)
         return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+    parts = []
+    low, high = categorical_groups(spec.features, table, spec.max_onehot_categories)
+    scale = spec.name == "logistic_regression"
+    if numeric:
+        imputer = SimpleImputer(strategy="median", add_indicator=True)
+        steps = [("impute", imputer)] + ([("scale", StandardScaler())] if scale else [])
+        parts.append(("numeric", Pipeline(steps), numeric))
+    if low:
+        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        parts.append(("one_hot", onehot, low))
+    if high:
+        encoder = _target_encoder(spec.task, y, spec.seed)
+        steps = [("encode", encoder)] + ([("scale", StandardScaler())] if scale else [])
+        parts.append(("target_encoded", Pipeline(steps), high))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)

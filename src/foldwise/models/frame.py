@@ -1,7 +1,7 @@
 """The model's view of feature columns: the schema's typed frame, then plain model input.
 
 :func:`feature_frame` reads raw rows (as scoring input or a CSV gives them) into the schema's
-dtypes, raising :class:`FoldwiseError` naming a column it cannot convert; :func:`_model_frame`
+dtypes, raising :class:`FoldwiseError` naming a column it cannot convert; :func:`model_frame`
 turns that typed frame into what the estimators see: floats for numbers, booleans and dates,
 text for categories with missing cells as :data:`MISSING_CATEGORY`.
 """
@@ -184,7 +184,7 @@ def _category_values(values: pd.Series) -> np.ndarray:
 
 def reference_model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
     """The estimators' input for raw rows by the reference path (what fast scoring must equal)."""
-    return _model_frame(feature_frame(frame, features), features)
+    return model_frame(feature_frame(frame, features), features)
 
 
 def coerce_column(values: pd.Series, kind: str, name: str) -> pd.Series:
@@ -195,10 +195,10 @@ def coerce_column(values: pd.Series, kind: str, name: str) -> pd.Series:
 def model_values(values: pd.Series, kind: str) -> np.ndarray:
     """One coerced column (:func:`coerce_column`) as the estimators see it."""
     frame = pd.DataFrame({"v": values}, copy=False)
-    return _model_frame(frame, [{"name": "v", "kind": kind}])["v"].to_numpy()
+    return model_frame(frame, [{"name": "v", "kind": kind}])["v"].to_numpy()
 
 
-def _model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
+def model_frame(frame: pd.DataFrame, features: list[dict]) -> pd.DataFrame:
     """Floats for numbers, booleans and dates (days since 1970); plain text for categories."""
     columns: dict[str, Any] = {}
     for feature in features:

@@ -2,13 +2,14 @@
 
 :class:`TabularModel` takes the typed feature frame of :func:`feature_frame` and fits its
 preprocessing inside :meth:`TabularModel.fit` only, so within cross-validation every encoder,
-imputer and scaler sees the training fold and nothing else. Its parts live beside it: the
-estimator of each registry name (:mod:`.registry`), the encoding (:mod:`.encoding`), the
-early-stopped fits (:mod:`.fitting`) and the saved files (:mod:`.persistence`).
+imputer and scaler sees the training fold and nothing else. What differs between libraries
+(building the estimator from the settings, early-stopped fits and learning curves, the saved
+files) is delegated to the registry name's backend (:func:`~foldwise.models.registry.backend_for`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,20 +19,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import TASKS, Task
-from foldwise.models.encoding import EncodingMixin
-from foldwise.models.fitting import FittingMixin
-from foldwise.models.frame import _model_frame, feature_frame
-from foldwise.models.persistence import PersistenceMixin
-from foldwise.models.registry import (
-    _CATBOOST_ALIASES,
-    _ITERATION_KEY,
-    EARLY_STOPPING_MODELS,
-    MODEL_NAMES,
-    EstimatorMixin,
-)
+from foldwise.models.backend import Backend
+from foldwise.models.frame import feature_frame, model_frame
+from foldwise.models.persistence import read_state, write_state
+from foldwise.models.registry import EARLY_STOPPING_MODELS, backend_for
+from foldwise.models.settings import ModelSpec
 
 
-class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin, BaseEstimator):
+class TabularModel(BaseEstimator):
     """One registry model with its preprocessing, fitted together on raw feature frames.
 
     ``n_classes`` is the number of classes of a classification task; when ``None`` it is taken
@@ -68,18 +63,29 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
     def is_classifier(self) -> bool:
         return self.task != "regression"
 
+    @property
+    def backend(self) -> Backend:
+        """The library backend of this model's registry name."""
+        return backend_for(self.name)
+
+    def spec(self) -> ModelSpec:
+        """The parameters a backend builds and fits from."""
+        return ModelSpec(
+            name=self.name,
+            task=self.task,
+            features=list(self.features),
+            settings=dict(self.settings or {}),
+            seed=self.seed,
+            max_onehot_categories=self.max_onehot_categories,
+            early_stopping_rounds=self.early_stopping_rounds,
+        )
+
     def check_settings(self) -> None:
         """Raise FoldwiseError for an unknown model, task, or setting; fits nothing."""
-        if self.name not in MODEL_NAMES:
-            raise FoldwiseError(
-                f"model.name {self.name!r} is not known; allowed: {', '.join(MODEL_NAMES)}"
-            )
+        backend = self.backend
         if self.task not in TASKS:
             raise FoldwiseError(f"task {self.task!r} is not one of {', '.join(TASKS)}")
-        if self.name == "catboost":
-            self._catboost_params()
-        else:
-            self._sklearn_estimator()
+        backend.check(self.spec())
 
     def with_iterations(self, n: int) -> TabularModel:
         """An unfitted copy that trains exactly ``n`` boosting rounds."""
@@ -87,13 +93,14 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
             raise ValueError(f"model {self.name!r} has no boosting rounds to fix")
         if int(n) < 1:
             raise ValueError(f"the number of rounds must be at least 1, got {n}")
-        key = _ITERATION_KEY[self.name]
-        aliases = _CATBOOST_ALIASES["iterations"] if self.name == "catboost" else {key}
-        settings = {k: v for k, v in (self.settings or {}).items() if k not in aliases}
-        settings[key] = int(n)
         copy = clone(self)
-        copy.set_params(settings=settings)
+        copy.set_params(settings=self.backend.with_rounds(dict(self.settings or {}), int(n)))
         return copy
+
+    def model_input(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Raw rows as the fitted estimator's input (the model frame)."""
+        check_is_fitted(self, "estimator_")
+        return model_frame(feature_frame(frame, self.features), self.features)
 
     # ----------------------------------------------------------------- fitting
 
@@ -117,25 +124,26 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
             raise FoldwiseError("the schema lists no features; a model needs at least one")
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together")
-        early_stop = X_val is not None and self.supports_early_stopping
-        table = _model_frame(feature_frame(X, self.features), self.features)
+        table = model_frame(feature_frame(X, self.features), self.features)
         y = self._check_target(y, len(table))
-        table_val = None
-        if early_stop:
-            table_val = _model_frame(feature_frame(X_val, self.features), self.features)
-            y_val = self._check_target(y_val, len(table_val))
-        self._set_classes(y, y_val if early_stop else None)
+        validation = None
+        if X_val is not None and y_val is not None and self.supports_early_stopping:
+            table_val = model_frame(feature_frame(X_val, self.features), self.features)
+            validation = (table_val, self._check_target(y_val, len(table_val)))
+        self._set_classes(y, None if validation is None else validation[1])
+        fitted = self.backend.fit(
+            self.spec(), table, y, validation, getattr(self, "n_classes_", None)
+        )
+        self.estimator_ = fitted.estimator
+        self.best_iteration_: int | None = fitted.best_iteration
+        self.learning_curve_: dict[str, Any] | None = fitted.learning_curve
+        self.n_iterations_: int | None = fitted.n_iterations
+        self._set_feature_names()
+        return self
 
-        self.best_iteration_: int | None = None
-        self.learning_curve_: dict[str, Any] | None = None
-        self.n_iterations_: int | None = None
-        if self.name == "catboost":
-            self._fit_catboost(table, y, table_val, y_val)
-        else:
-            self._fit_sklearn(table, y, table_val, y_val)
+    def _set_feature_names(self) -> None:
         self.feature_names_in_ = np.array([str(f["name"]) for f in self.features], dtype=object)
         self.n_features_in_ = len(self.features)
-        return self
 
     def _check_target(self, y: Any, n_rows: int) -> np.ndarray:
         values = np.asarray(y)
@@ -167,15 +175,11 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
 
     # ----------------------------------------------------------------- predicting
 
-    def _model_input(self, frame: pd.DataFrame) -> pd.DataFrame:
-        check_is_fitted(self, "estimator_")
-        return _model_frame(feature_frame(frame, self.features), self.features)
-
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities of shape (n, k), one column per class code."""
         if not self.is_classifier:
             raise ValueError("predict_proba is for classification; this model is a regressor")
-        proba = np.asarray(self.estimator_.predict_proba(self._model_input(X)), dtype="float64")
+        proba = np.asarray(self.estimator_.predict_proba(self.model_input(X)), dtype="float64")
         known = np.asarray(self.estimator_.classes_).astype("int64")
         if proba.shape[1] == self.n_classes_ and np.array_equal(known, self.classes_):
             return proba
@@ -187,8 +191,43 @@ class TabularModel(EstimatorMixin, EncodingMixin, FittingMixin, PersistenceMixin
         """Class codes (argmax of the probabilities) for classification, values for regression."""
         if self.is_classifier:
             return self.predict_proba(X).argmax(axis=1).astype("int64")
-        values = self.estimator_.predict(self._model_input(X))
+        values = self.estimator_.predict(self.model_input(X))
         return np.asarray(values, dtype="float64").reshape(-1)
+
+    # ----------------------------------------------------------------- files
+
+    def save(self, directory: Path) -> None:
+        """Write the fitted model: the backend's native file(s) plus ``model.json``."""
+        check_is_fitted(self, "estimator_")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        backend = self.backend
+        params = self.get_params(deep=False)
+        backend.save(self.estimator_, directory, params)
+        fitted = {
+            "n_classes": getattr(self, "n_classes_", None),
+            "best_iteration": self.best_iteration_,
+            "n_iterations": self.n_iterations_,
+            "learning_curve": self.learning_curve_,
+        }
+        write_state(directory, params, fitted, backend.versions())
+
+    @classmethod
+    def load(cls, directory: Path) -> TabularModel:
+        """Read a model written by :meth:`save`."""
+        directory = Path(directory)
+        state = read_state(directory)
+        model = cls(**state["params"])
+        model.estimator_ = model.backend.load(directory, model.spec())
+        fitted = state["fitted"]
+        model.best_iteration_ = fitted["best_iteration"]
+        model.n_iterations_ = fitted["n_iterations"]
+        model.learning_curve_ = fitted["learning_curve"]
+        if fitted["n_classes"] is not None:
+            model.n_classes_ = int(fitted["n_classes"])
+            model.classes_ = np.arange(model.n_classes_)
+        model._set_feature_names()
+        return model
 
 
 def build_model(

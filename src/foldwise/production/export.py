@@ -4,7 +4,8 @@ CatBoost exports itself (``save_model(format="onnx")``) when it has no categoric
 its ONNX export has no way to carry the hashed categories and their statistics (CTRs), so a
 model with categorical features stays in the native ``model.cbm``. scikit-learn pipelines go
 through skl2onnx, which covers imputers, scalers, one-hot encoding, linear models and forests
-but not ``TargetEncoder`` (high-cardinality columns) nor every estimator. The parity check
+but not ``TargetEncoder`` (high-cardinality columns) nor every estimator. LightGBM models are
+not exported (see :data:`LIGHTGBM_REASON`). The parity check
 scores thousands of raw rows both ways; the file is kept only when the largest absolute
 difference of probabilities (or values) is at most ``PARITY_TOLERANCE``.
 """
@@ -22,6 +23,12 @@ from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
 
 PARITY_TOLERANCE = 1e-5
+LIGHTGBM_REASON = (
+    "LightGBM models are not exported to ONNX: skl2onnx has no converter for a LightGBM "
+    "booster (onnxmltools has one, but it is not a foldwise dependency and does not carry the "
+    "bundle's category codes); the native lightgbm_model.txt with lightgbm_categories.json "
+    "stays the deployable artifact"
+)
 
 
 def ensemble_reason(model: EnsembleModel) -> str:
@@ -112,6 +119,8 @@ def export_onnx(bundle: Bundle, rows: pd.DataFrame, path: Path) -> dict[str, Any
         import onnxruntime as ort
     except ImportError:
         return {"exported": False, "reason": "onnxruntime is not installed"}
+    if model.name == "lightgbm":
+        return {"exported": False, "reason": LIGHTGBM_REASON}
     export = _catboost_onnx if catboost else _sklearn_onnx
     reason = export(bundle, model, path)
     if reason is not None:

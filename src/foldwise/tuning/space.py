@@ -40,6 +40,20 @@ SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {
     },
     "logistic_regression": {"C": RangeSpec(low=1e-3, high=100.0, log=True)},
     "dummy": {},
+    # FLAML's LightGBM dimensions, narrowed to where early-stopped fits of 1k-100k rows land
+    # (FLAML also searches the rounds, which early stopping learns here).
+    "lightgbm": {
+        "learning_rate": RangeSpec(low=0.02, high=0.3, log=True),
+        "num_leaves": RangeSpec(low=8, high=256, log=True, type="int"),
+        "min_child_samples": RangeSpec(low=2, high=100, log=True, type="int"),
+        "colsample_bytree": RangeSpec(low=0.4, high=1.0),
+        "reg_lambda": RangeSpec(low=1e-3, high=10.0, log=True),
+    },
+    # FLAML's extra-trees dimensions (features per split, leaf size); trees stay at 300.
+    "extra_trees": {
+        "max_features": RangeSpec(low=0.1, high=1.0),
+        "min_samples_leaf": RangeSpec(low=1, high=20, log=True, type="int"),
+    },
 }
 # The linear model's regression twin (ridge) is tuned on alpha instead of C.
 RIDGE_SPACE: dict[str, RangeSpec | ChoiceSpec] = {
