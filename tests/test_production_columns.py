@@ -190,13 +190,15 @@ def test_small_inputs_match_dates_in_python_as_arrow_does(cells):
 ODD_TEXT = st.one_of(
     st.text(alphabet=" \t\n\x0b\x1c\u00a0\u2003\u0663é,.-+eE0123456789naiftyTRUE_", max_size=8),
     st.sampled_from(["\u0663", " 1,5 ", "1_000", "1,234", "12,34", "nan", "NaN", "+inf", "Yes "]),
+    st.sampled_from(["+nan", "-nan", "1.e5", "0x10", "1e", "+-1", ".e5", "_1", "1__0", "٣.5"]),
+    st.sampled_from(["2021-W01-1", "20210304", "0999-01-01", "2021-02-29", "2021-13-01"]),
 )
 CELLS = st.one_of(MISSING, NUMBER_TEXT, CATEGORIES, BOOLEANS, DATES, ODD_TEXT, NUMBERS)
 # Mostly cells of the kind, so that most columns are read (a column with one odd cell is not).
 KIND_CELLS = {
     "numeric": st.one_of(MISSING, NUMBER_TEXT, NUMBER_TEXT.map(lambda v: v.replace(",", ""))),
     "boolean": st.one_of(MISSING, BOOLEANS.map(str), BOOLEANS.map(lambda v: f" {v} ".upper())),
-    "datetime": st.one_of(MISSING, DATES),
+    "datetime": st.one_of(MISSING, DATES, st.sampled_from(["2021-W01-1", "0999-01-01"])),
     "categorical": st.one_of(MISSING, CATEGORIES),
 }
 

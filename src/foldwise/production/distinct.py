@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from foldwise.numbers import INFINITE, number_patterns
 # Beyond this many distinct values in a column, the kernels of columns.py cost less.
 MAX_DISTINCT = 1024
 _UNSURE = object()  # a value these rules do not read with certainty
-_PLAIN, _GROUPED, _ = (re.compile(p, re.ASCII) for p in number_patterns("."))
+_, _GROUPED, _ = (re.compile(p, re.ASCII) for p in number_patterns("."))
 _INFINITE = re.compile(INFINITE.pattern, re.ASCII | re.IGNORECASE)
 _MISSING_LIKE = re.compile(MISSING_LIKE)
 # The ISO dates columns.py reads by Arrow's cast (see its _ISO_DATE), read here by datetime.
@@ -38,6 +38,9 @@ _ISO_DATE = re.compile(
     r"[1-9]\d{3}-\d{2}-\d{2}([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?", re.ASCII
 )
 _EPOCH = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_DAY_US_INT = 86_400_000_000
+_DIGIT_OR_POINT = frozenset("0123456789.")
 _ONE_US = timedelta(microseconds=1)
 _DAY_US = np.timedelta64(86_400_000_000, "us")
 _NAT = np.iinfo("int64").min  # NaT as int64
@@ -64,8 +67,13 @@ def _number(value: Any) -> Any:
     text = _clean(value)
     if text is None or text is _UNSURE:
         return np.nan if text is None else text
-    if _PLAIN.fullmatch(text):
+    try:  # float() reads the plain numbers, and more: underscores, nan and inf words
         number = float(text)
+        plain = "_" not in text and text.lstrip("+-")[:1] in _DIGIT_OR_POINT
+    except ValueError:
+        plain = False
+    if plain:
+        pass
     elif _GROUPED.fullmatch(text):
         number = float(text.replace(",", ""))
     elif _INFINITE.fullmatch(text):
@@ -87,9 +95,12 @@ def _microseconds(value: Any) -> Any:
     text = _clean(value)
     if text is None or text is _UNSURE:
         return text
-    if not _ISO_DATE.fullmatch(text):
-        return _UNSURE
     try:  # an impossible date (2024-02-30): the reference names it
+        if len(text) == 10 and text[4] == "-" == text[7] and text[5] != "W" and text[0] != "0":
+            # YYYY-MM-DD: with these dashes (not a week date) fromisoformat reads only digits
+            return (date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL) * _DAY_US_INT
+        if not _ISO_DATE.fullmatch(text):
+            return _UNSURE
         return (datetime.fromisoformat(text) - _EPOCH) // _ONE_US
     except ValueError:
         return _UNSURE
