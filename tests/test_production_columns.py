@@ -9,6 +9,7 @@ message.
 
 from __future__ import annotations
 
+import gc
 from datetime import date, datetime
 
 import numpy as np
@@ -20,8 +21,11 @@ from hypothesis import strategies as st
 
 from foldwise.errors import FoldwiseError
 from foldwise.models import MODEL_NAMES
+from foldwise.models.frame import coerce_column, model_values
+from foldwise.production import distinct
 from foldwise.production.columns import iso_dates
-from foldwise.production.scoring import FastScorer
+from foldwise.production.distinct import distinct_values
+from foldwise.production.scoring import FastScorer, gc_paused
 from tests.test_production_scoring import fitted, one_thread, scores  # noqa: F401
 
 MISSING = st.sampled_from([None, float("nan"), "", " ", "n/a", "NA", "null", "-", "?", "None"])
@@ -181,3 +185,83 @@ def test_small_inputs_match_dates_in_python_as_arrow_does(cells):
     padding = ["2021-03-04"] * 600  # enough cells for Arrow's own regular expression
     large = iso_dates(pa.array(cells + padding, pa.large_string()))
     assert small.tolist() == large[: len(cells)].tolist()
+
+
+ODD_TEXT = st.one_of(
+    st.text(alphabet=" \t\n\x0b\x1c\u00a0\u2003\u0663é,.-+eE0123456789naiftyTRUE_", max_size=8),
+    st.sampled_from(["\u0663", " 1,5 ", "1_000", "1,234", "12,34", "nan", "NaN", "+inf", "Yes "]),
+    st.sampled_from(["+nan", "-nan", "1.e5", "0x10", "1e", "+-1", ".e5", "_1", "1__0", "٣.5"]),
+    st.sampled_from(["2021-W01-1", "20210304", "0999-01-01", "2021-02-29", "2021-13-01"]),
+)
+CELLS = st.one_of(MISSING, NUMBER_TEXT, CATEGORIES, BOOLEANS, DATES, ODD_TEXT, NUMBERS)
+# Mostly cells of the kind, so that most columns are read (a column with one odd cell is not).
+KIND_CELLS = {
+    "numeric": st.one_of(MISSING, NUMBER_TEXT, NUMBER_TEXT.map(lambda v: v.replace(",", ""))),
+    "boolean": st.one_of(MISSING, BOOLEANS.map(str), BOOLEANS.map(lambda v: f" {v} ".upper())),
+    "datetime": st.one_of(MISSING, DATES, st.sampled_from(["2021-W01-1", "0999-01-01"])),
+    "categorical": st.one_of(MISSING, CATEGORIES),
+}
+
+
+def reference_values(values: list, kind: str):
+    """The reference coercion of one raw column (all-missing given as nulls, as the scorer
+    reads it), or the message it raises."""
+    series = pd.Series(values)
+    if series.isna().all():
+        series = pd.Series([None] * len(values), dtype=object)
+    try:
+        return model_values(coerce_column(series, kind, "v"), kind)
+    except FoldwiseError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("kind", ["numeric", "boolean", "datetime", "categorical"])
+@settings(SETTINGS, max_examples=300)
+@given(data=st.data())
+def test_distinct_values_read_only_what_the_reference_reads_alike(kind, data):
+    """Whatever the distinct-value rules accept, they read exactly as the reference does."""
+    of_kind = st.lists(KIND_CELLS[kind], min_size=1, max_size=8)
+    values = data.draw(st.one_of(of_kind, of_kind, st.lists(CELLS, min_size=1, max_size=8)))
+    read = distinct_values(values, kind, set(map(type, values)))
+    if read is None:
+        return
+    expected = reference_values(values, kind)
+    assert not isinstance(expected, str), (values, read, expected)
+    if kind == "categorical":
+        assert read.dtype == object
+        assert read.tolist() == list(expected), (values, read)
+    else:
+        assert np.array_equal(read, expected.astype("float64"), equal_nan=True), (values, read)
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@settings(SETTINGS, max_examples=30)
+@given(
+    records=st.one_of(
+        st.lists(row(clean=False), min_size=1, max_size=12),
+        st.lists(text_row(), min_size=1, max_size=12),
+    )
+)
+def test_records_read_by_the_kernels_alone_score_as_the_reference(task, records, monkeypatch):
+    """With the distinct-value rules off (as for columns of many distinct values), records
+    take the pyarrow kernels, with the same scores and messages."""
+    monkeypatch.setattr(distinct, "MAX_DISTINCT", 0)
+    model, _ = fitted("catboost", task)
+    check(model, records)
+
+
+def test_the_collector_is_paused_while_rows_are_taken_and_restored_after():
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), gc_paused():
+        raise KeyError("x")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector the caller turned off stays off
+    finally:
+        gc.enable()

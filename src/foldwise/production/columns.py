@@ -6,9 +6,11 @@ Series. Here the same kernels run directly on pyarrow arrays, and every text col
 kind is cleaned in one pass (one row or ten thousand: the same few kernel calls), so the cost
 per row never depends on whether a value was seen before.
 
-A column becomes one of three things (:func:`list_column`, :func:`series_column`):
+A column becomes one of four things (:func:`list_column`, :func:`series_column`):
 
 * ``numbers``: already numbers; a float64 array of model values (no text work);
+* ``model``: a feature's values read through their distinct values in plain Python
+  (:mod:`foldwise.production.distinct`): float64, or the model's category text;
 * ``text``: strings and missing cells as a pyarrow string array, cleaned and read by
   :func:`text_values` with the reference's rules (strip, missing tokens, numbers with proven
   thousands separators, yes/no/true/false/0/1, ISO dates, the missing category);
@@ -36,6 +38,7 @@ import pyarrow.compute as pc
 from foldwise.data import MISSING_TOKENS
 from foldwise.models.frame import FALSE_TEXT, MISSING_CATEGORY, MISSING_LIKE, TRUE_TEXT
 from foldwise.numbers import INFINITE, number_patterns
+from foldwise.production.distinct import distinct_values
 
 TEXT = pa.large_string()  # pandas' own storage of its "str" dtype
 _PLAIN, _GROUPED, _ = (f"^({p})$" for p in number_patterns("."))
@@ -65,14 +68,19 @@ _BOOL_TYPES = frozenset({bool, np.bool_, _NONE})
 _INT_TYPES = frozenset({int, _NONE})
 # Integers a float64 column holds exactly: the reference reads [7, None] as 7.0, then "7".
 _EXACT_INT = 2**53
+# A table's text columns up to this many rows are read through their distinct values first
+# (the records' always are): below, Python's work on the values costs less than the kernels.
+DISTINCT_ROWS = 2000
 
 
 @dataclass(frozen=True)
 class RawColumn:
     """One feature's raw values in the form its conversion takes (see the module docstring)."""
 
-    form: str  # "numbers", "text" or "series"
-    values: Any  # float64 ndarray; text: a list or tuple of str/None, or a pyarrow array; a Series
+    form: str  # "numbers", "model", "text" or "series"
+    # numbers: float64 ndarray; model: the model's values (float64, or an object array of
+    # category text); text: a sequence of str/None, or a pyarrow array; series: a Series
+    values: Any
 
 
 def _numbers(values: np.ndarray) -> RawColumn:
@@ -94,8 +102,6 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
     """
     types = set(map(type, values))
     try:
-        if types <= _TEXT_TYPES:  # kept as a list: all text columns become one array
-            return RawColumn("text", values)
         if kind == "numeric" and types <= _NUMBER_TYPES:
             return _numbers(np.array(values, dtype="float64"))
         if kind == "boolean" and types <= _BOOL_TYPES:
@@ -104,6 +110,11 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
             numbers = np.array(values, dtype="float64")
             if _zero_one(numbers):
                 return RawColumn("numbers", numbers)
+        read = distinct_values(values, kind, types)
+        if read is not None:
+            return RawColumn("model", read)
+        if types <= _TEXT_TYPES:  # kept as a list: all text columns become one array
+            return RawColumn("text", values)
         if kind == "categorical" and types <= _INT_TYPES:
             ints = pa.array(values, pa.int64())
             largest = pc.max(pc.abs(ints)).as_py()
@@ -113,14 +124,14 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
             return RawColumn("text", pa.array(values, TEXT, from_pandas=True))
     except (OverflowError, TypeError, ValueError, pa.ArrowException):
         pass
-    return RawColumn("series", pd.Series(values))
+    return RawColumn("series", pd.Series(list(values)))  # a list: pandas infers its dtype
 
 
 def series_column(values: pd.Series, kind: str) -> RawColumn:
     """A feature's column of a table, by its dtype."""
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype):  # the text branch below, without the dtype tests
-        return _text_column(values)
+        return _text_column(values, kind)
     if isinstance(dtype, pd.CategoricalDtype):
         return RawColumn("series", values)
     plain = isinstance(dtype, np.dtype) and dtype.kind in "fiub"  # plain numpy numbers
@@ -138,12 +149,17 @@ def series_column(values: pd.Series, kind: str) -> RawColumn:
         if not np.isnan(ints).any() and np.abs(ints).max(initial=0) < _EXACT_INT:
             return RawColumn("text", pa.array(ints.astype("int64")).cast(TEXT))
     if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
-        return _text_column(values)
+        return _text_column(values, kind)
     return RawColumn("series", values)
 
 
-def _text_column(values: pd.Series) -> RawColumn:
+def _text_column(values: pd.Series, kind: str) -> RawColumn:
     object_dtype = values.dtype == np.dtype(object)
+    if len(values) <= DISTINCT_ROWS:
+        cells = values.to_numpy()  # objects; a str column's missing cells are NaN
+        read = distinct_values(cells, kind, set(map(type, cells)))
+        if read is not None:
+            return RawColumn("model", read)
     try:
         source = values.to_numpy() if object_dtype else values.array  # no copy of text
         text = pa.array(source, TEXT, from_pandas=True)
