@@ -14,16 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 80
 
-# Files other engineers are rewriting this session (the models' families, ensemble selection
-# in tuning and training, and their stage scripts). The lead empties this list after merging
-# their branches; nothing else belongs here.
-ALLOWED = {
-    "src/foldwise/models/",  # owned by families this session
-    "src/foldwise/tuning/",  # owned by ensemble this session
-    "src/foldwise/training.py",  # owned by ensemble this session
-    "stages/tune.py",  # owned by ensemble this session
-    "stages/train.py",  # owned by ensemble this session
-}
+# Paths exempt from the limit (none: every function in src/ and stages/ meets it).
+ALLOWED: set[str] = set()
 
 
 def function_lengths(path: Path) -> list[tuple[str, int, int]]:

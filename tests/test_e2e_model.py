@@ -115,17 +115,20 @@ def test_shuffled_test_target_changes_only_evaluate(project):
     assert _digest(project.root / "reports/evaluate/metrics.json") != evaluate_before
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        "logistic_regression",
-        "random_forest",
-        "hist_gradient_boosting",
-        "dummy",
-        "lightgbm",
-        "extra_trees",
-    ],
-)
+# Every family in one run: an ensemble of all of them goes through tune (nested), train,
+# explain, validate and evaluate, so each family is fitted, saved, scored, explained and
+# measured by the pipeline (single-model behaviour per family: tests/test_model_families.py).
+ALL_FAMILIES = [
+    "catboost",
+    "lightgbm",
+    "extra_trees",
+    "random_forest",
+    "hist_gradient_boosting",
+    "logistic_regression",
+]
+
+
+@pytest.mark.parametrize("model", ["ensemble", "dummy"])
 def test_every_model_runs_end_to_end(project, model):
     _setup(project)
     # The pipeline is under test here, not the speed budgets (validate's own tests do that):
@@ -134,14 +137,23 @@ def test_every_model_runs_end_to_end(project, model):
     project.set_params(
         model={
             "name": model,
-            "random_forest": {"n_estimators": 50},
-            "extra_trees": {"n_estimators": 50},
+            "ensemble": {"members": ALL_FAMILIES, "rounds": 10},
+            "random_forest": {"n_estimators": 30},
+            "extra_trees": {"n_estimators": 30},
             "lightgbm": {"n_estimators": 300, "learning_rate": 0.1},
         },
+        tune={"n_trials": 1},
         production={"max_latency_ms": 5000.0, "min_rows_per_s": 1.0},
     )
     project.dvc("repro")
     assert project.read_json("reports/evaluate/metrics.json")["model"] == model
+    if model != "ensemble":
+        return
+    report = project.read_json("reports/train/ensemble.json")
+    assert sorted(report["members"]) == sorted(ALL_FAMILIES)
+    assert sum(report["weights"].values()) == pytest.approx(1.0)
+    assert (project.root / "models/model/model/ensemble.json").is_file()
+    assert project.read_json("reports/validate/metrics.json")["verdict_pass"]
 
 
 @pytest.mark.parametrize(
