@@ -227,16 +227,21 @@ def in_process(model: Path, batches: list[list[dict]], log_dir: Path) -> dict:
 def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
     import httpx
 
+    # Each new connection may reach any worker process: ready means 20 answers in a row, so a
+    # worker still loading its model (503) cannot count as errors in the first measurement.
     deadline = time.monotonic() + timeout
+    in_a_row = 0
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the server exited before it was ready")
         try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=2).status_code == 200:
-                return
+            ok = httpx.get(f"http://{HOST}:{port}/health", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+            ok = False
+        in_a_row = in_a_row + 1 if ok else 0
+        if in_a_row >= 20:
+            return
+        time.sleep(0.05 if ok else 0.2)
     raise SystemExit("the server did not become ready")
 
 
