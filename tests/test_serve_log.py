@@ -103,6 +103,18 @@ def test_recover_drops_a_torn_last_line_and_skips_live_segments(tmp_path):
     assert sorted(read(tmp_path)["request_id"]) == ["r1", "r1", "r1", "r1"]
 
 
+@pytest.mark.parametrize("content", [b"", b'{"wal": 1, "feat'])
+def test_a_writer_killed_before_its_header_was_complete_leaves_nothing_to_recover(
+    tmp_path, content
+):
+    """SIGKILL while a segment was being opened: no request was answered from it."""
+    (tmp_path / WAL_DIR).mkdir()
+    opened = tmp_path / WAL_DIR / "opened.jsonl"
+    opened.write_bytes(content)
+    assert recover(tmp_path) == 0
+    assert not opened.exists()
+
+
 def test_recovering_a_segment_twice_does_not_duplicate_rows(tmp_path):
     """A crash after the Parquet part was written but before the segment was deleted."""
     log = PredictionLog(tmp_path, FEATURES, compact_every=3600)

@@ -181,7 +181,9 @@ def test_stage_and_worker_share_studies_exactly(project, database, tmp_path):
         assert best["model"] == "catboost"
         # best_params.json holds 6 significant digits (foldwise.stage's JSON writer).
         assert best["inner_score"] == pytest.approx(final.best_value, rel=1e-5)
-        chosen = {k: best["params"][k] for k in space}
+        # The best trial's own keys (trial 0 holds only the keys params.yaml sets).
+        assert set(best["params"]) == set(final.best_params)
+        chosen = {k: best["params"][k] for k in final.best_params}
         assert chosen == pytest.approx(final.best_params, rel=1e-5)
         summary = json.loads((project.root / "reports/tune/tune.json").read_text())
         assert summary["complete"] + summary["pruned"] == N_TRIALS

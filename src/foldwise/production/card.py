@@ -1,6 +1,6 @@
 """The model card: what the model is for, what it was trained on, how good it is, how it runs.
 
-Written by the ``card`` stage after ``evaluate`` and ``validate`` (see README): it only reads
+Written by the ``card`` stage after ``evaluate`` and ``validate`` (docs: pipeline): it only reads
 reports, never a table. Sections whose report is absent say so rather than disappear.
 """
 

@@ -120,8 +120,12 @@ def write_parquet_durable(table: pa.Table, path: Path) -> None:
     _fsync_dir(path.parent)
 
 
-def _read_segment(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The header and the complete request records of a segment (a torn last line is dropped)."""
+def _read_segment(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The header and the complete request records of a segment (a torn last line is dropped).
+
+    ``None`` and no records: the writer died before its header line was complete (killed while
+    opening the segment), so the segment holds no answered request.
+    """
     lines = path.read_bytes().split(b"\n")
     records: list[dict[str, Any]] = []
     header: dict[str, Any] | None = None
@@ -138,7 +142,9 @@ def _read_segment(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             header = record
         else:
             records.append(record)
-    if header is None or header.get("wal") != WAL_FORMAT:
+    if header is None:
+        return None, records
+    if header.get("wal") != WAL_FORMAT:
         raise FoldwiseError(f"{path}: not a foldwise prediction-log segment")
     return header, records
 
@@ -163,6 +169,8 @@ def _id_column(records: list[dict[str, Any]], name: str) -> list[Any]:
 def segment_tables(path: Path) -> dict[str, pa.Table]:
     """A segment's rows as one Arrow table per UTC date (``YYYY-MM-DD``)."""
     header, records = _read_segment(path)
+    if header is None:
+        return {}
     id_columns = [str(name) for name in header.get("ids") or []]
     schema = log_schema(header["features"], id_columns)
     by_date: dict[str, list[dict[str, Any]]] = {}
