@@ -130,7 +130,7 @@ def catboost_defaults(folder: Path) -> dict:
     """CatBoost with its library defaults on the prepared rows (typed as foldwise types them)."""
     from catboost import CatBoostClassifier, CatBoostRegressor
 
-    from foldwise.models.frame import _model_frame, feature_frame
+    from foldwise.models.frame import feature_frame, model_frame
     from foldwise.problem import Problem
 
     train, test, schema = prepared(folder)
@@ -142,11 +142,11 @@ def catboost_defaults(folder: Path) -> dict:
     )
     started = time.perf_counter()
     model.fit(
-        _model_frame(feature_frame(train, features), features),
+        model_frame(feature_frame(train, features), features),
         problem.encode(train[problem.target]),
         cat_features=cats,
     )
-    X_test = _model_frame(feature_frame(test, features), features)
+    X_test = model_frame(feature_frame(test, features), features)
     predictions = model.predict(X_test) if regression else model.predict_proba(X_test)
     seconds = time.perf_counter() - started
     return {**scored(schema, test, np.asarray(predictions)), "wall": seconds}
