@@ -5,24 +5,17 @@ checks the direction of the imports, this test their visibility.
 """
 
 import ast
+import importlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# Still to be given public names by the rewrite of foldwise.models (one class per estimator):
-# its modules import each other's helpers, and model_settings imports three of them.
-PENDING = {
-    ("foldwise.model_settings", "foldwise.models.registry", "_check_reserved"),
-    ("foldwise.model_settings", "foldwise.models.registry", "_invalid_parameter"),
-    ("foldwise.model_settings", "foldwise.models.registry", "_unknown_setting"),
-}
 
 
 def _module_name(path: Path) -> str:
     src = ROOT / "src"
     if path.is_relative_to(src):
         return ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
-    return f"stages.{path.stem}"
+    return f"{path.parent.name}.{path.stem}"
 
 
 def private_imports(paths: list[Path]) -> list[tuple[str, str, str]]:
@@ -41,13 +34,13 @@ def private_imports(paths: list[Path]) -> list[tuple[str, str, str]]:
     return found
 
 
+def _checked_files() -> list[Path]:
+    scripts = [*(ROOT / "stages").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    return sorted((ROOT / "src").rglob("*.py")) + sorted(scripts)
+
+
 def test_no_private_names_imported_across_modules() -> None:
-    paths = sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "stages").glob("*.py"))
-    found = [
-        entry
-        for entry in private_imports(paths)
-        if entry not in PENDING and not entry[0].startswith("foldwise.models.")
-    ]
+    found = private_imports(_checked_files())
     assert not found, "give these names a public name where they are defined: " + ", ".join(
         f"{importer} imports {module}.{name}" for importer, module, name in found
     )
@@ -56,4 +49,28 @@ def test_no_private_names_imported_across_modules() -> None:
 def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
     script = tmp_path / "stage.py"
     script.write_text("from foldwise.problem import _hidden, visible\n", encoding="utf-8")
-    assert private_imports([script]) == [("stages.stage", "foldwise.problem", "_hidden")]
+    assert private_imports([script]) == [(f"{tmp_path.name}.stage", "foldwise.problem", "_hidden")]
+
+
+def test_every_imported_foldwise_name_exists() -> None:
+    """Benchmarks run outside the test suite: a renamed function must not break them silently."""
+    missing = []
+    for path in _checked_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                "foldwise"
+            ):
+                continue
+            module = importlib.import_module(str(node.module))
+            for alias in node.names:
+                if not hasattr(module, alias.name) and not _is_submodule(module, alias.name):
+                    missing.append(f"{path.relative_to(ROOT)}: {node.module}.{alias.name}")
+    assert not missing, "imports of names that do not exist: " + ", ".join(missing)
+
+
+def _is_submodule(module: object, name: str) -> bool:
+    try:
+        importlib.import_module(f"{getattr(module, '__name__', '')}.{name}")
+    except ImportError:
+        return False
+    return True
