@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from foldwise.audit.duplicates import judge_train_test_duplicates, train_test_duplicates
 from foldwise.config import AuditConfig
 from foldwise.data import coerce_table
-from tests.realistic_tables import profile_table, split_rows
+from tests.support.realistic_tables import profile_table, split_rows
 
 FEATURES = ["plan", "contract", "region", "senior", "tenure_band", "monthly_fee"]
 
