@@ -1,7 +1,7 @@
 """The docs' walkthrough, run as written, in a fresh clone (slow).
 
 The commands are read from the docs: every ```bash block that follows a
-``<!-- walkthrough -->`` line (tests/docs_blocks.py), page by page in the order of ``PAGES``
+``<!-- walkthrough -->`` line (tests/support/docs_blocks.py), page by page in the order of ``PAGES``
 and in order within a page, one command per line (a trailing ``\\`` joins lines; ``# ...``
 comments are dropped by bash). They run in a ``git clone`` of this repository after the docs'
 first step, ``dvc repro``, in the quick setting that "A quick first look" documents and on a

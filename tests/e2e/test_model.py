@@ -117,7 +117,7 @@ def test_shuffled_test_target_changes_only_evaluate(project):
 
 # Every family in one run: an ensemble of all of them goes through tune (nested), train,
 # explain, validate and evaluate, so each family is fitted, saved, scored, explained and
-# measured by the pipeline (single-model behaviour per family: tests/test_model_families.py).
+# measured by the pipeline (single-model behaviour per family: tests/models/test_families.py).
 ALL_FAMILIES = [
     "catboost",
     "lightgbm",

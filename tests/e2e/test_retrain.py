@@ -3,7 +3,7 @@
 One champion project is built per module (the quick setting, a DVC-tracked table); the
 refusals run on it and must leave it exactly as it was; the failure after the append runs on a
 copy; the full retrain runs last, on the project itself. The path from the built-in demo table
-(a pipeline output) is the docs walkthrough (tests/test_docs_walkthrough.py).
+(a pipeline output) is the docs walkthrough (tests/e2e/test_docs_walkthrough.py).
 """
 
 from __future__ import annotations

@@ -293,7 +293,7 @@ def run_script(root: Path, name: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-# binary runs end to end in tests/test_e2e_model.py (an ensemble of every family).
+# binary runs end to end in tests/e2e/test_model.py (an ensemble of every family).
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_tune_and_train_stages_ship_the_selected_ensemble(task, tmp_path):
     params = ensemble_params(task, cv={"folds": 2, "inner_folds": 2})

@@ -1,7 +1,7 @@
 """The docs' shell blocks are run by a test or marked illustrative, and name real commands.
 
 Conventions (docs/contributing.md): a ```bash block is preceded by ``<!-- walkthrough -->``
-(tests/test_docs_walkthrough.py runs it) or ``<!-- illustrative -->`` (not run as written);
+(tests/e2e/test_docs_walkthrough.py runs it) or ``<!-- illustrative -->`` (not run as written);
 shell is never written as ``sh``, ``shell`` or ``console``, so no block slips past the check;
 every fence carries an info string. ``foldwise`` commands in any block, run or not, and in
 inline code, must name a real subcommand and real options.

@@ -23,7 +23,7 @@ def bundles(tmp_path_factory):
 
 @pytest.mark.slow
 # The HTTP layer differs by output shape only (probabilities or a value); every task's scores
-# equal EnsembleModel's in process in tests/test_bundle_ensemble.py.
+# equal EnsembleModel's in process in tests/core/test_bundle_ensemble.py.
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_predict_with_an_ensemble_bundle_equals_in_process(bundles, serve, tmp_path, task):  # noqa: F811
     root, made = bundles

@@ -1,7 +1,7 @@
 """Fenced code blocks of the Markdown docs, with the HTML comment that marks each one.
 
 A block's marker is the line right before its opening fence when that line is an HTML
-comment: ``<!-- walkthrough -->`` (run by tests/test_docs_walkthrough.py) or
+comment: ``<!-- walkthrough -->`` (run by tests/e2e/test_docs_walkthrough.py) or
 ``<!-- illustrative -->`` / ``<!-- illustrative: why -->`` (not run as written).
 """
 
