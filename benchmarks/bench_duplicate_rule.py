@@ -1,6 +1,6 @@
 """How often the train_test_duplicates rule fails honest splits, and how often it catches copies.
 
-Generated tables of repeated low-cardinality profiles (tests/realistic_tables.py) with three
+Generated tables of repeated low-cardinality profiles (tests/support/realistic_tables.py) with three
 levels of repetition: profiles only (most rows repeat), plus an age column (about one in six),
 plus a continuous column (almost none). Each is split at random 80/20 over many seeds; then a
 share of the test rows is replaced by copies of training rows. Prints the failure rate of the
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from foldwise.audit.duplicates import judge_train_test_duplicates, train_test_duplicates
 from foldwise.config import AuditConfig
 from foldwise.data import coerce_table
-from tests.realistic_tables import profile_table, split_rows
+from tests.support.realistic_tables import profile_table, split_rows
 
 FEATURES = ["plan", "contract", "region", "senior", "tenure_band", "monthly_fee"]
 

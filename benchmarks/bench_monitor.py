@@ -42,7 +42,7 @@ POOL_MONTHS = 4
 
 def build_bundle(work: Path) -> tuple[Path, dict]:
     from foldwise.monitor.simulate import Scenario, write_simulation
-    from tests.monitor_support import train_churn_bundle
+    from tests.monitor.support import train_churn_bundle
 
     scenario = Scenario(
         months=POOL_MONTHS, rows_per_month=25_000, train_rows=6000, shift_month=3,

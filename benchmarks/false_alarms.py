@@ -103,7 +103,7 @@ def _one_seed(args: argparse.Namespace, seed: int, work: Path) -> tuple[dict, di
     if args.model is not None:
         model = args.model
     else:
-        from tests.monitor_support import train_churn_bundle
+        from tests.monitor.support import train_churn_bundle
 
         model = train_churn_bundle(work / "proj", Path(manifest["train"]))
     summary = monitor(

@@ -149,14 +149,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # The longest modules, longest first (measured on CI's 2 cores: several minutes each).
 LONGEST_FIRST = [
-    "tests/test_e2e.py",
-    "tests/test_compare_e2e.py",
-    "tests/test_docs_walkthrough.py",
-    "tests/test_e2e_model.py",
-    "tests/test_retrain_e2e.py",
-    "tests/test_fresh_clone.py",
-    "tests/test_ids_e2e.py",
-    "tests/test_ensemble.py",
-    "tests/test_serve.py",
-    "tests/test_init_e2e.py",
+    "tests/e2e/test_repro.py",
+    "tests/e2e/test_compare.py",
+    "tests/e2e/test_docs_walkthrough.py",
+    "tests/e2e/test_model.py",
+    "tests/e2e/test_retrain.py",
+    "tests/e2e/test_fresh_clone.py",
+    "tests/e2e/test_ids.py",
+    "tests/ensembling/test_ensemble.py",
+    "tests/serve/test_serve.py",
+    "tests/e2e/test_init.py",
 ]
