@@ -107,16 +107,15 @@ def test_ensemble_shap_is_the_weighted_sum_of_the_members(run):
 
 
 def test_run_explain_with_an_ensemble_bundle(run, tmp_path):
-    from foldwise.explain.plots import all_plots
-    from foldwise.explain.report import PLOTS, write_reports
+    from foldwise.explain.report import write_explanation
 
     task, (config, data, bundle, folds, oof) = run
     result = run_explain(config, data, ["row_id"], bundle, folds, oof)
-    kinds = {str(f["name"]): str(f["kind"]) for f in data.features}
-    plots = all_plots(
-        result.final, result.sample, kinds, result.fold_importance, tmp_path / PLOTS, top=3
-    )
-    write_reports(result, tmp_path, plots)
+    assert result.kinds == {str(f["name"]): str(f["kind"]) for f in data.features}
+    plots = write_explanation(result, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == sorted(plots)
+    assert result.summary_line(3.0).startswith("explain ensemble: top features x1")
+    assert result.summary_line(3.0).endswith("(3.0 s)")
     report = (tmp_path / "explain.md").read_text()
     assert "weighted sum of member SHAP: catboost 0.5" in report
     assert any(name.startswith("beeswarm") for name in plots)

@@ -14,7 +14,7 @@ from foldwise.config.demo_params import DEMO_COMMENTS
 from foldwise.config.generate import DEMO_HEADER
 from foldwise.errors import FoldwiseError
 from foldwise.init import init_project
-from foldwise.init.infer import looks_like_id_name
+from foldwise.init.columns import looks_like_id_name
 from foldwise.init.params_file import default_params_text
 from foldwise.model_settings import load_config
 from tests.conftest import ROOT

@@ -5,8 +5,10 @@ Each stage calls :func:`foldwise.model_settings.load_config` first. Any problem 
 what is allowed. Checks that need the data (does the target exist, which task is it) live
 in :mod:`foldwise.problem`.
 
-The code lives in :mod:`foldwise.config.sections` and :mod:`foldwise.config.operations` (the
-sections), :mod:`foldwise.config.schema` (the whole file), :mod:`foldwise.config.messages`
+The code lives in :mod:`foldwise.config.data_sections`, :mod:`foldwise.config.model_sections`,
+:mod:`foldwise.config.tune_sections`, :mod:`foldwise.config.sections` (audit, train, evaluate;
+it re-exports the other three) and :mod:`foldwise.config.operations` (the sections),
+:mod:`foldwise.config.schema` (the whole file), :mod:`foldwise.config.messages`
 (error messages) and :mod:`foldwise.config.load` (reading and validating); this package
 re-exports their public names. :func:`foldwise.model_settings.load_config` reads the file and
 also checks the model settings against the estimators (this package knows no estimator).

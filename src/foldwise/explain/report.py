@@ -6,7 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from foldwise.explain.run import Explanation
+from foldwise.explain.plots import all_plots
+from foldwise.explain.result import Explanation
 from foldwise.markdown import MISSING, cell, table
 from foldwise.stage import (
     rounded,
@@ -257,3 +258,17 @@ def write_reports(result: Explanation, out: Path, plots: list[str]) -> None:
     write_json_atomic(out / DETAILS, result.details)
     write_text_atomic(out / REPORT, render_markdown(result, plots))
     write_json_atomic(out / IMPORTANCE, result.summary)
+
+
+def write_explanation(result: Explanation, out: Path) -> list[str]:
+    """The plots (into ``out/plots``), then every report file; returns the plot files."""
+    plots = all_plots(
+        result.final,
+        result.sample,
+        result.kinds,
+        result.fold_importance,
+        out / PLOTS,
+        top=result.details["top_k"],
+    )
+    write_reports(result, out, plots)
+    return plots

@@ -1,4 +1,4 @@
-"""Deterministic built-in demo data: a synthetic subscription-churn table and three sklearn sets.
+"""Deterministic built-in demo data: the synthetic subscription-churn table.
 
 The churn table (:func:`generate_churn`) is made to exercise every check of the audit and
 to reward a model that finds non-linear structure. Its quirks, on purpose:
@@ -33,18 +33,13 @@ reaches a ROC-AUC of 0.80.
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sklearn import datasets as skd
 
 LEAKY_COLUMN: str = "account_closure_fee"
 NEAR_CONSTANT_COLUMN: str = "country"
@@ -54,13 +49,6 @@ CHURN_TARGET: str = "churned"
 # The planted weak segment: churn is unpredictable noise on this slice of two columns.
 WEAK_SEGMENT: dict[str, str] = {"plan": "basic", "payment_method": "mailed_check"}
 _WEAK_SEGMENT_RATE = 0.5
-
-BUILTIN_DATASETS: dict[str, str] = {
-    "churn": CHURN_TARGET,
-    "breast_cancer": "diagnosis",
-    "wine": "cultivar",
-    "diabetes": "progression",
-}
 
 _START = np.datetime64("2022-01-01")
 _END = np.datetime64("2024-12-31")
@@ -333,50 +321,6 @@ def _churn_frame(c: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-
-
-def load_sklearn_dataset(name: str) -> pd.DataFrame:
-    """Load one of scikit-learn's bundled datasets (no network) with a named target column.
-
-    breast_cancer -> ``diagnosis`` ("malignant"/"benign"), wine -> ``cultivar``
-    ("class_0".."class_2"), diabetes -> ``progression`` (float, unscaled features).
-    """
-    if name == "breast_cancer":
-        bunch = skd.load_breast_cancer(as_frame=True)
-    elif name == "wine":
-        bunch = skd.load_wine(as_frame=True)
-    elif name == "diabetes":
-        bunch = skd.load_diabetes(scaled=False, as_frame=True)
-    else:
-        allowed = ", ".join(k for k in BUILTIN_DATASETS if k != "churn")
-        raise ValueError(f"unknown sklearn dataset {name!r}; allowed: {allowed}")
-    frame = bunch.data.rename(columns=_snake)
-    target = BUILTIN_DATASETS[name]
-    if name == "diabetes":
-        frame[target] = bunch.target.astype(np.float64).to_numpy()
-    else:
-        labels = np.asarray(bunch.target_names, dtype=object)
-        frame[target] = pd.Series(labels[bunch.target.to_numpy()], index=frame.index).astype("str")
-    return frame
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV via a temp file in the same directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False, na_rep="")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def as_written(churn: pd.DataFrame) -> pd.DataFrame:
     """The churn table as ``churn.csv`` holds it: whole-number float columns as integers."""
     out = churn.copy()
@@ -384,22 +328,3 @@ def as_written(churn: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].astype("Int64")
     return out
-
-
-def write_builtin_datasets(out_dir: Path, rows: int, seed: int) -> dict[str, Path]:
-    """Write ``churn.csv`` and the three sklearn sets into ``out_dir``; return name -> path.
-
-    Whole-number float columns of the churn table are written as integers ("34", not "34.0").
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    churn = as_written(generate_churn(rows, seed))
-    frames = {"churn": churn} | {
-        name: load_sklearn_dataset(name) for name in BUILTIN_DATASETS if name != "churn"
-    }
-    paths: dict[str, Path] = {}
-    for name, frame in frames.items():
-        path = out_dir / f"{name}.csv"
-        _write_csv_atomic(frame, path)
-        paths[name] = path
-    return paths
