@@ -96,13 +96,18 @@ class TrainingRun:
     folds: list
 
 
+def training_run(config: Config, schema: dict[str, Any], train: pd.DataFrame) -> TrainingRun:
+    """The run of a prepared training table (as :func:`foldwise.prepare.prepare_tables` makes)."""
+    data = training_data(train, schema)
+    return TrainingRun(config, schema, data, folds_for(data, config))
+
+
 def load_training_run(paths: ProjectPaths) -> TrainingRun:
     """Validate params.yaml, read the prepared training table and make this run's folds."""
     config = load_config(paths.params)
     schema = read_schema(paths.schema)
     names = [schema["target"], *(str(f.get("name")) for f in schema["features"])]
-    data = training_data(read_parquet_checked(paths.train_table, names), schema)
-    return TrainingRun(config, schema, data, folds_for(data, config))
+    return training_run(config, schema, read_parquet_checked(paths.train_table, names))
 
 
 def model_for(
