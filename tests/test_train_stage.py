@@ -216,3 +216,27 @@ def test_params_tuned_for_another_model_are_refused(tmp_path):
         FoldwiseError, match=r"models/best_params.json: tuned for model 'random_forest'"
     ):
         train(TrainInputs(run, tuned))
+
+
+def test_an_ensemble_fits_each_member_once_with_its_folds_mean_rounds(tmp_path):
+    """Single models and ensemble members share one final fit (training.fit_final)."""
+    run, _ = prepared_project(tmp_path, "binary")
+    params = params_for("binary")
+    params["model"].update(
+        name="ensemble",
+        ensemble={"members": ["catboost", "hist_gradient_boosting"], "rounds": 5},
+        hist_gradient_boosting={"max_iter": 60, "learning_rate": 0.3},
+    )
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run = training_run(load_config(tmp_path / "params.yaml"), run.schema, run.data.frame)
+    result = train(TrainInputs(run, TunedParams.untuned(run.config)))
+    report = result.trained.ensemble
+    assert report is not None
+    assert result.bundle.metadata["tuned_params"] == {"catboost": {}, "hist_gradient_boosting": {}}
+    fits = {f["member"]: f["rounds"] for f in report["final_fits"]}
+    assert fits, "no member kept a weight"
+    for member, rounds in fits.items():  # both members are boosting models
+        found = report["member_fold_rounds"][member]
+        assert all(isinstance(r, int) for r in found)
+        assert rounds == max(1, round(float(np.mean(found))))
+    assert metrics_report(result)["ensemble"]["optimistic"] is True
