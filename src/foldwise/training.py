@@ -96,13 +96,18 @@ class TrainingRun:
     folds: list
 
 
+def training_run(config: Config, schema: dict[str, Any], train: pd.DataFrame) -> TrainingRun:
+    """The run of a prepared training table (as :func:`foldwise.prepare.prepare_tables` makes)."""
+    data = training_data(train, schema)
+    return TrainingRun(config, schema, data, folds_for(data, config))
+
+
 def load_training_run(paths: ProjectPaths) -> TrainingRun:
     """Validate params.yaml, read the prepared training table and make this run's folds."""
     config = load_config(paths.params)
     schema = read_schema(paths.schema)
     names = [schema["target"], *(str(f.get("name")) for f in schema["features"])]
-    data = training_data(read_parquet_checked(paths.train_table, names), schema)
-    return TrainingRun(config, schema, data, folds_for(data, config))
+    return training_run(config, schema, read_parquet_checked(paths.train_table, names))
 
 
 def model_for(
@@ -227,6 +232,8 @@ class CVRun:
     best_iterations: list[int | None] = field(default_factory=list)
     seconds: float = 0.0
     models: list[TabularModel] = field(default_factory=list)  # per fold, with keep_models
+    # Per fold, the early-stopping fit's loss per round (None for models without rounds).
+    learning_curves: list[dict[str, Any] | None] = field(default_factory=list)
 
     @property
     def validated(self) -> np.ndarray:
@@ -242,9 +249,13 @@ def cross_validate(
     name: str,
     keep_models: bool = False,
 ) -> CVRun:
-    """Fit ``model`` on each fold's training part exactly as the final fit is made; score the rest.
+    """Fit ``model`` on each fold's training part and score the rest.
 
-    ``keep_models`` keeps each fold's fitted model (the explain stage reads them).
+    Each fold fits as :func:`fit_with_early_stopping` does: a boosting model finds its rounds
+    on a part carved from the fold's training rows and is refitted on all of them. The shipped
+    model is then fitted once on all rows with the folds' mean rounds (:func:`cv_rounds`,
+    :func:`fit_final`). ``keep_models`` keeps each fold's fitted model (the explain stage
+    reads them).
     """
     started = time.perf_counter()
     task = data.problem.task
@@ -254,6 +265,7 @@ def cross_validate(
     fold_of_row = np.full(n, -1, dtype="int64")
     scores_per_fold: list[dict[str, float]] = []
     best_iterations: list[int | None] = []
+    curves: list[dict[str, Any] | None] = []
     models: list[TabularModel] = []
     for i, (train_idx, val_idx) in enumerate(folds):
         result = fit_with_early_stopping(
@@ -271,6 +283,7 @@ def cross_validate(
         fold_of_row[val_idx] = i
         scores_per_fold.append(fold_scores(data.problem, data.y[val_idx], scores))
         best_iterations.append(result.best_iteration)
+        curves.append(result.learning_curve)
         if keep_models:
             models.append(result.model)
     return CVRun(
@@ -281,7 +294,63 @@ def cross_validate(
         best_iterations,
         time.perf_counter() - started,
         models,
+        curves,
     )
+
+
+def cv_rounds(run: CVRun) -> int | None:
+    """The boosting rounds the folds' early stopping found (their mean), None if none."""
+    found = [r for r in run.best_iterations if r is not None]
+    return max(1, round(float(np.mean(found)))) if found else None
+
+
+@dataclass(frozen=True)
+class FinalFit:
+    """A model fitted on all the rows: its name, settings, rounds and seconds."""
+
+    name: str
+    settings: dict[str, Any]
+    rounds: int | None
+    seconds: float
+
+
+def fit_final(
+    name: str, settings: dict[str, Any], rounds: int | None, data: TrainingData, config: Config
+) -> tuple[TabularModel, FinalFit]:
+    """Fit ``name`` once on all of ``data``; a boosting model trains exactly ``rounds`` rounds.
+
+    ``rounds`` is what cross-validation found (:func:`cv_rounds`): no rows are carved off for
+    early stopping and no probe fit is made. The shipped single model and every ensemble
+    member are fitted here.
+    """
+    started = time.perf_counter()
+    model = model_for(name, data, config, dict(settings))
+    model = model.set_params(seed=derive_seed(config.seed, 3000))
+    fitted = (model.with_iterations(rounds) if rounds is not None else clone(model)).fit(
+        data.X, data.y
+    )
+    return fitted, FinalFit(name, dict(settings), rounds, time.perf_counter() - started)
+
+
+def mean_learning_curve(curves: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The folds' learning curves averaged round by round (None when no fold has one).
+
+    Every fold's early-stopping fit ran a different number of rounds; the mean is taken over
+    the rounds all of them ran, so each point is the mean of the same folds. A part
+    (``train`` or ``validation``) that one fold lacks is left out.
+    """
+    present = [c for c in curves if c]
+    if not present:
+        return None
+    out: dict[str, Any] = {"metric": present[0].get("metric"), "folds": len(present)}
+    for part in ("train", "validation"):
+        values: list[list[float]] = [c.get(part) or [] for c in present]
+        if any(not v for v in values):
+            out[part] = None
+            continue
+        rounds = min(len(v) for v in values)
+        out[part] = [float(np.mean([v[i] for v in values])) for i in range(rounds)]
+    return out
 
 
 def compare_to_baselines(

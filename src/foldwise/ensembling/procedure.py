@@ -15,23 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 
 from foldwise.config import Config
 from foldwise.ensembling.selection import Selection, blend, select_ensemble
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import CVRun, TrainingData, cross_validate, derive_seed, model_for
-
-
-@dataclass(frozen=True)
-class MemberFit:
-    """One member fitted on all the rows: its settings, rounds and seconds."""
-
-    name: str
-    settings: dict[str, Any]
-    rounds: int | None
-    seconds: float
+from foldwise.training import (
+    CVRun,
+    FinalFit,
+    TrainingData,
+    cross_validate,
+    cv_rounds,
+    fit_final,
+    model_for,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class EnsembleFit:
     runs: dict[str, CVRun]  # each member's CV on the given folds, in member order
     selection: Selection
     model: EnsembleModel
-    fits: tuple[MemberFit, ...]  # the members fitted on all rows (weight > 0 only)
+    fits: tuple[FinalFit, ...]  # the members fitted on all rows (weight > 0 only)
     oof: np.ndarray  # the weighted out-of-fold predictions (NaN where a row was never scored)
     cv_seconds: float
     fit_seconds: float
@@ -75,25 +72,6 @@ def choose_weights(runs: Mapping[str, CVRun], data: TrainingData, config: Config
     )
 
 
-def cv_rounds(run: CVRun) -> int | None:
-    """The boosting rounds the folds' early stopping found (their mean), None if none."""
-    found = [r for r in run.best_iterations if r is not None]
-    return max(1, round(float(np.mean(found)))) if found else None
-
-
-def fit_member(
-    name: str, settings: dict[str, Any], rounds: int | None, data: TrainingData, config: Config
-) -> tuple[TabularModel, MemberFit]:
-    """Fit a member on all of ``data``; a boosting member trains the rounds its CV found."""
-    started = time.perf_counter()
-    model = model_for(name, data, config, dict(settings))
-    model = model.set_params(seed=derive_seed(config.seed, 3000))
-    fitted = (model.with_iterations(rounds) if rounds is not None else clone(model)).fit(
-        data.X, data.y
-    )
-    return fitted, MemberFit(name, dict(settings), rounds, time.perf_counter() - started)
-
-
 def fit_ensemble(
     data: TrainingData,
     folds: list,
@@ -112,11 +90,11 @@ def fit_ensemble(
     cv_seconds = time.perf_counter() - started
     models: list[TabularModel] = []
     weights: list[float] = []
-    fits: list[MemberFit] = []
+    fits: list[FinalFit] = []
     for name, weight in zip(selection.names, selection.weights, strict=True):
         if weight <= 0:
             continue
-        model, fit = fit_member(name, dict(settings[name]), cv_rounds(runs[name]), data, config)
+        model, fit = fit_final(name, dict(settings[name]), cv_rounds(runs[name]), data, config)
         models.append(model)
         weights.append(weight)
         fits.append(fit)

@@ -23,9 +23,10 @@ from foldwise.models.ensemble import EnsembleModel
 from foldwise.training import (
     TrainingData,
     cross_validate,
-    derive_seed,
-    fit_with_early_stopping,
+    cv_rounds,
+    fit_final,
     fold_scores,
+    mean_learning_curve,
     model_for,
 )
 
@@ -63,30 +64,27 @@ class TrainedModel:
 def train_single(
     name: str, settings: dict[str, Any], data: TrainingData, folds: list, config: Config
 ) -> TrainedModel:
-    """Cross-validate one model on the folds, then fit it on all rows (early-stopped)."""
+    """Cross-validate one model on the folds, then fit it once on all rows.
+
+    A boosting model's final fit trains the mean of the rounds its folds' early stopping found
+    (as every ensemble member does). The learning curve is the folds' early-stopping curves
+    averaged round by round: out-of-fold validation loss, not the final fit's (which has no
+    held-out rows).
+    """
     model = model_for(name, data, config, settings)
     run = cross_validate(model, data, folds, config, name, keep_models=True)
-    final = fit_with_early_stopping(
-        model,
-        data.frame,
-        data.X,
-        data.y,
-        config=config,
-        task=data.problem.task,
-        seed=derive_seed(config.seed, len(folds)),
-        labels=data.problem.classes,
-    )
+    fitted, final = fit_final(name, settings, cv_rounds(run), data, config)
     return TrainedModel(
         name=name,
-        model=final.model,
+        model=fitted,
         settings=settings,
         oof=run.oof,
         fold_of_row=run.fold_of_row,
         fold_scores=run.fold_scores,
         fold_models=list(run.models),
-        best_iteration=final.best_iteration,
+        best_iteration=final.rounds,
         fold_best_iterations=run.best_iterations,
-        learning_curve=final.learning_curve,
+        learning_curve=mean_learning_curve(run.learning_curves),
         seconds={f"cv ({len(folds)} folds)": run.seconds, "final fit": final.seconds},
         cv_seconds=run.seconds,
         fit_seconds=final.seconds,

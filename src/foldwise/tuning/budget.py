@@ -240,11 +240,13 @@ class _Shape:
 
 
 def _cv_and_fit(p: Probe, shape: _Shape, rows: float, folds: int) -> float:
-    """Members' CV on ``folds`` folds of ``rows`` and the final fit(s) (fit_ensemble/train)."""
+    """Members' CV on ``folds`` folds of ``rows`` and the final fit(s) (fit_ensemble/train).
+
+    The final fit is one fit on all rows with the folds' mean rounds (training.fit_final).
+    """
     fold_rows = rows * (folds - 1) / folds
     cv = folds * p.fit_early_stopped(fold_rows, shape.fraction)
-    final = p.fit(rows) if shape.ensemble else p.fit_early_stopped(rows, shape.fraction)
-    return cv + final
+    return cv + p.fit(rows)
 
 
 def _fixed(probes: Sequence[Probe], shape: _Shape, nested: bool) -> dict[str, float]:
