@@ -127,6 +127,7 @@ def write_reports(
             "outer_fold_metrics",
             "trials_per_fold",
             "weights_per_fold",
+            "rounds_per_fold",
         )
         if key in nested
     }

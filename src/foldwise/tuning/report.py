@@ -50,6 +50,8 @@ def nested_summary(outer: list[OuterFold], metric: str, space: dict[str, Any]) -
     else:
         out["weights_per_fold"] = [o.weights for o in outer]
     out["trials_per_fold"] = [_trials(o) for o in outer]
+    if any(o.rounds is not None for o in outer):  # the boosting rounds of each outer refit
+        out["rounds_per_fold"] = [o.rounds for o in outer]
     return out
 
 
