@@ -219,7 +219,7 @@ def test_no_tuning_fit_sees_a_row_of_its_outer_fold(nested_run):
         held = markers(run.data.X.iloc[planned.held_out])
         training_part = all_rows - held
         fits = run.fits_per_fold[i]
-        # The instrument sees real fits: trials x inner folds, plus the probe and the refit.
+        # The instrument sees real fits: trials x inner folds, plus the one refit.
         assert len(fits) >= run.config.tune.n_trials + 2
         assert set().union(*fits) == training_part, f"outer fold {i}"
         for fit in fits:
@@ -614,7 +614,7 @@ def test_trial_settings_reach_only_the_inner_trial_fits(tmp_path, monkeypatch):
     score_outer(tuner, data, planned, 0)
     trial_fits = 2 * config.cv.inner_folds
     assert seen[:trial_fits] == [63] * trial_fits
-    assert seen[trial_fits:] == [None, None]  # early-stopping probe and refit, as shipped
+    assert seen[trial_fits:] == [None]  # one refit on the outer training part, as shipped
 
 
 def test_trial_settings_are_checked_by_name(nested_run):

@@ -7,8 +7,10 @@ trials and several workers can share one study.
 
 The code lives in the submodules: ``space`` (search spaces, trial 0, trial settings),
 ``storage`` (journal or database, study keys), ``tuner`` (the inner-fold objective and the
-study loop), ``nested`` (the run's studies, the outer folds) and ``report`` (the nested
-summary, parameter stability, trials and importances).
+study loop), ``nested`` (the run's studies, the outer folds), ``run`` (the tune stage's work:
+:func:`~foldwise.tuning.run.tune` returns a frozen ``TuneResult``), ``report`` (the nested
+summary, parameter stability, trials, importances; the reports rendered from a
+``TuneResult``) and ``outputs`` (the tune stage's files and console summary).
 """
 
 from foldwise.tuning.nested import (

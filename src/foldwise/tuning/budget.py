@@ -249,13 +249,16 @@ def _cv_and_fit(p: Probe, shape: _Shape, rows: float, folds: int) -> float:
     return cv + p.fit(rows)
 
 
-def _fixed(probes: Sequence[Probe], shape: _Shape, nested: bool) -> dict[str, float]:
+def _fixed(probes: Sequence[Probe], shape: _Shape, nested: bool, tune: bool) -> dict[str, float]:
     if not nested:
         return {}
     if shape.ensemble:  # per outer fold: members' inner CV, weights, final member fits
         per_fold = sum(_cv_and_fit(p, shape, shape.outer_rows, shape.inner_folds) for p in probes)
-    else:  # per outer fold: the refit of the chosen params
-        per_fold = sum(p.fit_early_stopped(shape.outer_rows, shape.fraction) for p in probes)
+    else:  # per outer fold: one refit (untuned: after trial 0's inner fits, for its rounds)
+        per_fold = sum(p.fit(shape.outer_rows) for p in probes)
+        if not tune:
+            inner = shape.inner_folds * shape.inner_rows(shape.outer_rows)
+            per_fold += sum(p.fit(inner) for p in probes if p.early_stopping)
     return {f"nested loop fits ({shape.folds} outer folds)": per_fold * shape.folds}
 
 
@@ -314,7 +317,7 @@ def plan_budget(
     nested, tune, cuts = config.tune.nested, config.tune.n_trials >= MIN_TRIALS, []
     while True:
         chosen = [by_name[m] for m in members]
-        fixed_s = _fixed(chosen, shape, nested)
+        fixed_s = _fixed(chosen, shape, nested, tune)
         train_s = _train(chosen, shape) + TRAIN_START_UP_FACTOR * start_up_s
         studies = _studies(chosen, shape, nested)
         # A trial running at its study's deadline finishes; the final ones delay train.

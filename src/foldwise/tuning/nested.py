@@ -2,8 +2,8 @@
 
 :func:`plan_studies` lays out a run's studies and their inner folds; :func:`make_tuner` gives
 every process of one configuration (the stage or an extra worker) the same storage and
-study key; :func:`score_outer` refits an outer study's best params on its training part and
-scores the held-out rows.
+study key; :func:`score_outer` refits an outer study's best params on its training part (one fit, the
+rounds of the inner folds) and scores the held-out rows.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from foldwise.config import Config
-from foldwise.cv import folds_fingerprint, make_folds
+from foldwise.cv import class_label, folds_fingerprint, make_folds
 from foldwise.ensembling.procedure import fit_ensemble
+from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
 from foldwise.training import (
     TrainingData,
     derive_seed,
-    fit_with_early_stopping,
     fold_scores,
     predict_scores,
     take_rows,
@@ -137,6 +138,7 @@ class OuterFold:
     studies: dict[str, StudyResult] = field(default_factory=dict)
     weights: dict[str, float] | None = None
     seconds: float = 0.0
+    rounds: int | None = None  # boosting rounds of the outer refit (one model)
 
     @property
     def study(self) -> StudyResult:
@@ -158,23 +160,21 @@ def score_outer(
 ) -> OuterFold:
     """Run an outer study, refit its best params on the outer training part, score held-out rows.
 
-    ``tune=False`` (a time budget too short to search): the configured settings are refit.
+    The refit is one fit on the whole outer training part; a boosting model trains the rounds
+    the inner folds' early stopping found for the best trial (``StudyResult.best_rounds``), as
+    the train stage's final fit trains the rounds of its folds. ``tune=False`` (a time budget
+    too short to search): the configured settings, with the rounds of trial 0's inner-fold
+    fits (:meth:`Tuner.inner_rounds`).
     """
     started = time.perf_counter()
     part = planned.data
     result = tuner.run(planned.name, part, planned.inner, planned.seed) if tune else None
     params = dict(result.best_params) if result is not None else {}
-    fitted = fit_with_early_stopping(
-        tuner.build(part, params, planned.seed),
-        part.frame,
-        part.X,
-        part.y,
-        config=tuner.config,
-        task=part.problem.task,
-        seed=planned.seed,
-        labels=part.problem.classes,
-    )
-    scores, rows = _score_held_out(fitted.model, full, planned)
+    rounds = result.best_rounds if result is not None else None
+    if rounds is None:  # no study, or a study whose trials recorded no rounds
+        rounds = tuner.inner_rounds(part, planned.inner, planned.seed, params)
+    model = refit_outer(tuner, part, params, rounds, planned.seed)
+    scores, rows = _score_held_out(model, full, planned)
     return OuterFold(
         fold,
         scores,
@@ -183,7 +183,24 @@ def score_outer(
         params,
         {tuner.name: result} if result is not None else {},
         seconds=time.perf_counter() - started,
+        rounds=rounds,
     )
+
+
+def refit_outer(
+    tuner: Tuner, part: TrainingData, params: dict[str, Any], rounds: int | None, seed: int
+) -> TabularModel:
+    """One fit of ``params`` on all of ``part``: exactly ``rounds`` boosting rounds if given."""
+    present = np.unique(part.y) if part.problem.task != "regression" else np.empty(0)
+    if len(present) == 1:
+        label = class_label(present[0], part.problem.classes)
+        raise FoldwiseError(
+            f"an outer training part holds only the target class {label!r}; a classifier needs"
+            " two (with data.time_column, the earliest block may hold one class: lower cv.folds)"
+        )
+    model = tuner.build(part, params, seed)
+    model = model.with_iterations(rounds) if rounds is not None else clone(model)
+    return model.fit(part.X, part.y)
 
 
 def member_settings(tuner: Tuner, params: dict[str, Any]) -> dict[str, Any]:

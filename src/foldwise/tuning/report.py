@@ -1,8 +1,13 @@
-"""The figures a tuning run reports: the nested estimate, parameter stability, trials, importances."""
+"""The figures a tuning run reports: the nested estimate, parameter stability, trials, importances.
+
+:func:`tune_reports` renders a :class:`~foldwise.tuning.run.TuneResult` as the contents of the
+tune stage's files (:mod:`foldwise.tuning.outputs` writes them).
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +18,100 @@ from scipy import stats
 from foldwise.config import ChoiceSpec
 from foldwise.metrics import METRICS
 from foldwise.tuning.nested import OuterFold
+from foldwise.tuning.run import TuneResult, best_params, budget_report
+from foldwise.tuning.tuner import StudyResult
+
+# Per-fold detail of the nested estimate: in tune.json, not in nested_cv.json (DVC metrics,
+# whose scalars become `dvc exp show` columns).
+NESTED_DETAILS = (
+    "param_stability",
+    "best_params_per_fold",
+    "outer_fold_metrics",
+    "trials_per_fold",
+    "weights_per_fold",
+    "rounds_per_fold",
+)
+
+
+@dataclass(frozen=True)
+class TuneReports:
+    """The contents of the tune stage's files, rendered from a :class:`TuneResult`."""
+
+    nested: dict[str, Any]  # reports/tune/nested_cv.json (DVC metrics)
+    summary: dict[str, Any]  # reports/tune/tune.json
+    best: dict[str, Any]  # models/best_params.json
+    trials: list[dict[str, Any]]  # reports/tune/trials.csv: every final study's trials
+    history: list[dict[str, Any]]  # the first final study's trials (the history plot)
+    greater_is_better: bool
+    finals: dict[str, dict[str, Any]]  # per model: its final study's figures
+
+
+def tune_reports(result: TuneResult) -> TuneReports:
+    """Render ``result`` as best_params.json, nested_cv.json, tune.json and trials.csv."""
+    outcome, ensemble = result.outcome, result.model == "ensemble"
+    nested = nested_report(result)
+    details = {key: nested.pop(key) for key in NESTED_DETAILS if key in nested}
+    best = best_params(outcome, result.model, result.metric)
+    tables = {name: trials_table(r.study) for name, r in outcome.final.items()}
+    finals = {name: study_summary(r, tables[name]) for name, r in outcome.final.items()}
+    if len(finals) == 1 and not ensemble:
+        nested["final_inner_best"] = next(iter(finals.values()))["best_inner_score"]
+    nested["folds_fingerprint"] = result.folds_fingerprint
+    summary: dict[str, Any] = {
+        "model": result.model,
+        "metric": result.metric,
+        "n_trials": result.n_trials,
+    }
+    if ensemble:
+        summary["members"] = finals
+    elif finals:
+        summary.update(next(iter(finals.values())))
+    summary["best_params"] = best["members"] if ensemble else best["params"]
+    summary["search_space"] = {
+        name: {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in t.space.items()}
+        for name, t in outcome.tuners.items()
+    }
+    summary["nested"] = details
+    budget = budget_report(outcome)
+    if budget is not None:
+        summary["time_budget"] = budget
+    rows = [{"model": name, **row} for name, table in tables.items() for row in table]
+    history = next(iter(tables.values()), [])
+    return TuneReports(nested, summary, best, rows, history, result.greater_is_better, finals)
+
+
+def nested_report(result: TuneResult) -> dict[str, Any]:
+    """nested_cv.json (with per-fold detail still in it): the outer scores, or why none."""
+    outcome, metric = result.outcome, result.metric
+    if outcome.outer:
+        (first, *_) = outcome.tuners.values()
+        return {"nested": True, **nested_summary(outcome.outer, metric, first.space)}
+    dropped = any(c.startswith("no nested loop") for c in outcome.plan.cuts)
+    reason = (
+        "time_budget_s left no time for the outer loop"
+        if outcome.plan.budget_s is not None and dropped
+        else "tune.nested is false"
+    )
+    return {
+        "nested": False,
+        "metric": metric,
+        "note": f"{reason}: no outer loop was run, so there is no honest estimate of tuning + "
+        "training; the inner score below is optimistic",
+    }
+
+
+def study_summary(result: StudyResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One final study's figures for tune.json (``rows``: its :func:`trials_table`)."""
+    return {
+        "complete": result.n_complete,
+        "pruned": result.n_pruned,
+        "best_params": result.best_params,
+        "best_inner_score": result.best_value,
+        "default_inner_score": next(
+            (r["value"] for r in rows if r["index"] == 0 and r["state"] == "COMPLETE"), None
+        ),
+        "importances": importances(result.study),
+    }
 
 
 def nested_summary(outer: list[OuterFold], metric: str, space: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +149,8 @@ def nested_summary(outer: list[OuterFold], metric: str, space: dict[str, Any]) -
     else:
         out["weights_per_fold"] = [o.weights for o in outer]
     out["trials_per_fold"] = [_trials(o) for o in outer]
+    if any(o.rounds is not None for o in outer):  # the boosting rounds of each outer refit
+        out["rounds_per_fold"] = [o.rounds for o in outer]
     return out
 
 

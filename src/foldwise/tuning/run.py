@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from foldwise.config import Config
+from foldwise.cv import folds_fingerprint
 from foldwise.training import TrainingData
 from foldwise.tuning.budget import (
     BudgetPlan,
@@ -46,6 +49,81 @@ class TuningOutcome:
     outer: list[OuterFold]
     final: dict[str, StudyResult]  # the final study per model (empty without tuning)
     seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """A tune stage run: what its studies found and what its reports need to say about it.
+
+    ``outcome``: the plan, the outer folds and the final studies; the other fields are the
+    run's facts the reports name (no params.yaml is needed to write them).
+    """
+
+    outcome: TuningOutcome
+    model: str  # model.name ("ensemble" for an ensemble)
+    metric: str
+    greater_is_better: bool
+    n_trials: int  # tune.n_trials
+    folds_fingerprint: str  # the outer folds the estimate was made on
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Seconds per outer fold and final study (the stage's timing parts)."""
+        return dict(self.outcome.seconds)
+
+
+def tune(
+    config: Config,
+    data: TrainingData,
+    folds: list,
+    journal: Path,
+    *,
+    progress: bool = False,
+    plan: BudgetPlan | None = None,
+) -> TuneResult:
+    """Tune ``model.name`` (or each ensemble member) as the plan allows; nested when asked.
+
+    ``folds``: the run's outer folds; ``journal``: the embedded study storage (unless
+    ``tune.storage`` names a database). ``progress`` prints the plan and a trial bar.
+    """
+    plan = plan or make_plan(config, data)
+    if not progress:
+        outcome = run_tuning(config, data, folds, journal, None, plan)
+    else:
+        for line in plan.describe():
+            print(f"tune {line}", flush=True)
+        outcome = _with_progress_bar(config, data, folds, journal, plan)
+    return TuneResult(
+        outcome=outcome,
+        model=config.model.name,
+        metric=data.problem.metric,
+        greater_is_better=data.problem.greater_is_better,
+        n_trials=config.tune.n_trials,
+        folds_fingerprint=folds_fingerprint(folds),
+    )
+
+
+def _with_progress_bar(
+    config: Config, data: TrainingData, folds: list, journal: Path, plan: BudgetPlan
+) -> TuningOutcome:
+    """:func:`run_tuning` with a bar of finished trials over all studies."""
+    total = len(plan.studies) * config.tune.n_trials if plan.tune else 0
+    bar = tqdm(total=total, desc="tune", unit="trial")
+    progress: dict[str, int] = {}
+
+    def on_trial(name: str, done: int, target: int) -> None:
+        progress[name] = min(done, target)
+        bar.n = sum(progress.values())
+        bar.refresh()
+
+    try:
+        outcome = run_tuning(config, data, folds, journal, on_trial, plan)
+    except BaseException:
+        bar.leave = False  # clear the bar, so the error stands on a line of its own
+        bar.close()
+        raise
+    bar.close()
+    return outcome
 
 
 def make_plan(config: Config, data: TrainingData) -> BudgetPlan:
@@ -113,15 +191,18 @@ def _named(
     return lambda study, done, target: on_trial(f"{study}/{model}", done, target)
 
 
-def best_params(outcome: TuningOutcome, config: Config, metric: str) -> dict[str, Any]:
-    """``models/best_params.json``: what the train stage fits (no timings: reproducible)."""
+def best_params(outcome: TuningOutcome, model: str, metric: str) -> dict[str, Any]:
+    """``models/best_params.json``: what the train stage fits (no timings: reproducible).
+
+    ``model``: ``model.name``.
+    """
     plan = outcome.plan
     params = {
         name: {**tuner.fixed, **(outcome.final[name].best_params if name in outcome.final else {})}
         for name, tuner in outcome.tuners.items()
     }
-    best: dict[str, Any] = {"model": config.model.name, "metric": metric}
-    if config.model.name == "ensemble":
+    best: dict[str, Any] = {"model": model, "metric": metric}
+    if model == "ensemble":
         best["params"] = {}
         best["members"] = params
         best["inner_scores"] = {n: r.best_value for n, r in outcome.final.items()}

@@ -96,8 +96,6 @@ class Tuner:
     def _objective(
         self, data: TrainingData, folds: list, study_seed: int
     ) -> Callable[[optuna.Trial], float]:
-        metric = METRICS[data.problem.metric]
-        task = data.problem.task
         configured = default_trial(self.config, self.space, self.name)
 
         def objective(trial: optuna.Trial) -> float:
@@ -116,30 +114,57 @@ class Tuner:
             seed = derive_seed(study_seed, index)
             scores: list[float] = []
             rounds: list[int] = []
-            for j, (fit_idx, val_idx) in enumerate(folds):
-                X_val = data.X.iloc[val_idx]
-                result = fit_on_fold(
-                    self.build(data, params, seed, trial=True),
-                    data.X.iloc[fit_idx],
-                    data.y[fit_idx],
-                    X_val,
-                    data.y[val_idx],
-                )
-                predicted = predict_scores(result.model, X_val, task)
-                value = fold_scores(data.problem, data.y[val_idx], predicted)[metric.name]
+            for j, fold in enumerate(folds):
+                value, best_iteration = self.fit_fold(data, fold, params, seed)
                 scores.append(value)
-                if result.best_iteration is not None:
-                    rounds.append(result.best_iteration)
+                if best_iteration is not None:
+                    rounds.append(best_iteration)
                 trial.report(value, step=j)
                 if self.config.tune.pruning and j < len(folds) - 1 and trial.should_prune():
                     trial.set_user_attr("fold_scores", scores)
                     raise optuna.TrialPruned()
             trial.set_user_attr("fold_scores", scores)
             if rounds:
-                trial.set_user_attr("rounds", round(float(np.mean(rounds))))
+                trial.set_user_attr("rounds", mean_rounds(rounds))
             return float(np.mean(scores))
 
         return objective
+
+    def fit_fold(
+        self, data: TrainingData, fold: tuple, params: dict[str, Any], seed: int
+    ) -> tuple[float, int | None]:
+        """One trial fit on an inner fold: its score and the rounds early stopping chose.
+
+        The fit receives the fold's fitting rows (and its validation rows for early stopping)
+        and nothing else; it is then scored on those validation rows.
+        """
+        fit_idx, val_idx = fold
+        X_val = data.X.iloc[val_idx]
+        result = fit_on_fold(
+            self.build(data, params, seed, trial=True),
+            data.X.iloc[fit_idx],
+            data.y[fit_idx],
+            X_val,
+            data.y[val_idx],
+        )
+        predicted = predict_scores(result.model, X_val, data.problem.task)
+        value = fold_scores(data.problem, data.y[val_idx], predicted)[data.problem.metric]
+        return value, result.best_iteration
+
+    def inner_rounds(
+        self, data: TrainingData, folds: list, study_seed: int, params: dict[str, Any]
+    ) -> int | None:
+        """The rounds ``params`` early-stop at on the inner folds, fitted as trial 0 is.
+
+        For a configuration that ran no study (a time budget too short to tune): the same
+        fits trial 0 would make (trial settings, trial 0's seed), their mean best round.
+        None for a model without early stopping (nothing is fitted then).
+        """
+        if not self.build(data, params, study_seed).supports_early_stopping:
+            return None
+        seed = derive_seed(study_seed, 0)
+        found = [self.fit_fold(data, fold, params, seed)[1] for fold in folds]
+        return mean_rounds([r for r in found if r is not None]) if any(found) else None
 
     def run(self, name: str, data: TrainingData, folds: list, study_seed: int) -> StudyResult:
         """Run (or resume) study ``name`` until it holds ``tune.n_trials`` finished trials."""
@@ -222,6 +247,11 @@ def _deadline(timeout_s: float | None, deadline: float | None) -> float | None:
     ends = (deadline, None if timeout_s is None else time.monotonic() + timeout_s)
     known = [t for t in ends if t is not None]
     return min(known) if known else None
+
+
+def mean_rounds(rounds: list[int]) -> int:
+    """The boosting rounds a refit trains: the mean of the folds' best rounds (at least 1)."""
+    return max(1, round(float(np.mean(rounds))))
 
 
 def startup_trials(n_trials: int) -> int:
