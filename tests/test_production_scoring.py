@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from foldwise.errors import FoldwiseError
 from foldwise.models import MODEL_NAMES
-from foldwise.production.scoring import FastScorer
+from foldwise.scoring.fast import FastScorer
 from tests.test_models import make_data, make_model
 from tests.test_models import scores as reference_scores
 

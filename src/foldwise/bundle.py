@@ -23,8 +23,8 @@ from foldwise.integrity import (
 from foldwise.models import MODEL_FILE, MODEL_NAMES, PIPELINE_FILE, TabularModel, saved_model_file
 from foldwise.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_model
 from foldwise.problem import Problem
-from foldwise.production.ensemble_scoring import EnsembleScorer, scorer_for
-from foldwise.production.scoring import FastScorer
+from foldwise.scoring.ensemble import EnsembleScorer, scorer_for
+from foldwise.scoring.fast import FastScorer
 from foldwise.stage import rounded, staged_folder
 
 # 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.

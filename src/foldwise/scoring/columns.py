@@ -10,7 +10,7 @@ A column becomes one of four things (:func:`list_column`, :func:`series_column`)
 
 * ``numbers``: already numbers; a float64 array of model values (no text work);
 * ``model``: a feature's values read through their distinct values in plain Python
-  (:mod:`foldwise.production.distinct`): float64, or the model's category text;
+  (:mod:`foldwise.scoring.distinct`): float64, or the model's category text;
 * ``text``: strings and missing cells as a pyarrow string array, cleaned and read by
   :func:`text_values` with the reference's rules (strip, missing tokens, numbers with proven
   thousands separators, yes/no/true/false/0/1, ISO dates, the missing category);
@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from foldwise.data import MISSING_TOKENS
 from foldwise.models.frame import FALSE_TEXT, MISSING_CATEGORY, MISSING_LIKE, TRUE_TEXT
 from foldwise.numbers import INFINITE, number_patterns
-from foldwise.production.distinct import distinct_values
+from foldwise.scoring.distinct import distinct_values
 
 TEXT = pa.large_string()  # pandas' own storage of its "str" dtype
 _PLAIN, _GROUPED, _ = (f"^({p})$" for p in number_patterns("."))

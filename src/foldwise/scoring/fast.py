@@ -2,9 +2,9 @@
 
 Rows (a table, one mapping, or a list of mappings such as parsed JSON) are taken apart into
 one column per feature, and the columns are converted a whole column at a time by
-:mod:`foldwise.production.columns`: numbers go straight to numpy; a text column of records or
+:mod:`foldwise.scoring.columns`: numbers go straight to numpy; a text column of records or
 of a small table is read through its distinct values in plain Python
-(:mod:`foldwise.production.distinct`), other text columns of each kind are cleaned together by
+(:mod:`foldwise.scoring.distinct`), other text columns of each kind are cleaned together by
 a few pyarrow kernels. Nothing is kept between calls, so rows never seen before cost what
 repeated ones do. Predictions are identical to the
 reference path (``tests/test_production_scoring.py`` checks exact equality for every model
@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.models import TabularModel, feature_frame
 from foldwise.models.frame import MISSING_CATEGORY, coerce_column, model_values
-from foldwise.production.columns import (
+from foldwise.scoring.columns import (
     CleanText,
     RawColumn,
     list_column,

@@ -1,7 +1,7 @@
 """Raw values of one feature read through their distinct values, in plain Python.
 
 A pyarrow kernel call costs tens of microseconds whatever its input, so for a hundred rows the
-fixed costs of :mod:`foldwise.production.columns` are most of the conversion. Here a column of
+fixed costs of :mod:`foldwise.scoring.columns` are most of the conversion. Here a column of
 text (or of integers, for a category) is read by reading each of its distinct values once,
 with the reference's rules written in Python, and every row takes its value's result: the
 work is one hash per row and one reading per distinct value in the call, whatever was scored
