@@ -74,6 +74,30 @@ def test_fast_scores_equal_the_reference_path_exactly(name, task):
         assert np.array_equal(scorer.scores(rows), scores(model, rows), equal_nan=True)
 
 
+def other_dtypes(X: pd.DataFrame) -> list[pd.DataFrame]:
+    """The same rows in other dtypes a reader gives, among other columns, in another order:
+    numbers sharing one 2-D block with another column, nullable numbers, pandas categories,
+    object text, booleans as 0/1 floats."""
+    shared = pd.DataFrame({"extra": np.arange(len(X), dtype="float64"), "x": X["x"].to_numpy()})
+    shared["member"] = X["member"].astype("float64").to_numpy()
+    shared["joined"] = X["joined"].to_numpy()
+    shared["colour"] = X["colour"].astype("category").to_numpy()
+    shared["city"] = X["city"].astype(object).to_numpy()
+    nullable = X[["city", "joined", "member", "colour"]].reset_index(drop=True)
+    nullable.insert(0, "x", X["x"].astype("Float64").to_numpy())
+    nullable["colour"] = nullable["colour"].astype(object)
+    return [shared, nullable, shared.iloc[:1], nullable.iloc[::-1]]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_columns_of_any_dtype_and_layout_score_as_the_reference(name, task):
+    model, X = fitted(name, task)
+    scorer = FastScorer(model)
+    for rows in other_dtypes(X):
+        assert np.array_equal(scorer.scores(rows), scores(model, rows), equal_nan=True)
+
+
 @pytest.mark.parametrize("task", ["binary", "regression"])
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_one_row_as_dict_or_frame_equals_the_reference_path(name, task):
