@@ -23,8 +23,8 @@ from foldwise.integrity import (
 from foldwise.models import MODEL_FILE, MODEL_NAMES, PIPELINE_FILE, TabularModel, saved_model_file
 from foldwise.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_model
 from foldwise.problem import Problem
-from foldwise.production.ensemble_scoring import EnsembleScorer, scorer_for
-from foldwise.production.scoring import FastScorer
+from foldwise.scoring.ensemble import EnsembleScorer, scorer_for
+from foldwise.scoring.fast import FastScorer
 from foldwise.stage import rounded, staged_folder
 
 # 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.
@@ -32,7 +32,7 @@ BUNDLE_FORMAT = 2
 MANIFEST = "bundle.json"
 MODEL_DIR = "model"
 INPUT_SCHEMA = "input_schema.json"
-REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.monitor.reference)
+REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.profile.reference)
 Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
 NAME_HASH_CHARS = 12  # of the content hash, in a bundle's name
@@ -100,7 +100,7 @@ class Bundle:
     features: list[dict[str, Any]]
     threshold: float | None
     metadata: dict[str, Any] = field(default_factory=dict)
-    # JSON Schema of one input row with what training saw (foldwise.production.contract).
+    # JSON Schema of one input row with what training saw (foldwise.profile.contract).
     input_schema: dict[str, Any] | None = None
     # What training rows and predictions looked like, for `foldwise monitor` (reference.json).
     reference: dict[str, Any] | None = None

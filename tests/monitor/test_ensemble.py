@@ -15,7 +15,7 @@ from foldwise.config import parse_config
 from foldwise.evaluation import cv_summary
 from foldwise.metrics import score
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.monitor.reference import build_reference, importances_of
+from foldwise.profile.reference import build_reference, importances_of
 from foldwise.monitor.run import monitor
 from foldwise.monitor.simulate import Scenario, write_simulation
 from foldwise.prepare import prepare_tables

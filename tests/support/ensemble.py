@@ -10,7 +10,7 @@ import pandas as pd
 from foldwise.bundle import Bundle
 from foldwise.models import build_model, feature_frame
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.production.contract import input_schema
+from foldwise.profile.contract import input_schema
 from tests.conftest import make_table
 from tests.support.serve import FEATURES, PROBLEMS
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from foldwise.monitor.reference import bin_index, calibrate, is_binned, positive_probability
+from foldwise.profile.reference import bin_index, calibrate, is_binned, positive_probability
 
 
 def period_keys(ts: np.ndarray, period: str) -> tuple[np.ndarray, list[str]]:

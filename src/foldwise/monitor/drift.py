@@ -31,7 +31,7 @@ from scipy import stats
 
 from foldwise.config import MonitorConfig
 from foldwise.monitor.collect import FeatureCounts
-from foldwise.monitor.reference import is_binned
+from foldwise.profile.reference import is_binned
 
 
 def reference_counts(profile: dict[str, Any]) -> np.ndarray:

@@ -22,7 +22,7 @@ from scipy import stats
 from foldwise.evaluation import bootstrap_interval
 from foldwise.metrics import get_metric
 from foldwise.monitor.collect import PeriodStats
-from foldwise.monitor.reference import (
+from foldwise.profile.reference import (
     bins_for,
     is_binned,
     n_slots,

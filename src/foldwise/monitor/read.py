@@ -24,7 +24,7 @@ from foldwise.errors import FoldwiseError, quoted
 from foldwise.labels import Labels, row_keys
 from foldwise.models import feature_frame
 from foldwise.monitor.collect import Collector, PeriodStats, period_keys
-from foldwise.monitor.reference import column_values, is_binned
+from foldwise.profile.reference import column_values, is_binned
 
 LOG_COLUMNS = ("ts", "id", "value", "proba", "prediction", "features")
 BATCH_ROWS = 500_000

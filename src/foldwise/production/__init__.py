@@ -1,1 +1,1 @@
-"""Production readiness: fast scoring, input contract, integrity, export, card, registry."""
+"""Production readiness: batch files, input contract, integrity, export, card, registry."""

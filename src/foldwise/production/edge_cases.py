@@ -3,7 +3,7 @@
 Behaviours (also in docs/production.md): a missing feature column and text in a numeric column are
 refused with a one-line error naming the column; an extra column, an unseen category, values
 far outside the training range and rows with every feature missing are scored, and
-:func:`~foldwise.production.contract.unusual_inputs` says what was unusual; an empty batch gives
+:func:`~foldwise.profile.contract.unusual_inputs` says what was unusual; an empty batch gives
 an empty result with the usual columns; one row (as a mapping or a one-row table) and a large
 batch give exactly the predictions the same rows get in an ordinary batch.
 """
@@ -19,7 +19,7 @@ import pandas as pd
 
 from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError, quoted
-from foldwise.production.contract import far_value, unusual_inputs
+from foldwise.profile.contract import far_value, unusual_inputs
 
 UNSEEN = "__never_seen_in_training__"
 

@@ -140,20 +140,28 @@ class ServedModel:
                 f"{mine.target!r} with classes {quoted(mine.classes or ())}"
             )
 
-    def check_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Every row names every feature with a JSON value of an accepted type."""
+    def raw_features(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        """The request's values of each feature, as sent (the log types them at compaction),
+        checked: every row names every feature with a JSON value of an accepted type.
+
+        Each feature's values are taken out of the rows once, for the check, the scorer and
+        the log alike.
+        """
+        out = {}
         for name, kind in ((str(f["name"]), f["kind"]) for f in self.bundle.features):
             allowed = JSON_TYPES[kind]
             types = tuple(t for a in allowed if a != "null" for t in _PY_TYPES[a])
             # Parsed JSON holds exact types: a column whose value types are all accepted ones
             # passes at once; any other column is checked cell by cell (the message).
             try:
-                present = set(map(type, [row[name] for row in rows]))
+                values = [row[name] for row in rows]
             except KeyError:
-                present = None
-            if present is not None and present <= {*types, type(None)}:
-                continue
-            self._check_cells(rows, name, kind, allowed, types)
+                self._check_cells(rows, name, kind, allowed, types)  # names the row
+                raise
+            if not set(map(type, values)) <= {*types, type(None)}:
+                self._check_cells(rows, name, kind, allowed, types)
+            out[name] = values
+        return out
 
     @staticmethod
     def _check_cells(
@@ -172,10 +180,6 @@ class ServedModel:
                     f"rows[{i}].{name}: expected {' or '.join(allowed)} for a {kind} "
                     f"feature, got {_json_type(value)}"
                 )
-
-    def raw_features(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-        """The request's values of each feature, as sent (the log types them at compaction)."""
-        return {name: [row[name] for row in rows] for name in self.feature_names}
 
     def score(self, raw: dict[str, list[Any]]) -> Scores:
         """Score raw feature values with the bundle's public scorer and threshold.

@@ -10,7 +10,7 @@ A column becomes one of four things (:func:`list_column`, :func:`series_column`)
 
 * ``numbers``: already numbers; a float64 array of model values (no text work);
 * ``model``: a feature's values read through their distinct values in plain Python
-  (:mod:`foldwise.production.distinct`): float64, or the model's category text;
+  (:mod:`foldwise.scoring.distinct`): float64, or the model's category text;
 * ``text``: strings and missing cells as a pyarrow string array, cleaned and read by
   :func:`text_values` with the reference's rules (strip, missing tokens, numbers with proven
   thousands separators, yes/no/true/false/0/1, ISO dates, the missing category);
@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from foldwise.data import MISSING_TOKENS
 from foldwise.models.frame import FALSE_TEXT, MISSING_CATEGORY, MISSING_LIKE, TRUE_TEXT
 from foldwise.numbers import INFINITE, number_patterns
-from foldwise.production.distinct import distinct_values
+from foldwise.scoring.distinct import distinct_values
 
 TEXT = pa.large_string()  # pandas' own storage of its "str" dtype
 _PLAIN, _GROUPED, _ = (f"^({p})$" for p in number_patterns("."))
@@ -127,6 +127,21 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
     return RawColumn("series", pd.Series(list(values)))  # a list: pandas infers its dtype
 
 
+def array_column(values: Any, kind: str) -> RawColumn | None:
+    """A table column's array (numpy, or pandas' Arrow text) of the usual forms, without the
+    cost of a Series; None: any other form (take :func:`series_column`)."""
+    if isinstance(values, np.ndarray):
+        kinds = "fiub" if kind == "numeric" else "b" if kind == "boolean" else ""
+        return (
+            _numbers(values.astype("float64", copy=False)) if values.dtype.kind in kinds else None
+        )
+    if isinstance(values, pd.arrays.ArrowStringArray) and len(values) <= DISTINCT_ROWS:
+        cells = values.__arrow_array__().to_numpy()  # Arrow's own, without pandas' checks
+        read = distinct_values(cells, kind, set(map(type, cells)))
+        return None if read is None else RawColumn("model", read)
+    return None
+
+
 def series_column(values: pd.Series, kind: str) -> RawColumn:
     """A feature's column of a table, by its dtype."""
     dtype = values.dtype
@@ -153,10 +168,17 @@ def series_column(values: pd.Series, kind: str) -> RawColumn:
     return RawColumn("series", values)
 
 
+def _objects(values: pd.Series) -> np.ndarray:
+    """A text column's cells as Python objects (missing cells None or NaN)."""
+    if isinstance(values.array, pd.arrays.ArrowStringArray):  # Arrow's own, without pandas' checks
+        return values.array.__arrow_array__().to_numpy()
+    return values.to_numpy()
+
+
 def _text_column(values: pd.Series, kind: str) -> RawColumn:
     object_dtype = values.dtype == np.dtype(object)
     if len(values) <= DISTINCT_ROWS:
-        cells = values.to_numpy()  # objects; a str column's missing cells are NaN
+        cells = _objects(values)
         read = distinct_values(cells, kind, set(map(type, cells)))
         if read is not None:
             return RawColumn("model", read)

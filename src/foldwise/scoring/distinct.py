@@ -1,7 +1,7 @@
 """Raw values of one feature read through their distinct values, in plain Python.
 
 A pyarrow kernel call costs tens of microseconds whatever its input, so for a hundred rows the
-fixed costs of :mod:`foldwise.production.columns` are most of the conversion. Here a column of
+fixed costs of :mod:`foldwise.scoring.columns` are most of the conversion. Here a column of
 text (or of integers, for a category) is read by reading each of its distinct values once,
 with the reference's rules written in Python, and every row takes its value's result: the
 work is one hash per row and one reading per distinct value in the call, whatever was scored
@@ -131,6 +131,88 @@ def _floats(values: Sequence[Any] | np.ndarray, table: dict[Any, Any]) -> np.nda
     return np.fromiter(map(table.__getitem__, values), dtype="float64", count=len(values))
 
 
+# ----------------------------------------------------------------- whole-column readings
+# The common case (printable ASCII text needing no strip, no missing token among the texts)
+# is recognised with a few C passes over the distinct texts joined by newlines; each value's
+# reading is then one builtin call. Anything else is read value by value (the rules above).
+_SEP = "\n"  # never inside printable text
+_TOKEN_SEARCH = tuple(f"{_SEP}{t}{_SEP}" for t in MISSING_TOKENS)
+_DATES_ONLY = re.compile(r"(?:[1-9]\d{3}-\d{2}-\d{2}\n)*", re.ASCII)
+_MISSING_READ = {"categorical": MISSING_CATEGORY, "datetime": None}
+
+
+def _split(distinct: set[Any], kinds: set[type]) -> tuple[list[str], list[Any]] | None:
+    """The distinct texts and the missing values (None, NaN); None: another type is present."""
+    if kinds == {str}:
+        return list(distinct), []
+    if not kinds <= _TEXT_TYPES:
+        return None
+    texts = [v for v in distinct if type(v) is str]
+    missing = [v for v in distinct if type(v) is not str]
+    if not all(v is None or v != v for v in missing):  # noqa: PLR0124 - NaN is unequal to itself
+        return None
+    return texts, missing
+
+
+def _cleaned(texts: list[str]) -> list[str | None] | None:
+    """Each text stripped, None where it is a missing token (``_clean``, for all at once);
+    None when a text is not printable ASCII."""
+    joined = _SEP.join(texts)
+    if not (joined.isascii() and "".join(texts).isprintable()):
+        return None
+    if joined[:1] == " " or joined[-1:] == " " or f" {_SEP}" in joined or f"{_SEP} " in joined:
+        texts = [t.strip() for t in texts]
+        joined = _SEP.join(texts)
+    lowered = f"{_SEP}{joined.lower()}{_SEP}"
+    if any(token in lowered for token in _TOKEN_SEARCH):
+        return [None if t.lower() in MISSING_TOKENS else t for t in texts]
+    return list(texts)
+
+
+def _bulk_readings(texts: list[str], joined: str, kind: str) -> list[Any] | None:
+    """Each plain text's reading by ``kind``'s rule, or None where the rule reads value by value."""
+    try:
+        if kind == "categorical":
+            return None if MISSING_CATEGORY in joined else texts
+        if kind == "numeric":
+            numbers = list(map(float, texts))
+            if "_" in joined or not np.isfinite(numbers).all():
+                return None  # words (nan, inf), underscores: read value by value
+            return numbers
+        if kind == "boolean":
+            read = list(map(_BOOLEANS.get, joined.lower().split(_SEP)))
+            return None if None in read else read
+        if kind == "datetime" and _DATES_ONLY.fullmatch(joined + _SEP):
+            ordinals = [date.fromisoformat(t).toordinal() - _EPOCH_ORDINAL for t in texts]
+            return [days * _DAY_US_INT for days in ordinals]
+    except ValueError:  # a bad number, an impossible date: read value by value
+        return None
+    return None
+
+
+def _bulk_table(distinct: set[Any], kinds: set[type], kind: str) -> dict[Any, Any] | None:
+    """Every distinct value's reading when the whole-column rules apply, else None."""
+    parts = _split(distinct, kinds)
+    if parts is None:
+        return None
+    texts, missing = parts
+    clean = _cleaned(texts) if texts else []
+    if clean is None:
+        return None
+    present = [t for t in clean if t is not None]
+    read = _bulk_readings(present, _SEP.join(present), kind) if present else []
+    if read is None:
+        return None
+    absent = _MISSING_READ.get(kind, np.nan)
+    readings = iter(read)
+    table = {
+        raw: absent if t is None else next(readings) for raw, t in zip(texts, clean, strict=True)
+    }
+    if missing:
+        table.update(dict.fromkeys(missing, absent))
+    return table
+
+
 def distinct_values(values: Sequence[Any] | np.ndarray, kind: str, types: set[type]) -> Any:
     """Model values of a feature's raw values, or None if these rules are not certain.
 
@@ -145,15 +227,16 @@ def distinct_values(values: Sequence[Any] | np.ndarray, kind: str, types: set[ty
         return None
     if len(distinct) > MAX_DISTINCT:
         return None
+    bulk = None if int in types else _bulk_table(distinct, types, kind)
     if kind == "categorical":
-        table = _read_all(distinct, _category)
+        table = bulk or _read_all(distinct, _category)
         if table is None:
             return None
         if not all(key is read for key, read in table.items()):
             values = list(map(table.__getitem__, values))
         return np.array(values, dtype=object)
     if kind == "datetime":
-        table = _read_all(distinct, _microseconds)
+        table = bulk or _read_all(distinct, _microseconds)
         if table is None:
             return None
         # The reference's arithmetic: (stamp - epoch) / one day in microseconds; NaT: missing.
@@ -162,5 +245,5 @@ def distinct_values(values: Sequence[Any] | np.ndarray, kind: str, types: set[ty
         table = dict(zip(table, days.tolist(), strict=True))
         return _floats(values, table)
     rule = _number if kind == "numeric" else _boolean
-    table = _read_all(distinct, rule)
+    table = bulk or _read_all(distinct, rule)
     return None if table is None else _floats(values, table)

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from foldwise.errors import FoldwiseError
 from foldwise.models import MODEL_NAMES
 from foldwise.models.frame import coerce_column, model_values
-from foldwise.production import distinct
-from foldwise.production.columns import iso_dates
-from foldwise.production.distinct import distinct_values
-from foldwise.production.scoring import FastScorer, gc_paused
-from tests.production.test_scoring import fitted, one_thread, scores  # noqa: F401
+from foldwise.scoring import distinct
+from foldwise.scoring.columns import iso_dates
+from foldwise.scoring.distinct import distinct_values
+from foldwise.scoring.fast import FastScorer, gc_paused
+from tests.scoring.test_fast import fitted, one_thread, scores  # noqa: F401
 
 MISSING = st.sampled_from([None, float("nan"), "", " ", "n/a", "NA", "null", "-", "?", "None"])
 NUMBER_TEXT = st.one_of(

@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from foldwise.errors import FoldwiseError
 from foldwise.models import MODEL_NAMES
-from foldwise.production.scoring import FastScorer
+from foldwise.scoring.fast import FastScorer
 from tests.models.test_models import make_data, make_model
 from tests.models.test_models import scores as reference_scores
 
@@ -71,6 +71,30 @@ def test_fast_scores_equal_the_reference_path_exactly(name, task):
     model, X = fitted(name, task)
     scorer = FastScorer(model)
     for rows in (X, as_text(X), odd_rows(X), X.iloc[::-1]):
+        assert np.array_equal(scorer.scores(rows), scores(model, rows), equal_nan=True)
+
+
+def other_dtypes(X: pd.DataFrame) -> list[pd.DataFrame]:
+    """The same rows in other dtypes a reader gives, among other columns, in another order:
+    numbers sharing one 2-D block with another column, nullable numbers, pandas categories,
+    object text, booleans as 0/1 floats."""
+    shared = pd.DataFrame({"extra": np.arange(len(X), dtype="float64"), "x": X["x"].to_numpy()})
+    shared["member"] = X["member"].astype("float64").to_numpy()
+    shared["joined"] = X["joined"].to_numpy()
+    shared["colour"] = X["colour"].astype("category").to_numpy()
+    shared["city"] = X["city"].astype(object).to_numpy()
+    nullable = X[["city", "joined", "member", "colour"]].reset_index(drop=True)
+    nullable.insert(0, "x", X["x"].astype("Float64").to_numpy())
+    nullable["colour"] = nullable["colour"].astype(object)
+    return [shared, nullable, shared.iloc[:1], nullable.iloc[::-1]]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_columns_of_any_dtype_and_layout_score_as_the_reference(name, task):
+    model, X = fitted(name, task)
+    scorer = FastScorer(model)
+    for rows in other_dtypes(X):
         assert np.array_equal(scorer.scores(rows), scores(model, rows), equal_nan=True)
 
 

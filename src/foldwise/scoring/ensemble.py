@@ -1,7 +1,7 @@
 """Raw-row scoring of an ensemble bundle: every member's fast scorer, weighted.
 
 Each member is a :class:`~foldwise.models.TabularModel` with its own
-:class:`~foldwise.production.scoring.FastScorer`, so every member's scores equal its reference
+:class:`~foldwise.scoring.fast.FastScorer`, so every member's scores equal its reference
 path exactly and the ensemble's scores are the weighted sum :class:`EnsembleModel` computes.
 The raw rows are converted once per member (not yet once for all members); the scorer offers
 the same public calls as :class:`FastScorer` (``matrix``, ``columns_matrix``, ``scores_of``,
@@ -18,7 +18,7 @@ import numpy as np
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.production.scoring import FastScorer, Rows
+from foldwise.scoring.fast import FastScorer, Rows
 
 
 class EnsembleScorer:
