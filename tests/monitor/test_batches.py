@@ -22,8 +22,8 @@ from foldwise.monitor.drift import (
     quality_findings,
     reference_counts,
 )
-from foldwise.profile.reference import feature_profile
 from foldwise.monitor.simulate import Scenario, simulate
+from foldwise.profile.reference import feature_profile
 from tests.monitor.support import train_bundle
 from tests.support.realistic_tables import profile_table
 

@@ -15,10 +15,10 @@ from foldwise.config import parse_config
 from foldwise.evaluation import cv_summary
 from foldwise.metrics import score
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.profile.reference import build_reference, importances_of
 from foldwise.monitor.run import monitor
 from foldwise.monitor.simulate import Scenario, write_simulation
 from foldwise.prepare import prepare_tables
+from foldwise.profile.reference import build_reference, importances_of
 from foldwise.training import folds_for, predict_scores, training_data
 from tests.monitor.support import PARAMS
 from tests.support.ensemble import fit_ensemble

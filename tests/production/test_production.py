@@ -15,10 +15,10 @@ from foldwise.bundle import Bundle
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.problem import Problem
-from foldwise.profile.contract import input_schema, unusual_inputs
 from foldwise.production.edge_cases import run_edge_cases
 from foldwise.production.export import export_onnx
 from foldwise.production.measure import check_budgets, measure_in_fresh_process
+from foldwise.profile.contract import input_schema, unusual_inputs
 
 FEATURES = [
     {"name": "a", "kind": "numeric"},

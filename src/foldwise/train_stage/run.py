@@ -19,8 +19,8 @@ from foldwise.cv import folds_fingerprint
 from foldwise.ensembling.shipped import TrainedModel, train_ensemble, train_single
 from foldwise.evaluation import choose_threshold, cv_summary
 from foldwise.hashing import params_sha256
-from foldwise.profile.reference import build_reference, importances_of
 from foldwise.profile.contract import input_schema
+from foldwise.profile.reference import build_reference, importances_of
 from foldwise.stage import significant
 from foldwise.train_stage.inputs import BaselineScores, TrainInputs
 from foldwise.training import TrainingRun, compare_to_baselines, predict_scores
