@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -203,6 +204,25 @@ def cell(entry: dict | None) -> str:
     return f"{entry['test']:>8.4f} [{low:.4f}, {high:.4f}] {entry['wall']:>6.0f}s"
 
 
+def stage_seconds(entry: dict, stages: tuple[str, ...] = ("tune", "train")) -> float | None:
+    """Seconds of the named stages, read from the run's timing lines (None if absent)."""
+    found = {}
+    for line in entry.get("timing", []):
+        match = re.match(r"\s*[\d.]+%\s+(\w+) (?:(\d+)m)?([\d.]+)s", line)
+        if match and match.group(1) in stages:
+            found[match.group(1)] = int(match.group(2) or 0) * 60 + float(match.group(3))
+    return sum(found.values()) if len(found) == len(stages) else None
+
+
+def wall_ratio(entry: dict, peer: dict, goal: float) -> str:
+    """The whole run's wall time and its tune + train stages, each against a peer's fit."""
+    text = f"{entry['wall'] / peer['wall']:.1f}x (goal <= {goal:g})"
+    building = stage_seconds(entry)
+    if building is not None:
+        text += f"; tune + train alone {building / peer['wall']:.1f}x"
+    return text
+
+
 def verdicts(result: dict, greater: bool) -> list[str]:
     """The issue's goals, checked on one table."""
     fw, quick, ag, cb = (
@@ -221,14 +241,12 @@ def verdicts(result: dict, greater: bool) -> list[str]:
             covers = lo <= fw["test_ci"][1] and fw["test_ci"][0] <= hi
             lines.append(f"nested interval meets the test interval: {'yes' if covers else 'NO'}")
     if ag and "error" not in ag and fw and "error" not in fw:
-        lines.append(f"default wall / AutoGluon wall: {fw['wall'] / ag['wall']:.1f}x (goal <= 3)")
+        lines.append(f"default wall / AutoGluon wall: {wall_ratio(fw, ag, 3)}")
     if quick and "error" not in quick and cb:
         ok = better(quick["test"], cb["test"])
         lines.append(f"quick vs CatBoost defaults: {'ok' if ok else 'WORSE'}")
         if ag and "error" not in ag:
-            lines.append(
-                f"quick wall / AutoGluon wall: {quick['wall'] / ag['wall']:.1f}x (goal <= 1)"
-            )
+            lines.append(f"quick wall / AutoGluon wall: {wall_ratio(quick, ag, 1)}")
     return lines
 
 
