@@ -18,7 +18,8 @@ from foldwise.explain.segments import row_loss, weak_segments
 from foldwise.problem import Problem
 from foldwise.training import (
     cross_validate,
-    fit_with_early_stopping,
+    cv_rounds,
+    fit_final,
     folds_for,
     model_for,
     training_data,
@@ -89,10 +90,8 @@ def fit_run(task: str, model: str = "catboost", n: int = 1500, **explain_params)
     folds = folds_for(data, config)
     estimator = model_for(model, data, config)
     cv = cross_validate(estimator, data, folds, config, model, keep_models=True)
-    final = fit_with_early_stopping(
-        estimator, frame, data.X, data.y, config=config, task=task, seed=1
-    )
-    bundle = Bundle(final.model, problem, FEATURES, 0.5 if task == "binary" else None)
+    final, _ = fit_final(model, {}, cv_rounds(cv), data, config)
+    bundle = Bundle(final, problem, FEATURES, 0.5 if task == "binary" else None)
     oof = pd.DataFrame({"fold": cv.fold_of_row, "y_true": data.y})
     if task == "regression":
         oof["oof_prediction"] = cv.oof
