@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from threadpoolctl import threadpool_limits
 
 from foldwise.config import parse_config
@@ -25,14 +24,12 @@ from foldwise.metrics import METRICS, score
 from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel, load_model
-from foldwise.paths import ProjectPaths
-from foldwise.prepare import prepare_tables
-from foldwise.stage import write_json_atomic, write_parquet_atomic
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import make_tuner, plan_studies
 from foldwise.tuning.budget import Probe, plan_budget
 from foldwise.tuning.nested import score_outer_ensemble
-from tests.conftest import ROOT, make_table
+from tests.conftest import ROOT
+from tests.support.projects import write_marked_project
 
 TASKS = ("binary", "multiclass", "regression")
 MEMBERS = ["hist_gradient_boosting", "logistic_regression", "random_forest"]
@@ -72,17 +69,7 @@ def ensemble_params(task: str, **sections: dict) -> dict:
 
 def write_project(root: Path, task: str, params: dict, n: int = 240) -> TrainingData:
     """Prepared tables of a ``task`` table with ``marker``, a numeric feature unique per row."""
-    (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
-    table = make_table(task, n=n)
-    table["marker"] = np.arange(n) + 0.5
-    table.to_csv(root / "data" / "raw" / "table.csv", index=False)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    config = load_config(root / "params.yaml")
-    prepared = prepare_tables(config, root)
-    paths = ProjectPaths(root)
-    write_parquet_atomic(paths.train_table, prepared.train)
-    write_parquet_atomic(paths.test_table, prepared.test)
-    write_json_atomic(paths.schema, prepared.schema)
+    prepared = write_marked_project(root, params, task=task, n=n)[1]
     return training_data(prepared.train, prepared.schema)
 
 

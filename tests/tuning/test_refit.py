@@ -17,20 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from threadpoolctl import threadpool_limits
 
-from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
-from foldwise.prepare import prepare_tables
-from foldwise.stage import write_json_atomic, write_parquet_atomic
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import OuterFold, make_tuner, plan_studies, score_outer
 from foldwise.tuning.outputs import write_reports
 from foldwise.tuning.report import TuneReports
 from foldwise.tuning.run import TuneResult, tune
-from tests.conftest import make_table
+from tests.support.projects import write_marked_project
 
 FAST = {
     "hist_gradient_boosting": {"max_iter": 60, "learning_rate": 0.1},
@@ -48,10 +44,6 @@ def one_thread():
 
 def make_data(root: Path, task: str, name: str, **tune: Any) -> tuple[Any, TrainingData]:
     """A prepared table of ``task`` with a ``marker`` feature unique per row, and its config."""
-    (root / "data" / "raw").mkdir(parents=True)
-    table = make_table(task, n=240, seed=3)
-    table["marker"] = np.arange(len(table)) + 0.5
-    table.to_csv(root / "data" / "raw" / "table.csv", index=False)
     params: dict[str, Any] = {
         "seed": 5,
         "data": {"source": "data/raw/table.csv", "target": "label", "id_columns": ["row_id"]},
@@ -62,13 +54,7 @@ def make_data(root: Path, task: str, name: str, **tune: Any) -> tuple[Any, Train
     }
     if task == "binary":
         params["problem"] = {"positive_label": "Yes"}
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    config = load_config(root / "params.yaml")
-    prepared = prepare_tables(config, root)
-    paths = ProjectPaths(root)
-    write_parquet_atomic(paths.train_table, prepared.train)
-    write_parquet_atomic(paths.test_table, prepared.test)
-    write_json_atomic(paths.schema, prepared.schema)
+    config, prepared = write_marked_project(root, params, task=task, n=240, seed=3)
     return config, training_data(prepared.train, prepared.schema)
 
 

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -30,8 +29,7 @@ from foldwise.errors import FoldwiseError
 from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
-from foldwise.prepare import Prepared, prepare_tables
-from foldwise.stage import write_json_atomic, write_parquet_atomic
+from foldwise.prepare import Prepared
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import (
     FINISHED,
@@ -44,7 +42,8 @@ from foldwise.tuning import (
     score_outer,
     search_space,
 )
-from tests.conftest import ROOT, make_table
+from tests.conftest import ROOT
+from tests.support.projects import write_marked_project
 
 TUNE_SCRIPT = ROOT / "stages" / "tune.py"
 # Small settings keep every fit well under a second; one thread, as the machine is shared.
@@ -85,23 +84,8 @@ def make_params(name: str = "hist_gradient_boosting", **sections: dict) -> dict:
 
 
 def write_project(root: Path, params: dict, n: int = 240) -> Prepared:
-    """A project folder holding the prepared tables of a table with a ``marker`` feature.
-
-    ``marker`` is a numeric feature unique per row, so the rows any fit received can be read
-    back from the frame it was given.
-    """
-    (root / "data" / "raw").mkdir(parents=True)
-    table = make_table("binary", n=n)
-    table["marker"] = np.arange(n) + 0.5
-    table.to_csv(root / "data" / "raw" / "table.csv", index=False)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    config = load_config(root / "params.yaml")
-    prepared = prepare_tables(config, root)
-    paths = ProjectPaths(root)
-    write_parquet_atomic(paths.train_table, prepared.train)
-    write_parquet_atomic(paths.test_table, prepared.test)
-    write_json_atomic(paths.schema, prepared.schema)
-    return prepared
+    """A project folder holding the prepared tables of a binary table with ``marker``."""
+    return write_marked_project(root, params, n=n)[1]
 
 
 def markers(frame: pd.DataFrame) -> set[float]:
