@@ -674,3 +674,16 @@ def test_new_family_bad_values_name_the_key(name, settings, message):
     backend = TabularModel(name, "binary", FEATURES).backend
     with pytest.raises(FoldwiseError, match=message):
         backend.check_values("binary", settings)  # what params.yaml validation runs, no fit
+
+
+def test_the_registry_knows_exactly_the_models_params_yaml_accepts():
+    """``model.name`` is validated against the config's ``ModelName``; the registry builds by
+    ``MODEL_NAMES``. The two lists are kept apart so that model-only processes need not import
+    the config, so this keeps them equal (same names, same order: the docs list them so)."""
+    from typing import get_args
+
+    from foldwise.config.model_sections import ModelName
+    from foldwise.models import backend_for
+
+    assert list(MODEL_NAMES) == list(get_args(ModelName))
+    assert all(backend_for(name).name == name for name in MODEL_NAMES)
