@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,3 +188,16 @@ def open_live(directory: Path | str) -> Any:
             f"DVCLive cannot log to {directory}: {exc}; commit the project to git first "
             "(git add -A && git commit -m init)"
         ) from None
+
+
+def startup_seconds() -> float:
+    """Seconds since this process started (imports included); 0 where /proc is missing."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0.0
+    return max(0.0, time.time() - started)

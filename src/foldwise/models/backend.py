@@ -33,6 +33,7 @@ class Fitted:
     n_iterations: int | None = None
     best_iteration: int | None = None
     learning_curve: dict[str, Any] | None = None
+    stopped_by_time: int | None = None  # the rounds trained when a time limit stopped the fit
 
 
 class Backend(ABC):
@@ -43,6 +44,8 @@ class Backend(ABC):
     #: Settings foldwise sets itself and refuses from params.yaml.
     early_stopping_keys: frozenset[str] = frozenset()
     categorical_keys: frozenset[str] = frozenset()
+    #: Its fits stop at a time limit (:mod:`foldwise.models.deadline`) between two rounds.
+    time_limited: bool = False
 
     def __init__(self, name: str) -> None:
         self.name = name

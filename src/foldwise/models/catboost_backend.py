@@ -20,6 +20,7 @@ from catboost import CatBoostClassifier, CatBoostError, CatBoostRegressor
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 from foldwise.models.backend import Backend, Fitted
+from foldwise.models.deadline import stopper
 from foldwise.models.settings import ModelSpec
 
 CATBOOST_FILE = "model.cbm"
@@ -46,6 +47,7 @@ class CatBoostBackend(Backend):
         {"early_stopping_rounds", "od_wait", "od_type", "od_pval", "use_best_model"}
     )
     categorical_keys = frozenset({"cat_features"})
+    time_limited = True
 
     @property
     def supports_early_stopping(self) -> bool:
@@ -98,6 +100,9 @@ class CatBoostBackend(Backend):
     ) -> Fitted:
         model = self.estimator_class(spec.task)(**self.params(spec))
         fit_args: dict[str, Any] = {"cat_features": spec.categorical}
+        stop = stopper(len(table))  # time_budget_s: stop at this fit's share of the time left
+        if stop is not None:
+            fit_args["callbacks"] = [stop]
         if validation is not None:
             fit_args.update(
                 eval_set=validation,
@@ -121,7 +126,8 @@ class CatBoostBackend(Backend):
             "validation": None if curve is None else [float(v) for v in curve],
             "metric": metric,
         }
-        return Fitted(model, int(model.tree_count_), best, learning_curve)
+        stopped = None if stop is None else stop.stopped_at
+        return Fitted(model, int(model.tree_count_), best, learning_curve, stopped)
 
     def save(self, estimator: Any, directory: Path, params: dict[str, Any]) -> None:
         # CatBoost stamps each model with a random GUID and the training time; fix both so

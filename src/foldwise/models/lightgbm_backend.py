@@ -31,6 +31,7 @@ import pandas as pd
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 from foldwise.models.backend import Backend, Fitted
+from foldwise.models.deadline import stopper
 from foldwise.models.settings import ModelSpec
 
 LIGHTGBM_FILE = "lightgbm_model.txt"
@@ -176,6 +177,7 @@ class LightGBMBackend(Backend):
         | _aliases("early_stopping_min_delta")
     )
     categorical_keys = _aliases("categorical_feature")
+    time_limited = True
 
     @property
     def supports_early_stopping(self) -> bool:
@@ -250,6 +252,11 @@ class LightGBMBackend(Backend):
                 spec.early_stopping_rounds, first_metric_only=True, verbose=False
             )
             callbacks.append(stop)
+        limit = stopper(len(table))  # time_budget_s: stop at this fit's share of the time left
+        if limit is not None:
+            if validation is not None:  # keep early stopping's best round when stopped
+                limit.best_round = lambda: int(stop.best_iter[0]) if stop.best_iter else 0
+            callbacks.append(limit)
         try:
             booster = lgb.train(
                 params, train, valid_sets=sets, valid_names=labels, callbacks=callbacks
@@ -268,7 +275,8 @@ class LightGBMBackend(Backend):
             else [float(v) for v in evals["validation"][metric]],
             "metric": metric,
         }
-        return Fitted(model, int(model.booster.current_iteration()), best, curve)
+        stopped = None if limit is None else limit.stopped_at
+        return Fitted(model, int(model.booster.current_iteration()), best, curve, stopped)
 
     def save(self, estimator: Any, directory: Path, params: dict[str, Any]) -> None:
         estimator.booster.save_model(str(directory / LIGHTGBM_FILE))

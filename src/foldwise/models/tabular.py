@@ -138,6 +138,7 @@ class TabularModel(BaseEstimator):
         self.best_iteration_: int | None = fitted.best_iteration
         self.learning_curve_: dict[str, Any] | None = fitted.learning_curve
         self.n_iterations_: int | None = fitted.n_iterations
+        self.stopped_by_time_: int | None = fitted.stopped_by_time  # time_budget_s cut it
         self._set_feature_names()
         return self
 

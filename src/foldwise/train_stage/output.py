@@ -45,7 +45,7 @@ def metrics_report(result: TrainResult) -> dict[str, Any]:
         }
     budget = result.inputs.tuned.budget
     if budget is not None:
-        report["time_budget"] = budget
+        report["time_budget"] = {**budget, "train": result.time_limit}
     return report
 
 
@@ -99,6 +99,17 @@ def summary_lines(result: TrainResult) -> list[str]:
     ]
     if trained.ensemble is not None:
         lines += ensemble_lines(trained.ensemble)
+    limit = result.time_limit
+    if limit is not None:
+        lines.append(
+            f"  time budget: {limit['fit_s']:.0f} s for the fits; "
+            + (
+                f"{limit['stopped_by_time']} of {limit['boosting_fits']} boosting fits stopped "
+                f"by the time limit (rounds {limit['stopped_at_rounds']})"
+                if limit["stopped_by_time"]
+                else f"no boosting fit reached its time limit ({limit['boosting_fits']} fits)"
+            )
+        )
     for base, margin in result.margins.items():
         if margin.get("comparable"):
             lines.append(

@@ -22,6 +22,7 @@ from foldwise.hashing import params_sha256
 from foldwise.profile.contract import input_schema
 from foldwise.profile.reference import build_reference, importances_of
 from foldwise.stage import significant
+from foldwise.train_stage.budget import within_budget
 from foldwise.train_stage.inputs import BaselineScores, TrainInputs
 from foldwise.training import TrainingRun, compare_to_baselines, predict_scores
 
@@ -48,6 +49,7 @@ class TrainResult:
     margins: dict[str, dict[str, Any]]  # per baseline: paired per-fold margins
     bundle: Bundle
     oof: pd.DataFrame  # out-of-fold predictions with ids, fold and truth
+    time_limit: dict[str, Any] | None = None  # time_budget_s: what the fits' clock did
 
     @property
     def run(self) -> TrainingRun:
@@ -59,15 +61,24 @@ class TrainResult:
         return self.trained.seconds
 
 
-def fit_model(inputs: TrainInputs) -> TrainedModel:
-    """Cross-validate the tuned model (or ensemble) on the run's folds; fit it on all rows."""
+def fit_model(inputs: TrainInputs) -> tuple[TrainedModel, dict[str, Any] | None]:
+    """Cross-validate the tuned model (or ensemble) on the run's folds; fit it on all rows.
+
+    With ``time_budget_s`` the boosting fits stop at their share of the seconds the tune
+    stage left (:mod:`foldwise.train_stage.budget`); the second value says what that did.
+    """
     run = inputs.run
     config, data, folds = run.config, run.data, run.folds
     name = config.model.name
     settings = inputs.tuned.settings(config)
-    if name == "ensemble":
-        return train_ensemble(settings, data, folds, config)
-    return train_single(name, settings[name], data, folds, config)
+
+    def fit() -> TrainedModel:
+        if name == "ensemble":
+            return train_ensemble(settings, data, folds, config)
+        return train_single(name, settings[name], data, folds, config)
+
+    fraction = config.train.validation_size
+    return within_budget(inputs.tuned.budget, list(settings), folds, len(data.y), fraction, fit)
 
 
 def pick_threshold(trained: TrainedModel, run: TrainingRun) -> Threshold | None:
@@ -183,7 +194,7 @@ def train(inputs: TrainInputs) -> TrainResult:
     read); the final model is one fit on all of them (boosting: the folds' mean rounds).
     """
     run = inputs.run
-    trained = fit_model(inputs)
+    trained, time_limit = fit_model(inputs)
     summary = cv_summary(trained.fold_scores)
     threshold = pick_threshold(trained, run)
     margins = baseline_margins(inputs.baselines, summary, run)
@@ -196,4 +207,5 @@ def train(inputs: TrainInputs) -> TrainResult:
         margins=margins,
         bundle=bundle,
         oof=oof_table(run, trained),
+        time_limit=time_limit,
     )

@@ -15,21 +15,24 @@ this order, and reports each cut:
    is kept);
 4. no nested loop (as ``tune.nested: false``): no honest estimate, said in the report.
 
-If even that does not fit, the smallest plan runs and the report says by how much it is over.
+If even that does not fit, the smallest plan runs and the report says by how much it is over;
+the train stage then stops its boosting fits at their share of the time left
+(:mod:`foldwise.models.deadline`), so tune + train still end near the budget.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from foldwise.config import Config
+from foldwise.models.deadline import fit_clock
 from foldwise.training import TrainingData, fit_with_early_stopping, model_for, take_rows
 
 # Work outside the fits: reports, the bundle, predictions (a share of the estimate).
@@ -43,6 +46,9 @@ TRAIN_START_UP_FACTOR = 1.5
 WRAP_UP_FACTOR = 0.5
 # Rows of the first timed fit of each model.
 PROBE_ROWS = 5000
+# The first timed fits spend at most this share of the budget (a huge ``iterations`` would
+# otherwise spend all of it before there is a plan); the train stage's clock does the rest.
+PROBE_SHARE = 0.10
 # Fewest trials per study that count as tuning: trial 0 (the configured settings) + 1.
 MIN_TRIALS = 2
 
@@ -55,6 +61,7 @@ class Probe:
     seconds: float
     rows: int  # rows it was fitted on (an early-stopped fit: the carved fitting part)
     early_stopping: bool
+    stopped: bool = False  # it reached its time limit: ``seconds`` is only a lower bound
 
     def fit(self, rows: float) -> float:
         """Estimated seconds of one fit on ``rows`` rows (linear in rows)."""
@@ -84,25 +91,33 @@ def probe_models(data: TrainingData, config: Config, names: Sequence[str]) -> li
     """
     data = probe_rows(data, config.seed)
     probes = []
-    for name in names:
-        model = model_for(name, data, config)
-        started = time.perf_counter()
-        fit_with_early_stopping(
-            model,
-            data.frame,
-            data.X,
-            data.y,
-            config=config,
-            task=data.problem.task,
-            seed=config.seed,
-            refit=False,
-            labels=data.problem.classes,
-        )
-        seconds = time.perf_counter() - started
-        es = model.supports_early_stopping
-        rows = round(len(data.y) * (1 - config.train.validation_size)) if es else len(data.y)
-        probes.append(Probe(name, seconds, rows, es))
+    budget = config.time_budget_s
+    with fit_clock(PROBE_SHARE * budget, len(names) * len(data.y)) if budget else nullcontext():
+        for name in names:
+            probes.append(_probe(name, data, config))
     return probes
+
+
+def _probe(name: str, data: TrainingData, config: Config) -> Probe:
+    """One timed early-stopped fit of ``name`` on ``data``."""
+    model = model_for(name, data, config)
+    started = time.perf_counter()
+    result = fit_with_early_stopping(
+        model,
+        data.frame,
+        data.X,
+        data.y,
+        config=config,
+        task=data.problem.task,
+        seed=config.seed,
+        refit=False,
+        labels=data.problem.classes,
+    )
+    seconds = time.perf_counter() - started
+    es = model.supports_early_stopping
+    rows = round(len(data.y) * (1 - config.train.validation_size)) if es else len(data.y)
+    stopped = getattr(result.model, "stopped_by_time_", None) is not None
+    return Probe(name, seconds, rows, es, stopped)
 
 
 @dataclass(frozen=True)
@@ -170,7 +185,8 @@ class BudgetPlan:
             "estimated_trials_per_study": self.estimated_trials if self.tune else 0,
             "studies": len(self.studies),
             "estimated_seconds_per_fit": {
-                p.name: {"seconds": round(p.seconds, 2), "rows": p.rows} for p in self.probes
+                p.name: {"seconds": round(p.seconds, 2), "rows": p.rows, "stopped": p.stopped}
+                for p in self.probes
             },
             "estimated_train_s": round(self.train_s, 1),
             "estimated_total_s": round(self.estimated_s, 1),
@@ -186,7 +202,10 @@ class BudgetPlan:
             else "plan: no time_budget_s",
         ]
         for p in self.probes:
-            lines.append(f"  timed fit {p.name}: {p.seconds:.2f} s on {p.rows} rows")
+            lines.append(
+                f"  timed fit {p.name}: {p.seconds:.2f} s on {p.rows} rows"
+                + (" (stopped at its time limit)" if p.stopped else "")
+            )
         lines.append(
             f"  members: {', '.join(self.members)}; nested loop: "
             f"{'yes' if self.nested else 'no'}; tuning: "
@@ -206,19 +225,6 @@ class BudgetPlan:
         )
         lines.extend(f"  cut: {c}" for c in self.cuts)
         return lines
-
-
-def startup_seconds() -> float:
-    """Seconds since this process started (imports included); 0 where /proc is missing."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
-        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return 0.0
-    return max(0.0, time.time() - started)
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,17 @@ def _schedule(studies: list[Study], fixed_s: dict[str, float], spare: float) -> 
     return out
 
 
+def _over_budget(cut_short: Sequence[str], spare: float) -> str:
+    over = (
+        f"the first timed fit of {', '.join(cut_short)} reached its time limit"
+        if cut_short
+        else f"the smallest plan needs ~{-spare:.0f} s more than time_budget_s"
+    )
+    return (
+        f"over budget: {over}; the train stage stops boosting fits at their share of the time left"
+    )
+
+
 def plan_budget(
     config: Config,
     rows: int,
@@ -317,6 +334,7 @@ def plan_budget(
     nested, tune, cuts = config.tune.nested, config.tune.n_trials >= MIN_TRIALS, []
     while True:
         chosen = [by_name[m] for m in members]
+        cut_short = [p.name for p in chosen if p.stopped]
         fixed_s = _fixed(chosen, shape, nested, tune)
         train_s = _train(chosen, shape) + TRAIN_START_UP_FACTOR * start_up_s
         studies = _studies(chosen, shape, nested)
@@ -325,6 +343,8 @@ def plan_budget(
             sum(s.trial_seconds for s in studies if s.name == "final") if tune else 0.0
         )
         spare = budget - elapsed_s - sum(fixed_s.values()) - train_s
+        if cut_short:  # a first fit reached its limit: a fit costs more than is known
+            spare = min(spare, -1.0)
         per_trial = sum(s.trial_seconds for s in studies)
         trials = int(spare // per_trial) if per_trial > 0 else config.tune.n_trials
         if tune and trials >= MIN_TRIALS:
@@ -352,7 +372,7 @@ def plan_budget(
                 "no nested loop: no honest estimate of the procedure (as tune.nested: false)"
             )
             continue
-        cuts.append(f"over budget: the smallest plan needs ~{-spare:.0f} s more than time_budget_s")
+        cuts.append(_over_budget(cut_short, spare))
         break
     return BudgetPlan(
         budget_s=budget,

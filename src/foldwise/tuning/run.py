@@ -21,12 +21,12 @@ from tqdm import tqdm
 
 from foldwise.config import Config
 from foldwise.cv import folds_fingerprint
+from foldwise.stage import startup_seconds
 from foldwise.training import TrainingData
 from foldwise.tuning.budget import (
     BudgetPlan,
     plan_budget,
     probe_models,
-    startup_seconds,
     unlimited_plan,
 )
 from foldwise.tuning.nested import (
@@ -192,7 +192,8 @@ def _named(
 
 
 def best_params(outcome: TuningOutcome, model: str, metric: str) -> dict[str, Any]:
-    """``models/best_params.json``: what the train stage fits (no timings: reproducible).
+    """``models/best_params.json``: what the train stage fits (reproducible: no timings, but
+    for the seconds a time budget leaves the train stage).
 
     ``model``: ``model.name``.
     """
@@ -220,6 +221,9 @@ def best_params(outcome: TuningOutcome, model: str, metric: str) -> dict[str, An
             "tuned": plan.tune,
             "nested": plan.nested,
             "cuts": [c.split(":")[0] for c in plan.cuts],
+            # What is left for the train stage, which stops its boosting fits to keep to it
+            # (the one timing in this file: a budgeted run is not reproducible anyway).
+            "train_s": round(max(0.0, plan.budget_s - startup_seconds()), 1),
         }
     return best
 
