@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from foldwise.data import MISSING_TOKENS
 from foldwise.models.frame import FALSE_TEXT, MISSING_CATEGORY, MISSING_LIKE, TRUE_TEXT
 from foldwise.numbers import INFINITE, number_patterns
-from foldwise.scoring.distinct import distinct_values
+from foldwise.scoring.distinct import MAX_DISTINCT, distinct_values
 
 TEXT = pa.large_string()  # pandas' own storage of its "str" dtype
 _PLAIN, _GROUPED, _ = (f"^({p})$" for p in number_patterns("."))
@@ -94,12 +94,18 @@ def _zero_one(values: np.ndarray) -> bool:
     return bool((np.isnan(values) | (values == 0.0) | (values == 1.0)).all())
 
 
-def list_column(values: Sequence[Any], kind: str, types: set[type] | None = None) -> RawColumn:
+def list_column(
+    values: Sequence[Any],
+    kind: str,
+    types: set[type] | None = None,
+    max_distinct: int = MAX_DISTINCT,
+) -> RawColumn:
     """A feature's values from records (e.g. parsed JSON), typed as a table of them would be.
 
     The reference is ``pandas.DataFrame(records)``: a column of numbers and nulls is float, of
     text and nulls is text, anything mixed is left to the reference coercion. ``types``: the
-    set of the values' types, when the caller has it.
+    set of the values' types, when the caller has it; text of more distinct values than
+    ``max_distinct`` is read by the kernels (the same readings).
     """
     types = set(map(type, values)) if types is None else types
     try:
@@ -111,7 +117,7 @@ def list_column(values: Sequence[Any], kind: str, types: set[type] | None = None
             numbers = np.array(values, dtype="float64")
             if _zero_one(numbers):
                 return RawColumn("numbers", numbers)
-        read = distinct_values(values, kind, types)
+        read = distinct_values(values, kind, types, max_distinct)
         if read is not None:
             return RawColumn("model", read)
         if types <= _TEXT_TYPES:  # kept as a list: all text columns become one array

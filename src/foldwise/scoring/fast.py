@@ -42,6 +42,7 @@ from foldwise.scoring.columns import (
     text_array,
     text_values,
 )
+from foldwise.scoring.distinct import MAX_DISTINCT
 from foldwise.scoring.overlap import OVERLAP_ROWS, Chunk, overlapped_scores
 
 
@@ -281,14 +282,20 @@ class FastScorer:
         except KeyError:
             return None
         types = [set(map(type, v)) for v in values]
-        columns = [list_column(*c) for c in zip(values, self.kinds, types, strict=True)]
+        # A chunk is a few thousand rows: text of more distinct values than a quarter of them
+        # (dates, numbers as text) costs less in the kernels than value by value.
+        most = min(MAX_DISTINCT, len(records) // 4)
+        columns = [
+            list_column(v, k, t, most) for v, k, t in zip(values, self.kinds, types, strict=True)
+        ]
         if any(column.form == "series" for column in columns):
             return None
         try:
             converted = self.convert(columns, len(records), fast_only=True)
         except NeedsReferenceError:
             return None
-        return Chunk(self._frame_of(converted, categorical=True), types)
+        # CatBoost's FeaturesData: less work in all than a frame of categoricals per chunk
+        return Chunk(self._catboost_input(converted, len(records)), types)
 
     def consistent(self, chunk_types: list[list[set[type]]]) -> bool:
         """Whether every feature's values take in each chunk the reading they take together."""
