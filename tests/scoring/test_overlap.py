@@ -8,6 +8,7 @@ short first chunk, a full one and a last one.
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,14 @@ def big_records(task: str, seed: int = 5) -> list[dict]:
     return as_text(X).to_dict("records")
 
 
-def counted(scorer: FastScorer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sizes of the chunks the scorer converts (the overlapped path was taken if any)."""
+def counted(scorer: FastScorer, monkeypatch: pytest.MonkeyPatch, any_cores: bool = True) -> list:
+    """The sizes of the chunks the scorer converts (the overlapped path was taken if any).
+
+    ``any_cores``: chunk also where the tests run on one core (the path is the same; only
+    its speed needs the second core).
+    """
+    if any_cores:
+        monkeypatch.setattr(fast, "two_cores", lambda: True)
     sizes: list[int] = []
     convert = scorer.records_chunk
 
@@ -101,19 +108,23 @@ def test_a_bad_cell_in_a_late_chunk_gives_the_serial_message(monkeypatch):
     records[-40]["x"] = "plenty"
     message = serial_error(scorer, records)
     assert "column 'x': 2 value(s) are not numbers" in message
+    sizes = counted(scorer, monkeypatch)
     with pytest.raises(FoldwiseError) as caught:
         scorer.scores(records)
     assert str(caught.value) == message
+    assert len(sizes) == len(chunk_bounds(len(records)))  # the last chunk sent it back
 
 
-def test_a_record_missing_a_feature_in_a_late_chunk_names_its_row_in_the_batch():
+def test_a_record_missing_a_feature_in_a_late_chunk_names_its_row_in_the_batch(monkeypatch):
     model, _ = fitted("catboost", "binary")
     scorer = FastScorer(model)
     records = big_records("binary", seed=8)
     row = len(records) - 3
     del records[row]["city"]
+    sizes = counted(scorer, monkeypatch)
     with pytest.raises(FoldwiseError, match=rf"column\(s\) 'city' expected .*\(row {row}\)"):
         scorer.scores(records)
+    assert len(sizes) == len(chunk_bounds(len(records)))
     assert serial_error(scorer, records).endswith(f"(row {row})")
 
 
@@ -125,13 +136,33 @@ def test_a_record_missing_a_feature_in_a_late_chunk_names_its_row_in_the_batch()
         ("member", True, "yes"),  # booleans early, words late
     ],
 )
-def test_value_types_differing_between_chunks_score_as_the_whole_batch(column, early, late):
+def test_value_types_differing_between_chunks_score_as_the_whole_batch(
+    column, early, late, monkeypatch
+):
     model, _ = fitted("catboost", "regression")
     scorer = FastScorer(model)
     records = big_records("regression", seed=9)
     first = chunk_bounds(len(records))[0][1]
     for i, record in enumerate(records):
         record[column] = early if i < first else late
+    sizes = counted(scorer, monkeypatch)
     out = scorer.scores(records)
+    assert sizes  # chunks were converted, then the whole batch went the serial way
     assert np.array_equal(out, serial(scorer, records))
     assert np.array_equal(out, scores(model, pd.DataFrame(records)))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_a_process_on_one_core_scores_in_one_piece(monkeypatch):
+    model, _ = fitted("catboost", "binary")
+    scorer = FastScorer(model)
+    records = big_records("binary", seed=10)
+    sizes = counted(scorer, monkeypatch, any_cores=False)
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        out = scorer.scores(records)
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert sizes == []
+    assert np.array_equal(out, serial(scorer, records))

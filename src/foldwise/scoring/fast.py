@@ -43,7 +43,7 @@ from foldwise.scoring.columns import (
     text_values,
 )
 from foldwise.scoring.distinct import MAX_DISTINCT
-from foldwise.scoring.overlap import OVERLAP_ROWS, Chunk, overlapped_scores
+from foldwise.scoring.overlap import OVERLAP_ROWS, Chunk, overlapped_scores, two_cores
 
 
 @contextmanager
@@ -366,12 +366,13 @@ class FastScorer:
         """Scores of raw rows: a frame, one mapping, or a sequence of mappings.
 
         A CatBoost model scores a large batch of records in chunks, converting one while it
-        scores another (:mod:`foldwise.scoring.overlap`); the same scores as in one piece.
+        scores another (:mod:`foldwise.scoring.overlap`), when the process may use two cores;
+        the same scores as in one piece.
         """
         if isinstance(rows, pd.DataFrame | Mapping):
             return self.scores_of(self.matrix(rows))
         records = _records(rows)
-        if self._catboost and len(records) >= OVERLAP_ROWS:
+        if self._catboost and len(records) >= OVERLAP_ROWS and two_cores():
             scores = overlapped_scores(
                 records, self.records_chunk, self._one_thread_scores, self.consistent
             )

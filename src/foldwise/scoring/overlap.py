@@ -16,6 +16,7 @@ reading in every chunk as in the whole batch (``consistent``, on the value types
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ import numpy as np
 OVERLAP_ROWS = 4000
 CHUNK_ROWS = 2000
 FIRST_CHUNK_ROWS = 1000
+
+
+def two_cores() -> bool:
+    """Whether this process may run on two cores or more (the overlap needs a second one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return (len(affinity(0)) if affinity is not None else os.cpu_count() or 1) >= 2
 
 
 @dataclass(frozen=True)
