@@ -36,14 +36,19 @@ from foldwise.scoring.columns import (
     CleanText,
     RawColumn,
     array_column,
-    column_class,
     list_column,
     series_column,
     text_array,
     text_values,
 )
 from foldwise.scoring.distinct import MAX_DISTINCT
-from foldwise.scoring.overlap import OVERLAP_ROWS, Chunk, overlapped_scores, two_cores
+from foldwise.scoring.overlap import (
+    OVERLAP_ROWS,
+    Chunk,
+    overlapped_scores,
+    same_readings,
+    two_cores,
+)
 
 
 @contextmanager
@@ -299,12 +304,7 @@ class FastScorer:
 
     def consistent(self, chunk_types: list[list[set[type]]]) -> bool:
         """Whether every feature's values take in each chunk the reading they take together."""
-        for i, kind in enumerate(self.kinds):
-            sets = [types[i] for types in chunk_types]
-            whole = column_class(set().union(*sets), kind)
-            if whole == "other" or any(column_class(t, kind) != whole for t in sets):
-                return False
-        return True
+        return same_readings(self.kinds, chunk_types)
 
     def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> Any:
         """The estimator's input for raw values given feature by feature (as records would be).

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from foldwise.scoring.columns import column_class
+
 # Batches of at least this many records are scored in chunks of CHUNK_ROWS (the first one
 # smaller, so that CatBoost starts early). Measured on the demo bundle: see
 # docs/scoring-speed.md.
@@ -44,6 +46,17 @@ class Chunk:
 
     matrix: Any
     types: list[set[type]]
+
+
+def same_readings(kinds: list[str], chunk_types: list[list[set[type]]]) -> bool:
+    """Whether each feature's values (of these ``kinds``) take in every chunk the reading they
+    take in the whole batch, judged on each chunk's set of value types."""
+    for i, kind in enumerate(kinds):
+        sets = [types[i] for types in chunk_types]
+        whole = column_class(set().union(*sets), kind)
+        if whole == "other" or any(column_class(t, kind) != whole for t in sets):
+            return False
+    return True
 
 
 def chunk_bounds(n_rows: int, size: int | None = None, first: int | None = None) -> list:
