@@ -9,7 +9,10 @@ The bundle is loaded fresh in this process; the rows are new draws of the demo g
 (as a CSV reader gives it), with and without the id and other non-feature columns, the
 bundle (``Bundle.predict_scores``) is timed beside bare CatBoost (the bundle's
 ``estimator_.predict_proba``) on the same rows already typed (the reference model frame, built
-outside the timing). Calls alternate between the two, so load hits both alike.
+outside the timing). Calls alternate between the two, so load hits both alike. 10,000 records
+take the bundle's chunked path (one chunk converted while CatBoost scores another, in a second
+thread; ``foldwise.scoring.overlap``), which only pays with a free core: on a busy shared
+machine, ``chrt -f 10 python benchmarks/bench_scoring.py ...`` measures as if idle.
 
 Goals (issue 18): 100 rows within 1.3x bare (p50), one-row p99 within 1.5x bare, 10,000 rows
 at least 0.9x bare throughput. The last column is the same ratio on the process's CPU time

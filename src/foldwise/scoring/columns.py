@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from foldwise.data import MISSING_TOKENS
 from foldwise.models.frame import FALSE_TEXT, MISSING_CATEGORY, MISSING_LIKE, TRUE_TEXT
 from foldwise.numbers import INFINITE, number_patterns
-from foldwise.scoring.distinct import distinct_values
+from foldwise.scoring.distinct import MAX_DISTINCT, distinct_values
 
 TEXT = pa.large_string()  # pandas' own storage of its "str" dtype
 _PLAIN, _GROUPED, _ = (f"^({p})$" for p in number_patterns("."))
@@ -94,13 +94,20 @@ def _zero_one(values: np.ndarray) -> bool:
     return bool((np.isnan(values) | (values == 0.0) | (values == 1.0)).all())
 
 
-def list_column(values: Sequence[Any], kind: str) -> RawColumn:
+def list_column(
+    values: Sequence[Any],
+    kind: str,
+    types: set[type] | None = None,
+    max_distinct: int = MAX_DISTINCT,
+) -> RawColumn:
     """A feature's values from records (e.g. parsed JSON), typed as a table of them would be.
 
     The reference is ``pandas.DataFrame(records)``: a column of numbers and nulls is float, of
-    text and nulls is text, anything mixed is left to the reference coercion.
+    text and nulls is text, anything mixed is left to the reference coercion. ``types``: the
+    set of the values' types, when the caller has it; text of more distinct values than
+    ``max_distinct`` is read by the kernels (the same readings).
     """
-    types = set(map(type, values))
+    types = set(map(type, values)) if types is None else types
     try:
         if kind == "numeric" and types <= _NUMBER_TYPES:
             return _numbers(np.array(values, dtype="float64"))
@@ -110,7 +117,7 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
             numbers = np.array(values, dtype="float64")
             if _zero_one(numbers):
                 return RawColumn("numbers", numbers)
-        read = distinct_values(values, kind, types)
+        read = distinct_values(values, kind, types, max_distinct)
         if read is not None:
             return RawColumn("model", read)
         if types <= _TEXT_TYPES:  # kept as a list: all text columns become one array
@@ -125,6 +132,28 @@ def list_column(values: Sequence[Any], kind: str) -> RawColumn:
     except (OverflowError, TypeError, ValueError, pa.ArrowException):
         pass
     return RawColumn("series", pd.Series(list(values)))  # a list: pandas infers its dtype
+
+
+def column_class(types: set[type], kind: str) -> str:
+    """Which of :func:`list_column`'s readings values of these ``types`` take (or "other").
+
+    Within one class every value is read by itself, whatever the other values of its column
+    (or a value the class does not read sends its column to the reference): values of one
+    class read alike in any split of the rows.
+    """
+    if kind == "numeric" and types <= _NUMBER_TYPES:
+        return "numbers"
+    if kind == "boolean" and types <= _BOOL_TYPES:
+        return "booleans"
+    if kind == "boolean" and types <= _NUMBER_TYPES:
+        return "zero-one"
+    if types <= _TEXT_TYPES:
+        return "text"
+    if kind == "categorical" and types <= _INT_TYPES:
+        return "integers"
+    if types <= _TEXT_TYPES | {float}:
+        return "text-or-nan"
+    return "other"
 
 
 def array_column(values: Any, kind: str) -> RawColumn | None:

@@ -213,7 +213,12 @@ def _bulk_table(distinct: set[Any], kinds: set[type], kind: str) -> dict[Any, An
     return table
 
 
-def distinct_values(values: Sequence[Any] | np.ndarray, kind: str, types: set[type]) -> Any:
+def distinct_values(
+    values: Sequence[Any] | np.ndarray,
+    kind: str,
+    types: set[type],
+    max_distinct: int = MAX_DISTINCT,
+) -> Any:
     """Model values of a feature's raw values, or None if these rules are not certain.
 
     ``types`` is the set of the values' types. A float64 array for numbers, booleans and
@@ -225,7 +230,7 @@ def distinct_values(values: Sequence[Any] | np.ndarray, kind: str, types: set[ty
         distinct = set(values)
     except TypeError:
         return None
-    if len(distinct) > MAX_DISTINCT:
+    if len(distinct) > max_distinct:
         return None
     bulk = None if int in types else _bulk_table(distinct, types, kind)
     if kind == "categorical":

@@ -41,6 +41,14 @@ from foldwise.scoring.columns import (
     text_array,
     text_values,
 )
+from foldwise.scoring.distinct import MAX_DISTINCT
+from foldwise.scoring.overlap import (
+    OVERLAP_ROWS,
+    Chunk,
+    overlapped_scores,
+    same_readings,
+    two_cores,
+)
 
 
 @contextmanager
@@ -161,16 +169,19 @@ class FastScorer:
             return np.full(len(values), np.nan)
         return model_values(coerce_column(values, kind, self.names[i]), kind)
 
-    def convert(self, columns: list[RawColumn], n_rows: int) -> list[Any]:
+    def convert(self, columns: list[RawColumn], n_rows: int, fast_only: bool = False) -> list[Any]:
         """Each feature's model values: float64 arrays, and text arrays for categories.
 
         All text columns are cleaned together, then read kind by kind; a column with a value
-        the fast rules do not read goes to the reference coercion (which reads it or names it).
+        the fast rules do not read goes to the reference coercion (which reads it or names it;
+        ``fast_only``: raises :class:`NeedsReferenceError` instead).
         """
         out: list[Any] = [None] * len(columns)
         failed: dict[int, FoldwiseError] = {}  # the reference names the first bad column
 
         def reference(i: int, values: pd.Series) -> None:
+            if fast_only:
+                raise NeedsReferenceError(self.names[i])
             try:
                 out[i] = self._reference(i, values)
             except FoldwiseError as exc:
@@ -266,6 +277,35 @@ class FastScorer:
         """The estimator's input for rows given as mappings (e.g. parsed JSON)."""
         return self._input(self.convert(self._record_columns(records), len(records)), len(records))
 
+    def records_chunk(self, records: Sequence[Mapping[str, Any]]) -> Chunk | None:
+        """A chunk of a large batch of records: its estimator input and each feature's value
+        types, by the fast rules alone; None when a record lacks a feature or a column needs
+        the reference coercion (the whole batch then takes the serial path)."""
+        try:
+            with gc_paused():
+                values = list(zip(*map(self._take, records), strict=True))
+        except KeyError:
+            return None
+        types = [set(map(type, v)) for v in values]
+        # A chunk is a few thousand rows: text of more distinct values than a quarter of them
+        # (dates, numbers as text) costs less in the kernels than value by value.
+        most = min(MAX_DISTINCT, len(records) // 4)
+        columns = [
+            list_column(v, k, t, most) for v, k, t in zip(values, self.kinds, types, strict=True)
+        ]
+        if any(column.form == "series" for column in columns):
+            return None
+        try:
+            converted = self.convert(columns, len(records), fast_only=True)
+        except NeedsReferenceError:
+            return None
+        # CatBoost's FeaturesData: less work in all than a frame of categoricals per chunk
+        return Chunk(self._catboost_input(converted, len(records)), types)
+
+    def consistent(self, chunk_types: list[list[set[type]]]) -> bool:
+        """Whether every feature's values take in each chunk the reading they take together."""
+        return same_readings(self.kinds, chunk_types)
+
     def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> Any:
         """The estimator's input for raw values given feature by feature (as records would be).
 
@@ -291,36 +331,30 @@ class FastScorer:
             return self._input(self.convert(self._frame_columns(rows), len(rows)), len(rows))
         if isinstance(rows, Mapping):
             return self.records_matrix([rows])
-        # str and bytes are sequences too; refused below (rows come from parsed JSON)
-        if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):  # type: ignore[unreachable]
-            if not set(map(type, rows)) <= {dict}:  # one C pass for the usual parsed JSON
-                bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
-                if bad is not None:
-                    raise FoldwiseError(f"row {bad}: expected an object of column: value pairs")
-            return self.records_matrix(rows)
-        raise FoldwiseError(
-            f"rows: expected a table, a mapping or a list of mappings, got {type(rows).__name__}"
-        )
+        return self.records_matrix(_records(rows))
 
     # ----------------------------------------------------------------- scoring
 
-    def _call(self, method: Any, matrix: Any) -> np.ndarray:
-        if self._catboost and _n_rows(matrix) <= _ONE_THREAD_ROWS:
+    def _call(self, method: Any, matrix: Any, one_thread: bool) -> np.ndarray:
+        if self._catboost and (one_thread or _n_rows(matrix) <= _ONE_THREAD_ROWS):
             return np.asarray(method(matrix, thread_count=1), dtype="float64")
         return np.asarray(method(matrix), dtype="float64")
 
-    def scores_of(self, matrix: Any) -> np.ndarray:
-        """Class probabilities (n, k) or values (n,) from the estimator's input."""
+    def scores_of(self, matrix: Any, one_thread: bool = False) -> np.ndarray:
+        """Class probabilities (n, k) or values (n,) from the estimator's input.
+
+        ``one_thread``: CatBoost scores with one thread whatever the batch size.
+        """
         model = self.model
         estimator = model.estimator_
         if not model.is_classifier:
             if _n_rows(matrix) == 0:
                 return np.zeros(0, dtype="float64")
-            return self._call(estimator.predict, matrix).reshape(-1)
+            return self._call(estimator.predict, matrix, one_thread).reshape(-1)
         k = int(model.n_classes_)
         if _n_rows(matrix) == 0:
             return np.zeros((0, k), dtype="float64")
-        proba = self._call(estimator.predict_proba, matrix)
+        proba = self._call(estimator.predict_proba, matrix, one_thread)
         known = np.asarray(estimator.classes_).astype("int64")
         if proba.shape[1] == k and np.array_equal(known, model.classes_):
             return proba
@@ -329,8 +363,43 @@ class FastScorer:
         return full
 
     def scores(self, rows: Rows) -> np.ndarray:
-        """Scores of raw rows: a frame, one mapping, or a sequence of mappings."""
-        return self.scores_of(self.matrix(rows))
+        """Scores of raw rows: a frame, one mapping, or a sequence of mappings.
+
+        A CatBoost model scores a large batch of records in chunks, converting one while it
+        scores another (:mod:`foldwise.scoring.overlap`), when the process may use two cores;
+        the same scores as in one piece.
+        """
+        if isinstance(rows, pd.DataFrame | Mapping):
+            return self.scores_of(self.matrix(rows))
+        records = _records(rows)
+        if self._catboost and len(records) >= OVERLAP_ROWS and two_cores():
+            scores = overlapped_scores(
+                records, self.records_chunk, self._one_thread_scores, self.consistent
+            )
+            if scores is not None:
+                return scores
+        return self.scores_of(self.records_matrix(records))
+
+    def _one_thread_scores(self, matrix: Any) -> np.ndarray:
+        return self.scores_of(matrix, one_thread=True)
+
+
+class NeedsReferenceError(Exception):
+    """A column of a chunk needs the reference coercion (see :meth:`FastScorer.records_chunk`)."""
+
+
+def _records(rows: Any) -> Sequence[Mapping[str, Any]]:
+    """``rows`` checked to be a sequence of mappings (parsed JSON), else the refusal."""
+    # str and bytes are sequences too; refused below (rows come from parsed JSON)
+    if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
+        if not set(map(type, rows)) <= {dict}:  # one C pass for the usual parsed JSON
+            bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
+            if bad is not None:
+                raise FoldwiseError(f"row {bad}: expected an object of column: value pairs")
+        return rows
+    raise FoldwiseError(
+        f"rows: expected a table, a mapping or a list of mappings, got {type(rows).__name__}"
+    )
 
 
 def _n_rows(matrix: Any) -> int:
