@@ -200,3 +200,56 @@ def test_histogram_boosting_shap_that_misses_the_model_falls_back(task):
         if not native:
             assert "do not add up to the model's output" in attr.note
             assert attr.units == ("y (target units)" if task == "regression" else "probability")
+
+
+class _RawRows:
+    """The reference: a fitted model scoring raw typed rows (each shuffle typed anew)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, *args, **kwargs):
+        raise TypeError("fitted")
+
+    def predict(self, X):
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(X)
+
+
+def test_permutation_importance_on_model_input_equals_shuffling_raw_rows(run):
+    # Explain shuffles the model-form columns (typed once per fold); shuffling the raw rows
+    # and typing every shuffle gives exactly the same importances, for a single model and an
+    # ensemble of every task.
+    from sklearn.inspection import permutation_importance
+
+    from foldwise.explain.agreement import fold_permutation_importance
+    from foldwise.metrics import METRICS, score
+
+    task, (_config, data, _bundle, folds, table) = run
+    metric = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[task]
+    fold_of_row = table["fold"].to_numpy()
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+
+    def scorer(estimator, X, y):
+        predicted = estimator.predict(X) if task == "regression" else estimator.predict_proba(X)
+        return sign * score(metric, y, np.asarray(predicted, dtype="float64"))
+
+    for models in (folds, [fold.members[0].model for fold in folds]):
+        fast = fold_permutation_importance(
+            models, data.X, data.y, fold_of_row, metric=metric, task=task, repeats=2, seed=3
+        )
+        for i, model in enumerate(models):
+            rows = np.flatnonzero(fold_of_row == i)
+            reference = permutation_importance(
+                _RawRows(model),
+                data.X.iloc[rows],
+                data.y[rows],
+                scoring=scorer,
+                n_repeats=2,
+                random_state=3 + i,
+                n_jobs=1,
+            ).importances_mean
+            np.testing.assert_allclose(fast[i], reference, rtol=1e-12, atol=1e-15)
+        assert np.abs(fast).max() > 0  # some column matters: the comparison is not of zeros

@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.models import MODEL_NAMES, TabularModel, build_model, feature_frame
 from foldwise.stage import rounded
@@ -153,6 +154,21 @@ def test_early_stopping_stops_early_on_noise(name, settings, metric):
     assert curve["train"][-1] < curve["train"][0]
     best = model.best_iteration_
     assert curve["validation"][best - 1] == min(curve["validation"])
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_default_catboost_settings_reach_the_estimator(task):
+    # docs/model-families.md ("CatBoost's shipped settings"): learning rate 0.05, measured by
+    # cross-validation against 0.1 and CatBoost's library defaults on the peer tables.
+    settings = Config().model.settings("catboost")
+    assert settings["learning_rate"] == 0.05
+    X, y = make_data(task)
+    model = TabularModel("catboost", task, FEATURES, settings={**settings, "thread_count": 2})
+    model.fit(X.iloc[:180], y[:180], X_val=X.iloc[180:], y_val=y[180:])
+    fitted = model.estimator_.get_all_params()
+    assert fitted["learning_rate"] == pytest.approx(0.05)
+    assert (fitted["depth"], fitted["max_ctr_complexity"], fitted["border_count"]) == (6, 2, 254)
+    assert 1 <= model.best_iteration_ < 1000  # early stopping, not the upper bound, ends it
 
 
 @pytest.mark.parametrize(

@@ -23,20 +23,32 @@ from foldwise.models.ensemble import EnsembleModel
 INVESTIGATE_TOP = 5
 
 
-class _Prefitted:
-    """A fitted ensemble as scikit-learn's permutation_importance takes it (it asks for fit)."""
+class _OnModelInput:
+    """A fitted model or ensemble scoring rows already in model form (``model_input``).
 
-    def __init__(self, model: EnsembleModel) -> None:
-        self.model = model
+    Permutation importance shuffles the model-form columns: typing and encoding a column is
+    done cell by cell, so shuffling after it gives the same rows as shuffling before, and
+    the rows are typed once per fold instead of once per shuffle (most of the time before).
+    """
 
-    def fit(self, *args: object, **kwargs: object) -> _Prefitted:
-        raise TypeError("the ensemble is already fitted; permutation importance never refits")
+    def __init__(self, model: TabularModel | EnsembleModel) -> None:
+        self.members = (
+            [(m.model, m.weight) for m in model.members]
+            if isinstance(model, EnsembleModel)
+            else [(model, 1.0)]
+        )
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict(X)
+    def fit(self, *args: object, **kwargs: object) -> _OnModelInput:
+        raise TypeError("the model is already fitted; permutation importance never refits")
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(X)
+    def model_input(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.members[0][0].model_input(X)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(sum(w * m.values_of_model_input(frame) for m, w in self.members))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(sum(w * m.proba_of_model_input(frame) for m, w in self.members))
 
 
 def ranks(importance: np.ndarray) -> np.ndarray:
@@ -73,9 +85,7 @@ def fold_permutation_importance(
     """
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
 
-    def scorer(
-        estimator: TabularModel | _Prefitted, X_part: pd.DataFrame, y_part: np.ndarray
-    ) -> float:
+    def scorer(estimator: _OnModelInput, X_part: pd.DataFrame, y_part: np.ndarray) -> float:
         predict = estimator.predict if task == "regression" else estimator.predict_proba
         value = score(metric, y_part, np.asarray(predict(X_part), dtype="float64"))
         return sign * value if np.isfinite(value) else 0.0
@@ -85,9 +95,10 @@ def fold_permutation_importance(
         rows = np.flatnonzero(fold_of_row == i)
         if len(rows) < 2:
             continue
+        scoring = _OnModelInput(model)
         result = permutation_importance(
-            _Prefitted(model) if isinstance(model, EnsembleModel) else model,
-            X.iloc[rows],
+            scoring,
+            scoring.model_input(X.iloc[rows]),
             y[rows],
             scoring=scorer,
             n_repeats=repeats,

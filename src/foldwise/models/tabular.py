@@ -178,9 +178,14 @@ class TabularModel(BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities of shape (n, k), one column per class code."""
+        return self.proba_of_model_input(self.model_input(X))
+
+    def proba_of_model_input(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`predict_proba` of rows already in model form (:meth:`model_input`)."""
         if not self.is_classifier:
             raise ValueError("predict_proba is for classification; this model is a regressor")
-        proba = np.asarray(self.estimator_.predict_proba(self.model_input(X)), dtype="float64")
+        check_is_fitted(self, "estimator_")
+        proba = np.asarray(self.estimator_.predict_proba(frame), dtype="float64")
         known = np.asarray(self.estimator_.classes_).astype("int64")
         if proba.shape[1] == self.n_classes_ and np.array_equal(known, self.classes_):
             return proba
@@ -192,8 +197,14 @@ class TabularModel(BaseEstimator):
         """Class codes (argmax of the probabilities) for classification, values for regression."""
         if self.is_classifier:
             return self.predict_proba(X).argmax(axis=1).astype("int64")
-        values = self.estimator_.predict(self.model_input(X))
-        return np.asarray(values, dtype="float64").reshape(-1)
+        return self.values_of_model_input(self.model_input(X))
+
+    def values_of_model_input(self, frame: pd.DataFrame) -> np.ndarray:
+        """A regressor's :meth:`predict` of rows already in model form (:meth:`model_input`)."""
+        if self.is_classifier:
+            raise ValueError("values_of_model_input is for regression; use proba_of_model_input")
+        check_is_fitted(self, "estimator_")
+        return np.asarray(self.estimator_.predict(frame), dtype="float64").reshape(-1)
 
     # ----------------------------------------------------------------- files
 
