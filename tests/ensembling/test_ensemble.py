@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +25,11 @@ from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import make_tuner, plan_studies
 from foldwise.tuning.budget import Probe, plan_budget
 from foldwise.tuning.nested import score_outer_ensemble
-from tests.conftest import ROOT
 from tests.support.projects import write_marked_project
+from tests.support.stages import run_stage, stage_start_up_seconds
 
 TASKS = ("binary", "multiclass", "regression")
 MEMBERS = ["hist_gradient_boosting", "logistic_regression", "random_forest"]
-ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -266,19 +262,6 @@ def test_nested_outer_score_comes_from_an_ensemble_without_the_outer_rows(
 # ------------------------------------------------------------- the stages
 
 
-def run_script(root: Path, name: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "stages" / f"{name}.py")],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **ONE_THREAD_ENV, "PYTHONPATH": str(ROOT / "src")},
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result
-
-
 @pytest.mark.slow
 # binary runs end to end in tests/e2e/test_model.py (an ensemble of every family).
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
@@ -286,7 +269,7 @@ def test_tune_and_train_stages_ship_the_selected_ensemble(task, tmp_path):
     params = ensemble_params(task, cv={"folds": 2, "inner_folds": 2})
     write_project(tmp_path, task, params, n=200)
     for stage in ("baseline", "tune", "train"):
-        run_script(tmp_path, stage)
+        run_stage(tmp_path, stage)
     best = json.loads((tmp_path / "models" / "best_params.json").read_text())
     assert best["model"] == "ensemble"
     assert set(best["members"]) == set(MEMBERS)
@@ -385,17 +368,6 @@ def test_fewer_trials_when_the_budget_cannot_pay_for_all():
     assert plan.estimated_s <= 500
 
 
-def stage_start_up_seconds() -> float:
-    """Seconds a stage process spends importing what tune and train import (machine load)."""
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "import foldwise.tuning.run, foldwise.ensembling.shipped, dvclive"],
-        check=True,
-        env={**os.environ, **ONE_THREAD_ENV, "PYTHONPATH": str(ROOT / "src")},
-    )
-    return time.perf_counter() - started
-
-
 @pytest.mark.slow
 def test_tune_and_train_keep_to_the_time_budget(tmp_path):
     """The whole tune + train, as two stage processes, ends within 10 % of time_budget_s.
@@ -414,10 +386,10 @@ def test_tune_and_train_keep_to_the_time_budget(tmp_path):
         tune={"n_trials": 1000},
     )
     write_project(tmp_path, "binary", params, n=400)
-    run_script(tmp_path, "baseline")
+    run_stage(tmp_path, "baseline")
     started = time.perf_counter()
-    tune = run_script(tmp_path, "tune")
-    run_script(tmp_path, "train")
+    tune = run_stage(tmp_path, "tune")
+    run_stage(tmp_path, "train")
     wall = time.perf_counter() - started
     assert f"plan: time_budget_s {budget}" in tune.stdout
     summary = json.loads((tmp_path / "reports" / "tune" / "tune.json").read_text())

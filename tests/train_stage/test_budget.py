@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from foldwise.bundle import Bundle
-from tests.conftest import ROOT
 from tests.support.projects import write_marked_project
-
-ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def run_stage(root: Path, name: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "stages" / f"{name}.py")],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **ONE_THREAD_ENV, "PYTHONPATH": str(ROOT / "src")},
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result
-
-
-def start_up_seconds() -> float:
-    """Seconds a stage process spends importing what tune and train import (machine load)."""
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "import foldwise.tuning.run, foldwise.ensembling.shipped, dvclive"],
-        check=True,
-        env={**os.environ, **ONE_THREAD_ENV, "PYTHONPATH": str(ROOT / "src")},
-    )
-    return time.perf_counter() - started
+from tests.support.stages import run_stage, stage_start_up_seconds
 
 
 @pytest.mark.slow
@@ -51,7 +21,7 @@ def test_fits_stop_at_the_time_left_when_the_smallest_plan_is_over_budget(tmp_pa
     tuning and no nested loop, says it is over, and the train stage stops every boosting fit
     at its share of the seconds left: tune + train end within 10 % of the budget, and the
     model it ships is whole (it scores new rows, its rounds are those it trained)."""
-    budget = round(max(25.0, 12 * start_up_seconds()))
+    budget = round(max(25.0, 12 * stage_start_up_seconds()))
     params = {
         "seed": 3,
         "time_budget_s": float(budget),
