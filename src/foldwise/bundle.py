@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from foldwise.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_model
 from foldwise.problem import Problem
 from foldwise.scoring.ensemble import EnsembleScorer, scorer_for
 from foldwise.scoring.fast import FastScorer
+from foldwise.scoring.rows import Rows
 from foldwise.stage import rounded, staged_folder
 
 # 2: sha256 of every file in the manifest; scikit-learn pipelines as skops, not joblib.
@@ -33,7 +33,6 @@ MANIFEST = "bundle.json"
 MODEL_DIR = "model"
 INPUT_SCHEMA = "input_schema.json"
 REFERENCE = "reference.json"  # the monitoring reference profile (foldwise.profile.reference)
-Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 LIBRARIES = ("foldwise", "catboost", "scikit-learn", "pandas", "numpy")
 NAME_HASH_CHARS = 12  # of the content hash, in a bundle's name
 

@@ -23,8 +23,9 @@ from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel, load_model
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import make_tuner, plan_studies
-from foldwise.tuning.budget import Probe, plan_budget
+from foldwise.tuning.budget import plan_budget
 from foldwise.tuning.nested import score_outer_ensemble
+from foldwise.tuning.probe import Probe
 from tests.support.projects import write_marked_project
 from tests.support.stages import run_stage, stage_start_up_seconds
 

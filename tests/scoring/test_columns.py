@@ -25,7 +25,8 @@ from foldwise.models.frame import coerce_column, model_values
 from foldwise.scoring import distinct
 from foldwise.scoring.columns import iso_dates
 from foldwise.scoring.distinct import distinct_values
-from foldwise.scoring.fast import FastScorer, gc_paused
+from foldwise.scoring.fast import FastScorer
+from foldwise.scoring.rows import gc_paused
 from tests.scoring.test_fast import fitted, one_thread, scores  # noqa: F401
 
 MISSING = st.sampled_from([None, float("nan"), "", " ", "n/a", "NA", "null", "-", "?", "None"])

@@ -41,7 +41,7 @@ class FitClock:
         return now + max(0.0, self.end - now) * share
 
     def report(self) -> dict[str, Any]:
-        """How many fits the clock saw and which it stopped (tune.json/metrics.json)."""
+        """How many fits the clock saw and which it stopped (train metrics.json)."""
         return {"boosting_fits": self.fits, "stopped_by_time": len(self.stopped),
                 "stopped_at_rounds": list(self.stopped)}  # fmt: skip
 

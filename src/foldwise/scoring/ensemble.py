@@ -18,7 +18,8 @@ import numpy as np
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.scoring.fast import FastScorer, Rows
+from foldwise.scoring.fast import FastScorer
+from foldwise.scoring.rows import Rows
 
 
 class EnsembleScorer:

@@ -17,11 +17,9 @@ categoricals (each distinct text hashed once) for large ones.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import operator
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,41 +47,7 @@ from foldwise.scoring.overlap import (
     same_readings,
     two_cores,
 )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many short-lived tuples are built.
-
-    Ten thousand row tuples alive at once make the collector run some fifteen times, each
-    pass walking every tracked object (about a third of the conversion of 10,000 records);
-    none of them can form a cycle. The collector's state is restored, also on errors (with
-    several threads, one that found it enabled re-enables it on leaving; another still inside
-    then merely runs with the collector on).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
-
-
-def column_arrays(rows: pd.DataFrame) -> Any:
-    """A function from a column's position to its array, or None.
-
-    pandas' public access to one column (``items()``, ``iloc``) builds a Series, some 15 µs a
-    column: for a 100-row table that is a tenth of the whole call. Its block manager hands out
-    the column's own array (no copy) in under a microsecond; when a pandas version lacks it,
-    the columns are read through ``iloc``.
-    """
-    manager = getattr(rows, "_mgr", None)
-    return getattr(manager, "iget_values", None)
-
+from foldwise.scoring.rows import Rows, column_arrays, gc_paused, records_of
 
 # CatBoost reads its own FeaturesData (float32 numbers, object categories) fastest up to a
 # few thousand rows; beyond, a frame of categoricals hashes each distinct text once. Measured
@@ -331,7 +295,7 @@ class FastScorer:
             return self._input(self.convert(self._frame_columns(rows), len(rows)), len(rows))
         if isinstance(rows, Mapping):
             return self.records_matrix([rows])
-        return self.records_matrix(_records(rows))
+        return self.records_matrix(records_of(rows))
 
     # ----------------------------------------------------------------- scoring
 
@@ -371,7 +335,7 @@ class FastScorer:
         """
         if isinstance(rows, pd.DataFrame | Mapping):
             return self.scores_of(self.matrix(rows))
-        records = _records(rows)
+        records = records_of(rows)
         if self._catboost and len(records) >= OVERLAP_ROWS and two_cores():
             scores = overlapped_scores(
                 records, self.records_chunk, self._one_thread_scores, self.consistent
@@ -386,20 +350,6 @@ class FastScorer:
 
 class NeedsReferenceError(Exception):
     """A column of a chunk needs the reference coercion (see :meth:`FastScorer.records_chunk`)."""
-
-
-def _records(rows: Any) -> Sequence[Mapping[str, Any]]:
-    """``rows`` checked to be a sequence of mappings (parsed JSON), else the refusal."""
-    # str and bytes are sequences too; refused below (rows come from parsed JSON)
-    if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
-        if not set(map(type, rows)) <= {dict}:  # one C pass for the usual parsed JSON
-            bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
-            if bad is not None:
-                raise FoldwiseError(f"row {bad}: expected an object of column: value pairs")
-        return rows
-    raise FoldwiseError(
-        f"rows: expected a table, a mapping or a list of mappings, got {type(rows).__name__}"
-    )
 
 
 def _n_rows(matrix: Any) -> int:

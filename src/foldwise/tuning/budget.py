@@ -1,9 +1,10 @@
 """``time_budget_s``: plan tune + train from a first timed fit per model, and cut in order.
 
 The plan is made at the start of the tune stage. One timed fit of each model on the training
-rows (early-stopped on a carved part, as every fit is) gives its seconds per row; from it the
-plan estimates every fixed piece of work (the nested loop's refits or ensemble fits, the
-train stage's cross-validation and final fits) and the seconds of one trial of each study.
+rows (:mod:`foldwise.tuning.probe`; early-stopped on a carved part, as every fit is) gives
+its seconds per row; from it the plan estimates every fixed piece of work (the nested
+loop's refits or ensemble fits, the train stage's cross-validation and final fits) and the
+seconds of one trial of each study.
 What is left is shared among the studies in proportion to their trial cost, so each study
 gets about the same number of trials, and each study stops starting trials at its deadline
 (``tune.n_trials`` is then only the upper bound). When the budget is short, the plan cuts in
@@ -25,15 +26,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from foldwise.config import Config
-from foldwise.models.deadline import fit_clock
-from foldwise.training import TrainingData, fit_with_early_stopping, model_for, take_rows
+from foldwise.tuning.probe import Probe
 
 # Work outside the fits: reports, the bundle, predictions (a share of the estimate).
 OVERHEAD_SHARE = 0.10
@@ -44,80 +41,8 @@ TRAIN_FIXED_S = 3.0
 TRAIN_START_UP_FACTOR = 1.5
 # The tune stage's wrap-up (importances, reports) as a multiple of its start-up.
 WRAP_UP_FACTOR = 0.5
-# Rows of the first timed fit of each model.
-PROBE_ROWS = 5000
-# The first timed fits spend at most this share of the budget (a huge ``iterations`` would
-# otherwise spend all of it before there is a plan); the train stage's clock does the rest.
-PROBE_SHARE = 0.10
 # Fewest trials per study that count as tuning: trial 0 (the configured settings) + 1.
 MIN_TRIALS = 2
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A first timed fit of one model on the training rows."""
-
-    name: str
-    seconds: float
-    rows: int  # rows it was fitted on (an early-stopped fit: the carved fitting part)
-    early_stopping: bool
-    stopped: bool = False  # it reached its time limit: ``seconds`` is only a lower bound
-
-    def fit(self, rows: float) -> float:
-        """Estimated seconds of one fit on ``rows`` rows (linear in rows)."""
-        return self.seconds * rows / max(self.rows, 1)
-
-    def fit_early_stopped(self, rows: float, fraction: float) -> float:
-        """A fit that carves ``fraction`` for early stopping and refits on all ``rows``."""
-        if not self.early_stopping:
-            return self.fit(rows)
-        return self.fit(rows * (1 - fraction)) + self.fit(rows)
-
-
-def probe_rows(data: TrainingData, seed: int) -> TrainingData:
-    """At most :data:`PROBE_ROWS` rows drawn at random (all of a small table)."""
-    n = len(data.y)
-    if n <= PROBE_ROWS:
-        return data
-    idx = np.sort(np.random.default_rng(seed).choice(n, PROBE_ROWS, replace=False))
-    return take_rows(data, idx)
-
-
-def probe_models(data: TrainingData, config: Config, names: Sequence[str]) -> list[Probe]:
-    """One timed, early-stopped fit (no refit) of each model on up to PROBE_ROWS rows.
-
-    Seconds are then scaled linearly in rows: a sample keeps the probes cheap on a large
-    table (tree ensembles grow a little faster than linearly, which the deadlines absorb).
-    """
-    data = probe_rows(data, config.seed)
-    probes = []
-    budget = config.time_budget_s
-    with fit_clock(PROBE_SHARE * budget, len(names) * len(data.y)) if budget else nullcontext():
-        for name in names:
-            probes.append(_probe(name, data, config))
-    return probes
-
-
-def _probe(name: str, data: TrainingData, config: Config) -> Probe:
-    """One timed early-stopped fit of ``name`` on ``data``."""
-    model = model_for(name, data, config)
-    started = time.perf_counter()
-    result = fit_with_early_stopping(
-        model,
-        data.frame,
-        data.X,
-        data.y,
-        config=config,
-        task=data.problem.task,
-        seed=config.seed,
-        refit=False,
-        labels=data.problem.classes,
-    )
-    seconds = time.perf_counter() - started
-    es = model.supports_early_stopping
-    rows = round(len(data.y) * (1 - config.train.validation_size)) if es else len(data.y)
-    stopped = getattr(result.model, "stopped_by_time_", None) is not None
-    return Probe(name, seconds, rows, es, stopped)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from foldwise.training import TrainingData
 from foldwise.tuning.budget import (
     BudgetPlan,
     plan_budget,
-    probe_models,
     unlimited_plan,
 )
 from foldwise.tuning.nested import (
@@ -37,6 +36,7 @@ from foldwise.tuning.nested import (
     score_outer,
     score_outer_ensemble,
 )
+from foldwise.tuning.probe import probe_models
 from foldwise.tuning.tuner import StudyResult, Tuner
 
 
