@@ -3,7 +3,8 @@
 Each member is a :class:`~foldwise.models.TabularModel` with its own
 :class:`~foldwise.scoring.fast.FastScorer`, so every member's scores equal its reference
 path exactly and the ensemble's scores are the weighted sum :class:`EnsembleModel` computes.
-The raw rows are converted once per member (not yet once for all members); the scorer offers
+The raw rows are converted once for all members (they read the same features), then handed
+to each member in its estimator's input form; the scorer offers
 the same public calls as :class:`FastScorer` (``matrix``, ``columns_matrix``, ``scores_of``,
 ``scores``), its "matrix" being one estimator input per member.
 """
@@ -31,18 +32,25 @@ class EnsembleScorer:
         self.names = [str(f["name"]) for f in self.features]
         self.scorers = [FastScorer(member.model) for member in model.members]
         self.weights = [member.weight for member in model.members]
+        self._first = self.scorers[0]
+        for scorer in self.scorers[1:]:
+            if scorer.names != self._first.names or scorer.kinds != self._first.kinds:
+                raise FoldwiseError("the ensemble's members must read the same features")
 
     def matrix(self, rows: Rows) -> list[Any]:
         """Each member's estimator input for any accepted form of raw rows."""
-        return [scorer.matrix(rows) for scorer in self.scorers]
+        return self._inputs(*self._first.converted(rows))
 
     def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Each member's estimator input for rows given as mappings."""
-        return [scorer.records_matrix(records) for scorer in self.scorers]
+        return self._inputs(*self._first.converted(records))
 
     def columns_matrix(self, columns: Mapping[str, Sequence[Any]]) -> list[Any]:
         """Each member's estimator input for raw values given feature by feature."""
-        return [scorer.columns_matrix(columns) for scorer in self.scorers]
+        return self._inputs(*self._first.columns_converted(columns))
+
+    def _inputs(self, values: list[Any], n_rows: int) -> list[Any]:
+        return [scorer.input_of(values, n_rows) for scorer in self.scorers]
 
     def model_frame(self, rows: Any) -> Any:
         """Not defined for an ensemble: its members read different inputs."""

@@ -48,6 +48,12 @@ from foldwise.scoring.overlap import (
     two_cores,
 )
 from foldwise.scoring.rows import Rows, column_arrays, gc_paused, records_of
+from foldwise.scoring.small_batch import (
+    FOREST_NAMES,
+    OPENMP_NAMES,
+    forest_scores,
+    one_openmp_thread,
+)
 
 # CatBoost reads its own FeaturesData (float32 numbers, object categories) fastest up to a
 # few thousand rows; beyond, a frame of categoricals hashes each distinct text once. Measured
@@ -59,7 +65,8 @@ _FEATURES_DATA_ROWS = 2000
 # array (2 cores, load 11): one row 0.28 ms CPU (p50 0.21 ms) with one thread against 0.39 ms
 # CPU (p50 0.31 ms) by default; 100 rows 1.20 against 1.32 ms CPU (p50 1.24 against 1.41 ms).
 # A second run (load 10-12, `bench_scoring.py --threads`) saw no difference either way; one
-# thread never cost more and leaves the other core to another request.
+# thread never cost more and leaves the other core to another request. The same bound sends
+# scikit-learn forests and histogram boosting through `small_batch` (one thread, no pool).
 _ONE_THREAD_ROWS = 1000
 _KIND_ORDER = {"categorical": 0, "numeric": 1, "boolean": 2, "datetime": 3}
 
@@ -205,7 +212,8 @@ class FastScorer:
             out[name] = column
         return pd.DataFrame(out, copy=False)
 
-    def _input(self, values: list[Any], n_rows: int) -> Any:
+    def input_of(self, values: list[Any], n_rows: int) -> Any:
+        """The estimator's input from :meth:`convert`'s values (which it does not change)."""
         if not self._catboost:
             return self._frame_of(values, categorical=False)
         if n_rows > _FEATURES_DATA_ROWS:
@@ -239,7 +247,9 @@ class FastScorer:
 
     def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> Any:
         """The estimator's input for rows given as mappings (e.g. parsed JSON)."""
-        return self._input(self.convert(self._record_columns(records), len(records)), len(records))
+        return self.input_of(
+            self.convert(self._record_columns(records), len(records)), len(records)
+        )
 
     def records_chunk(self, records: Sequence[Mapping[str, Any]]) -> Chunk | None:
         """A chunk of a large batch of records: its estimator input and each feature's value
@@ -276,6 +286,10 @@ class FastScorer:
         ``columns`` maps every feature name to its values, one per row, in row order; the
         same input as the records ``[{name: columns[name][i], ...} for i in ...]``.
         """
+        return self.input_of(*self.columns_converted(columns))
+
+    def columns_converted(self, columns: Mapping[str, Sequence[Any]]) -> tuple[list[Any], int]:
+        """:meth:`convert`'s values and the row count of feature-by-feature raw values."""
         try:
             values = [columns[name] for name in self.names]
         except KeyError:
@@ -287,38 +301,54 @@ class FastScorer:
         if any(len(v) != n_rows for v in values):
             raise FoldwiseError("columns: every feature needs one value per row")
         raw = [list_column(v, k) for v, k in zip(values, self.kinds, strict=True)]
-        return self._input(self.convert(raw, n_rows), n_rows)
+        return self.convert(raw, n_rows), n_rows
+
+    def converted(self, rows: Rows) -> tuple[list[Any], int]:
+        """:meth:`convert`'s values and the row count of any accepted form of raw rows."""
+        if isinstance(rows, pd.DataFrame):
+            return self.convert(self._frame_columns(rows), len(rows)), len(rows)
+        records = [rows] if isinstance(rows, Mapping) else records_of(rows)
+        return self.convert(self._record_columns(records), len(records)), len(records)
 
     def matrix(self, rows: Rows) -> Any:
         """The estimator's input for any accepted form of raw rows."""
-        if isinstance(rows, pd.DataFrame):
-            return self._input(self.convert(self._frame_columns(rows), len(rows)), len(rows))
-        if isinstance(rows, Mapping):
-            return self.records_matrix([rows])
-        return self.records_matrix(records_of(rows))
+        return self.input_of(*self.converted(rows))
 
     # ----------------------------------------------------------------- scoring
 
-    def _call(self, method: Any, matrix: Any, one_thread: bool) -> np.ndarray:
-        if self._catboost and (one_thread or _n_rows(matrix) <= _ONE_THREAD_ROWS):
+    def _call(self, proba: bool, matrix: Any, one_thread: bool) -> np.ndarray:
+        estimator = self.model.estimator_
+        method = estimator.predict_proba if proba else estimator.predict
+        small = one_thread or _n_rows(matrix) <= _ONE_THREAD_ROWS
+        if not small:
+            return np.asarray(method(matrix), dtype="float64")
+        if self._catboost:
             return np.asarray(method(matrix, thread_count=1), dtype="float64")
+        if self.model.name in FOREST_NAMES:
+            scores = forest_scores(estimator, matrix, proba)
+            if scores is not None:
+                return scores
+        if self.model.name in OPENMP_NAMES:
+            with one_openmp_thread():
+                return np.asarray(method(matrix), dtype="float64")
         return np.asarray(method(matrix), dtype="float64")
 
     def scores_of(self, matrix: Any, one_thread: bool = False) -> np.ndarray:
         """Class probabilities (n, k) or values (n,) from the estimator's input.
 
-        ``one_thread``: CatBoost scores with one thread whatever the batch size.
+        ``one_thread``: score as a small batch whatever its size (one CatBoost or OpenMP
+        thread, forests tree by tree).
         """
         model = self.model
         estimator = model.estimator_
         if not model.is_classifier:
             if _n_rows(matrix) == 0:
                 return np.zeros(0, dtype="float64")
-            return self._call(estimator.predict, matrix, one_thread).reshape(-1)
+            return self._call(False, matrix, one_thread).reshape(-1)
         k = int(model.n_classes_)
         if _n_rows(matrix) == 0:
             return np.zeros((0, k), dtype="float64")
-        proba = self._call(estimator.predict_proba, matrix, one_thread)
+        proba = self._call(True, matrix, one_thread)
         known = np.asarray(estimator.classes_).astype("int64")
         if proba.shape[1] == k and np.array_equal(known, model.classes_):
             return proba
