@@ -1,10 +1,12 @@
 """The fixed start-up cost of each stage process: imports plus validating params.yaml.
 
 Every ``dvc repro`` stage is a fresh Python process that imports its stack and validates
-``params.yaml`` (which checks model settings against the estimators) before doing any work.
-This script measures exactly that, per stage, in fresh processes: the stage script is
-imported as a module (its ``main`` is guarded by ``__name__``, so nothing runs) and then
-``load_config`` is called, as every stage's ``main`` does first.
+``params.yaml`` before doing any work: every model's setting names (from a generated table,
+no model library imported), and the values of the models the stage fits (by their
+libraries). This script measures exactly that, per stage, in fresh processes: the stage
+script is imported as a module (its ``main`` is guarded by ``__name__``, so nothing runs) and
+then params.yaml is validated as the stage's ``main`` does first (prepare: every model's
+values; baseline: its baselines; tune and train: ``model.members``; the others: none).
 
     python benchmarks/bench_stage_startup.py [--repeat 5] [--top 8]
 
@@ -29,15 +31,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = sorted(p.stem for p in (ROOT / "stages").glob("*.py"))
 
-# Imports the stage module from stages/ without running main(), then validates params.yaml.
+# Imports the stage module from stages/ without running main(), then validates params.yaml
+# as the stage's main() does (load_config, or load_training_run's check).
 PROBE = """
 import importlib.util, sys, time
 t0 = time.perf_counter()
 spec = importlib.util.spec_from_file_location("stage_{name}", "stages/{name}.py")
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-from foldwise.model_settings import load_config
-load_config("params.yaml")
+from foldwise.config import read_config
+from foldwise.model_settings import check_model_settings
+config = read_config("params.yaml")
+fitted = {{"prepare": None, "baseline": getattr(module, "BASELINES", None)}}
+fitted |= dict.fromkeys(("tune", "train"), config.model.members)
+check_model_settings(config, config.problem.task, fitted.get("{name}", ()))
 print(f"{{time.perf_counter() - t0:.4f}}")
 """
 

@@ -14,7 +14,7 @@ from foldwise.stage import write_json_atomic, write_text_atomic
 
 
 def main() -> None:
-    cfg = load_config("params.yaml")
+    cfg = load_config("params.yaml", fitted=())
     paths = ProjectPaths.from_cwd()
     schema = read_json_checked(paths.schema, ("target",))
     split_checks = read_json_checked(paths.split_report)

@@ -13,7 +13,7 @@ BASELINES = ("dummy", "logistic_regression")
 
 def main() -> dict[str, float]:
     paths = ProjectPaths.from_cwd()
-    loaded = load_training_run(paths)
+    loaded = load_training_run(paths, fitted=BASELINES)
     config, data, folds = loaded.config, loaded.data, loaded.folds
     report: dict = {
         "primary_metric": data.problem.metric,

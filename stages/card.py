@@ -11,7 +11,7 @@ from foldwise.stage import run_stage, write_text_atomic
 
 def main() -> None:
     paths = ProjectPaths.from_cwd()
-    load_config(paths.params)
+    load_config(paths.params, fitted=())
     bundle = Bundle.load(paths.models_dir / "model")
     card = render_card(paths, bundle)
     write_text_atomic(paths.report_dir("validate") / "model_card.md", card)

@@ -12,7 +12,7 @@ from foldwise.stage import run_stage, write_json_atomic, write_parquet_atomic
 
 def main() -> None:
     paths = ProjectPaths.from_cwd()
-    config = load_config(paths.params)
+    config = load_config(paths.params, fitted=())
     schema = read_schema(paths.schema)
     bundle = load_bundle_checked(paths.models_dir / "model")
     problem = bundle.problem

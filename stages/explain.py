@@ -18,7 +18,7 @@ from foldwise.training import load_fold_models, load_training_run
 def main() -> None:
     started = time.perf_counter()
     paths = ProjectPaths.from_cwd()
-    run = load_training_run(paths)
+    run = load_training_run(paths, fitted=())  # explains the fitted fold models
     bundle = Bundle.load(paths.models_dir / "model")
     folds = load_fold_models(paths.models_dir / "folds")
     oof = pd.read_parquet(paths.report_dir("train") / "oof_predictions.parquet")

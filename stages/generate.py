@@ -10,7 +10,7 @@ from foldwise.paths import ProjectPaths
 def main() -> None:
     """Write churn (sized by ``demo.rows``/``demo.seed``) and the three sklearn sets."""
     project = ProjectPaths.from_cwd()
-    cfg = load_config(project.params)
+    cfg = load_config(project.params, fitted=())
     paths = write_builtin_datasets(project.builtin_dir, cfg.demo.rows, cfg.demo.seed)
     for name, path in paths.items():
         print(f"generate: wrote {name} -> {path.relative_to(project.root)}")

@@ -10,7 +10,7 @@ from foldwise.stage import run_stage, write_json_atomic, write_text_atomic
 
 def main() -> None:
     paths = ProjectPaths.from_cwd()
-    config = load_config(paths.params)
+    config = load_config(paths.params, fitted=())
     out_dir = paths.report_dir("validate")
     export_dir = paths.models_dir / "export"
     export_dir.mkdir(parents=True, exist_ok=True)

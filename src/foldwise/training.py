@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,11 @@ import pandas as pd
 from sklearn.base import clone
 
 from foldwise.artifacts import read_parquet_checked, read_schema
-from foldwise.config import Config
+from foldwise.config import Config, read_config
 from foldwise.cv import class_label, make_folds, validation_split
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import score
-from foldwise.model_settings import load_config
+from foldwise.model_settings import check_model_settings
 from foldwise.models import TabularModel, build_model, feature_frame
 from foldwise.models.ensemble import EnsembleModel, load_model
 from foldwise.paths import ProjectPaths
@@ -102,9 +102,16 @@ def training_run(config: Config, schema: dict[str, Any], train: pd.DataFrame) ->
     return TrainingRun(config, schema, data, folds_for(data, config))
 
 
-def load_training_run(paths: ProjectPaths) -> TrainingRun:
-    """Validate params.yaml, read the prepared training table and make this run's folds."""
-    config = load_config(paths.params)
+def load_training_run(paths: ProjectPaths, fitted: Collection[str] | None = None) -> TrainingRun:
+    """Validate params.yaml, read the prepared training table and make this run's folds.
+
+    The values of the settings of the models in ``fitted`` are checked by their libraries
+    (default: ``model.members``, the models tune and train fit); every model's setting names
+    are checked whatever ``fitted`` is.
+    """
+    config = read_config(paths.params)
+    fit = config.model.members if fitted is None else fitted
+    check_model_settings(config, config.problem.task, fit)
     schema = read_schema(paths.schema)
     names = [schema["target"], *(str(f.get("name")) for f in schema["features"])]
     return training_run(config, schema, read_parquet_checked(paths.train_table, names))

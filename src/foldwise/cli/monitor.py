@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from foldwise.monitor.run import monitor as run_monitor
 
     params = args.params
-    config = load_config(params) if params.is_file() or params != Path("params.yaml") else Config()
+    config = Config()
+    if params.is_file() or params != Path("params.yaml"):
+        config = load_config(params, fitted=())  # fits no model: its settings' names checked
     summary = run_monitor(
         args.batches,
         model_dir=args.model,

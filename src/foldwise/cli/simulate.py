@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from foldwise.monitor.simulate import Scenario, write_simulation
 
     params = args.params
-    config = load_config(params) if params.is_file() or params != Path("params.yaml") else Config()
+    config = Config()
+    if params.is_file() or params != Path("params.yaml"):
+        config = load_config(params, fitted=())  # fits no model: its settings' names checked
     scenario = Scenario(
         months=args.months,
         rows_per_month=args.rows,

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     wait_s: float = args.wait
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     paths = ProjectPaths(root)
-    if load_config(paths.params).tune.storage is None:
+    if load_config(paths.params, fitted=()).tune.storage is None:  # values: load_training_run
         raise FoldwiseError(
             "params.yaml: tune.storage is null; an extra worker needs a shared database "
             "(e.g. postgresql://user:pass@host:5432/optuna)"

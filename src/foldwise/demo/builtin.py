@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn import datasets as skd
 
 from foldwise.demo.churn import CHURN_TARGET, as_written, generate_churn
 
@@ -35,6 +34,8 @@ def load_sklearn_dataset(name: str) -> pd.DataFrame:
     breast_cancer -> ``diagnosis`` ("malignant"/"benign"), wine -> ``cultivar``
     ("class_0".."class_2"), diabetes -> ``progression`` (float, unscaled features).
     """
+    from sklearn import datasets as skd  # imported here: scikit-learn is slow to import
+
     if name == "breast_cancer":
         bunch = skd.load_breast_cancer(as_frame=True)
     elif name == "wine":

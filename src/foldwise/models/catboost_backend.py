@@ -21,9 +21,8 @@ from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 from foldwise.models.backend import Backend, Fitted
 from foldwise.models.deadline import stopper
+from foldwise.models.persistence import CATBOOST_FILE
 from foldwise.models.settings import ModelSpec
-
-CATBOOST_FILE = "model.cbm"
 
 # CatBoost accepts several names for one parameter and rejects two names set at once, so a
 # default is only added when the user set none of its aliases.

@@ -32,9 +32,9 @@ from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 from foldwise.models.backend import Backend, Fitted
 from foldwise.models.deadline import stopper
+from foldwise.models.persistence import LIGHTGBM_FILE
 from foldwise.models.settings import ModelSpec
 
-LIGHTGBM_FILE = "lightgbm_model.txt"
 CATEGORIES_FILE = "lightgbm_categories.json"
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 _METRIC = {"binary": "binary_logloss", "multiclass": "multi_logloss", "regression": "rmse"}

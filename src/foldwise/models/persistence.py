@@ -11,13 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import catboost
-import sklearn
-
 from foldwise.errors import FoldwiseError
-from foldwise.models.catboost_backend import CATBOOST_FILE
-from foldwise.models.lightgbm_backend import LIGHTGBM_FILE
-from foldwise.models.sklearn_backend import PIPELINE_FILE
 from foldwise.stage import rounded
 
 __all__ = [
@@ -32,6 +26,10 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.json"
+# The fitted estimator's file of each backend, in the library's own format (never pickle).
+CATBOOST_FILE = "model.cbm"
+LIGHTGBM_FILE = "lightgbm_model.txt"
+PIPELINE_FILE = "pipeline.skops"
 LEGACY_PIPELINE_FILE = "pipeline.joblib"
 # 2: scikit-learn pipelines in skops format (loading runs no code), never pickle/joblib.
 SAVE_FORMAT = 2
@@ -41,6 +39,9 @@ def write_state(
     directory: Path, params: dict[str, Any], fitted: dict[str, Any], versions: dict[str, str]
 ) -> None:
     """Write ``model.json``: the wrapper's parameters, fitted state and library versions."""
+    import catboost  # imported here: loading a model needs neither library
+    import sklearn
+
     state = {
         "format": SAVE_FORMAT,
         "params": params,

@@ -12,16 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-try:
-    from sklearn.utils._param_validation import InvalidParameterError
-except ImportError:  # a private module; without it only the key naming is lost
-    InvalidParameterError = TypeError
-
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 
 __all__ = [
-    "InvalidParameterError",
     "ModelSpec",
     "check_reserved",
     "invalid_parameter",

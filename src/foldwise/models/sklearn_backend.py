@@ -35,10 +35,15 @@ from foldwise.errors import FoldwiseError
 from foldwise.metrics import Task
 from foldwise.models.backend import Backend, Fitted
 from foldwise.models.encoding import preprocessor
+from foldwise.models.persistence import PIPELINE_FILE
 from foldwise.models.safe_io import dump_pipeline, load_pipeline
-from foldwise.models.settings import InvalidParameterError, ModelSpec, invalid_parameter
+from foldwise.models.settings import ModelSpec, invalid_parameter
 
-PIPELINE_FILE = "pipeline.skops"
+try:
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # a private module; without it only the key naming is lost
+    InvalidParameterError = TypeError
+
 SKLEARN_NAMES = (
     "logistic_regression",
     "random_forest",
