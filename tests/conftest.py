@@ -56,9 +56,15 @@ def make_table(task: str, n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    """A fresh git + DVC project with foldwise's pipeline; returns a small helper object."""
-    return Project.create(tmp_path / "proj")
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+    """A fresh git + DVC project with foldwise's pipeline; returns a small helper object.
+
+    A copy of one :meth:`Project.create` per session (``git init``, ``dvc init`` and the first
+    commit cost seconds of start-up each time).
+    """
+    from tests.support.finished import finished_copy
+
+    return finished_copy(request, tmp_path, "fresh-project", lambda _: None)
 
 
 class Project:
