@@ -153,16 +153,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)
 
 
-# The longest modules, longest first (measured on CI's 2 cores: several minutes each).
+# The longest modules, longest first (measured on CI's 2 cores: minutes each). test_model.py
+# comes after test_compare.py so that, by the time it starts, test_repro.py on the other worker
+# has built the binary-table run both share (tests/support/finished.py) and it need not wait.
 LONGEST_FIRST = [
     "tests/e2e/test_repro.py",
     "tests/e2e/test_compare.py",
-    "tests/e2e/test_docs_walkthrough.py",
     "tests/e2e/test_model.py",
+    "tests/e2e/test_docs_walkthrough.py",
     "tests/e2e/test_retrain.py",
     "tests/e2e/test_fresh_clone.py",
+    "tests/e2e/test_init.py",
     "tests/e2e/test_ids.py",
     "tests/ensembling/test_ensemble.py",
     "tests/serve/test_serve.py",
-    "tests/e2e/test_init.py",
 ]

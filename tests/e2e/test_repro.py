@@ -46,6 +46,12 @@ def test_demo_data_audit_flags_the_planted_leak(request, tmp_path):
     assert "account_closure_fee" in result.stderr
 
 
+def _generated(project) -> None:
+    """Pointed at the binary table, the generate stage run (shared by the tests that stop early)."""
+    point_at(project, "binary")
+    project.dvc("repro", "generate")
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -56,9 +62,8 @@ def test_demo_data_audit_flags_the_planted_leak(request, tmp_path):
         ({"evaluate": {"segments": ["plan"]}}, "evaluate.segments 'plan' is not a column"),
     ],
 )
-def test_bad_params_stop_prepare_with_one_line(project, params, message):
-    point_at(project, "binary")
-    project.dvc("repro", "generate")
+def test_bad_params_stop_prepare_with_one_line(request, tmp_path, params, message):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     project.set_params(**params)
     result = project.dvc("repro", check=False)
     assert result.returncode != 0
@@ -78,8 +83,8 @@ def test_bad_params_stop_prepare_with_one_line(project, params, message):
         ("a,label\n1,Yes\n2,Yes\n3,Yes\n", "has a single value ('Yes')"),
     ],
 )
-def test_bad_tables_stop_prepare(project, content, message):
-    point_at(project, "binary")
+def test_bad_tables_stop_prepare(request, tmp_path, content, message):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     (project.root / "data/raw/bad.csv").write_text(content)
     project.set_params(
         data={"source": "data/raw/bad.csv", "id_columns": []}, evaluate={"segments": []}
@@ -91,8 +96,8 @@ def test_bad_tables_stop_prepare(project, content, message):
     assert not (project.root / "data/prepared/train.parquet").exists()
 
 
-def test_separate_test_table_with_other_columns(project):
-    point_at(project, "binary")
+def test_separate_test_table_with_other_columns(request, tmp_path):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     test = make_table("binary", n=80, seed=5).drop(columns=["colour"])
     project.set_params(data={"test_source": project.write_table(test, "test.csv")})
     result = project.dvc("repro", check=False)
@@ -100,8 +105,8 @@ def test_separate_test_table_with_other_columns(project):
     assert "columns differ from data.source: missing 'colour'" in result.stderr
 
 
-def test_separate_test_table_is_used(project):
-    point_at(project, "binary")
+def test_separate_test_table_is_used(request, tmp_path):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     test = make_table("binary", n=80, seed=5)
     project.set_params(data={"test_source": project.write_table(test, "test.parquet")})
     # The split is prepare's (scoring a separate test table end to end:
