@@ -56,9 +56,15 @@ def make_table(task: str, n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    """A fresh git + DVC project with foldwise's pipeline; returns a small helper object."""
-    return Project.create(tmp_path / "proj")
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+    """A fresh git + DVC project with foldwise's pipeline; returns a small helper object.
+
+    A copy of one :meth:`Project.create` per session (``git init``, ``dvc init`` and the first
+    commit cost seconds of start-up each time).
+    """
+    from tests.support.finished import finished_copy
+
+    return finished_copy(request, tmp_path, "fresh-project", lambda _: None)
 
 
 class Project:
@@ -147,16 +153,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)
 
 
-# The longest modules, longest first (measured on CI's 2 cores: several minutes each).
+# The longest modules, longest first (measured on CI's 2 cores: minutes each). test_model.py
+# comes after test_compare.py so that, by the time it starts, test_repro.py on the other worker
+# has built the binary-table run both share (tests/support/finished.py) and it need not wait.
 LONGEST_FIRST = [
     "tests/e2e/test_repro.py",
     "tests/e2e/test_compare.py",
-    "tests/e2e/test_docs_walkthrough.py",
     "tests/e2e/test_model.py",
+    "tests/e2e/test_docs_walkthrough.py",
     "tests/e2e/test_retrain.py",
     "tests/e2e/test_fresh_clone.py",
+    "tests/e2e/test_init.py",
     "tests/e2e/test_ids.py",
     "tests/ensembling/test_ensemble.py",
     "tests/serve/test_serve.py",
-    "tests/e2e/test_init.py",
 ]

@@ -2,13 +2,15 @@
 
 import pytest
 
+from tests.support.finished import demo_run, finished_copy
+
 pytestmark = pytest.mark.slow
 
 
-def test_repro_explains_the_demo_then_does_nothing(project):
-    project.set_params(demo={"rows": 3000}, tune={"nested": False})
-    project.commit()
-    project.dvc("repro")
+def test_repro_explains_the_demo_then_does_nothing(request, tmp_path):
+    # `dvc repro` on 3,000 demo rows without the outer loop, committed first (a copy of the
+    # run tests/e2e/test_repro.py shares: tests/support/finished.py::demo_run).
+    project = finished_copy(request, tmp_path, "demo-3000", demo_run)
     summary = project.read_json("reports/explain/importance.json")
     assert summary["rows_out_of_fold"] == 2395
     assert len(summary["top_features"]) == 10

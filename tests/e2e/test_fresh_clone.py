@@ -8,12 +8,18 @@ import sys
 
 import pytest
 
+from tests.support.finished import fast_demo_run, finished_copy
+
 
 @pytest.mark.slow
-def test_first_repro_of_a_fresh_clone_leaves_git_status_clean(project, tmp_path):
-    project.dvc("repro")
+def test_first_repro_of_a_fresh_clone_leaves_git_status_clean(request, tmp_path):
+    # A committed project after its `dvc repro` (a copy of the run tests/e2e/test_production.py
+    # shares: tests/support/finished.py::fast_demo_run).
+    project = finished_copy(request, tmp_path, "demo-fast", fast_demo_run)
     assert (project.root / ".foldwise" / "tune" / "studies.journal").is_file()
-    assert "timing: this run so far" in project.dvc("repro", "--force", "tune").stdout
+    # tune alone, forced (forcing it with its upstream stages reran generate and prepare too)
+    rerun = project.dvc("repro", "--force", "--single-item", "tune")
+    assert "timing: this run so far" in rerun.stdout
     project.commit("a run: dvc.lock and reports")
     clone = tmp_path / "clone"
     subprocess.run(

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_table
+from tests.support.finished import finished_copy, table_run
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +40,14 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_default_run_outputs_and_evaluate_only_rerun(project):
-    _setup(project)
-    project.dvc("repro")
+@pytest.fixture
+def binary_run(request, tmp_path):
+    """A copy of the whole pipeline's run on a small binary table (shared with test_repro.py)."""
+    return finished_copy(request, tmp_path, "binary-table", table_run("binary"))
+
+
+def test_default_run_outputs_and_evaluate_only_rerun(binary_run):
+    project = binary_run
     metrics = project.read_json("reports/evaluate/metrics.json")
     primary = metrics["primary_metric"]
     assert primary["name"] == "roc_auc"
@@ -64,9 +70,8 @@ def test_default_run_outputs_and_evaluate_only_rerun(project):
     assert _ran(project.dvc("repro")) in only_evaluate
 
 
-def test_bundle_in_fresh_process_scores_like_evaluate(project):
-    _setup(project)
-    project.dvc("repro")
+def test_bundle_in_fresh_process_scores_like_evaluate(binary_run):
+    project = binary_run
     script = (
         "import sys, pandas as pd\n"
         "from pathlib import Path\n"
@@ -175,7 +180,9 @@ def test_builtin_datasets_each_task(project, dataset, target, task, metric):
         problem={"positive_label": None},
         evaluate={"segments": []},
     )
-    project.dvc("repro")
+    # What is checked is evaluate's and train's; the stages after evaluate run for every task
+    # in tests/e2e/test_repro.py::test_repro_runs_each_task_then_does_nothing.
+    project.dvc("repro", "evaluate")
     metrics = project.read_json("reports/evaluate/metrics.json")
     assert (
         metrics["metrics"]["task"] == task if task != "regression" else "rmse" in metrics["metrics"]

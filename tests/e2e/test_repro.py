@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import make_table
+from tests.support.finished import demo_run, finished_copy, point_at, table_run
 
 pytestmark = pytest.mark.slow
 
@@ -10,27 +11,11 @@ AUDIT_METRICS = "reports/audit/audit.json"
 AUDIT_DETAILS = "reports/audit/audit_details.json"
 
 
-def _point_at(project, task: str, **extra) -> None:
-    source = project.write_table(make_table(task))
-    project.set_params(
-        data={
-            "source": source,
-            "target": "label",
-            "id_columns": ["row_id"],
-            "drop_columns": [],
-        },
-        problem={"positive_label": "Yes" if task == "binary" else None},
-        audit={"fail_on": ["leakage", "train_test_duplicates"]},
-        evaluate={"segments": ["colour"]},
-        **extra,
-    )
-
-
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_repro_runs_each_task_then_does_nothing(project, task):
-    _point_at(project, task)
-    project.commit()
-    project.dvc("repro")
+def test_repro_runs_each_task_then_does_nothing(request, tmp_path, task):
+    # The whole pipeline ran on the task's table (committed first), in a copy of a run that
+    # tests/e2e/test_model.py shares (tests/support/finished.py).
+    project = finished_copy(request, tmp_path, f"{task}-table", table_run(task))
     schema = project.read_json("data/prepared/schema.json")
     assert schema["task"] == task
     kinds = schema["columns"]
@@ -44,9 +29,9 @@ def test_repro_runs_each_task_then_does_nothing(project, task):
     assert "Running stage" not in again.stdout
 
 
-def test_demo_data_audit_flags_the_planted_leak(project):
-    project.set_params(demo={"rows": 3000})
-    project.dvc("repro")
+def test_demo_data_audit_flags_the_planted_leak(request, tmp_path):
+    # 3,000 demo rows, run to the end (shared with tests/e2e/test_explain.py).
+    project = finished_copy(request, tmp_path, "demo-3000", demo_run)
     audit = project.read_json(AUDIT_DETAILS)
     leaks = [f for f in audit["findings"] if f["kind"] == "leakage"]
     assert [f["column"] for f in leaks] == ["account_closure_fee"]
@@ -61,6 +46,12 @@ def test_demo_data_audit_flags_the_planted_leak(project):
     assert "account_closure_fee" in result.stderr
 
 
+def _generated(project) -> None:
+    """Pointed at the binary table, the generate stage run (shared by the tests that stop early)."""
+    point_at(project, "binary")
+    project.dvc("repro", "generate")
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -71,9 +62,8 @@ def test_demo_data_audit_flags_the_planted_leak(project):
         ({"evaluate": {"segments": ["plan"]}}, "evaluate.segments 'plan' is not a column"),
     ],
 )
-def test_bad_params_stop_prepare_with_one_line(project, params, message):
-    _point_at(project, "binary")
-    project.dvc("repro", "generate")
+def test_bad_params_stop_prepare_with_one_line(request, tmp_path, params, message):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     project.set_params(**params)
     result = project.dvc("repro", check=False)
     assert result.returncode != 0
@@ -93,8 +83,8 @@ def test_bad_params_stop_prepare_with_one_line(project, params, message):
         ("a,label\n1,Yes\n2,Yes\n3,Yes\n", "has a single value ('Yes')"),
     ],
 )
-def test_bad_tables_stop_prepare(project, content, message):
-    _point_at(project, "binary")
+def test_bad_tables_stop_prepare(request, tmp_path, content, message):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     (project.root / "data/raw/bad.csv").write_text(content)
     project.set_params(
         data={"source": "data/raw/bad.csv", "id_columns": []}, evaluate={"segments": []}
@@ -106,8 +96,8 @@ def test_bad_tables_stop_prepare(project, content, message):
     assert not (project.root / "data/prepared/train.parquet").exists()
 
 
-def test_separate_test_table_with_other_columns(project):
-    _point_at(project, "binary")
+def test_separate_test_table_with_other_columns(request, tmp_path):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     test = make_table("binary", n=80, seed=5).drop(columns=["colour"])
     project.set_params(data={"test_source": project.write_table(test, "test.csv")})
     result = project.dvc("repro", check=False)
@@ -115,11 +105,13 @@ def test_separate_test_table_with_other_columns(project):
     assert "columns differ from data.source: missing 'colour'" in result.stderr
 
 
-def test_separate_test_table_is_used(project):
-    _point_at(project, "binary")
+def test_separate_test_table_is_used(request, tmp_path):
+    project = finished_copy(request, tmp_path, "binary-generated", _generated)
     test = make_table("binary", n=80, seed=5)
     project.set_params(data={"test_source": project.write_table(test, "test.parquet")})
-    project.dvc("repro")
+    # The split is prepare's (scoring a separate test table end to end:
+    # tests/e2e/test_model.py::test_shuffled_test_target_changes_only_evaluate, tests/e2e/test_init.py).
+    project.dvc("repro", "prepare")
     schema = project.read_json("data/prepared/schema.json")
     assert schema["split"]["strategy"] == "provided"
     assert schema["split"]["test_rows"] == 80
