@@ -17,6 +17,7 @@ import numpy as np
 
 from foldwise.config import Config
 from foldwise.models.deadline import fit_clock
+from foldwise.models.registry import backend_for
 from foldwise.training import TrainingData, fit_with_early_stopping, model_for, take_rows
 
 # Rows of the first timed fit of each model.
@@ -74,6 +75,7 @@ def probe_models(data: TrainingData, config: Config, names: Sequence[str]) -> li
 def _probe(name: str, data: TrainingData, config: Config) -> Probe:
     """One timed early-stopped fit of ``name`` on ``data``."""
     model = model_for(name, data, config)
+    backend_for(name)  # its library is imported on first use: not a cost of every fit
     started = time.perf_counter()
     result = fit_with_early_stopping(
         model,
