@@ -136,8 +136,9 @@ def refuse_ambiguous(name: str, text: pd.Series, decimal: Decimal) -> None:
     raise FoldwiseError(
         f"column {name!r}: {example!r} is ambiguous ({as_thousands} with {sep!r} as a "
         f"thousands separator, or {as_decimal} with a decimal {sep!r}) and no value of the "
-        f'column settles it; set data.decimal: "{sep}" if {sep!r} is the decimal mark, or '
-        "write the numbers without thousands separators"
+        f'column settles it; set data.thousands: "{sep}" in params.yaml (foldwise init: '
+        f'--thousands "{sep}") if {sep!r} separates thousands, or data.decimal: "{sep}" if it '
+        "is the decimal mark"
     )
 
 

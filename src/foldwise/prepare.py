@@ -135,6 +135,7 @@ def _read_typed(config: Config, root: Path) -> _Read:
             id_columns=list(data.id_columns),
             date_columns=[*data.date_columns, *([data.time_column] if data.time_column else [])],
             decimal=data.decimal,
+            thousands=data.thousands is not None,
         )
     except FoldwiseError as exc:
         raise FoldwiseError(f"{source}: {exc}") from None

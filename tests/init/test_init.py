@@ -254,3 +254,51 @@ def test_paths_are_taken_from_the_root(root, tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
     init(root, source)
     assert load_config(root / "params.yaml").data.source == source
+
+
+def incomes_with_lone_separators(root) -> str:
+    """Incomes written as "27,000": no cell proves ',' separates thousands."""
+    frame = profile_table(300, seed=8)
+    incomes = np.random.default_rng(8).integers(20, 400, len(frame)) * 100
+    frame.insert(1, "income", [f"{v:,}" for v in incomes])
+    return write(root, frame)
+
+
+def test_lone_thousands_separators_are_refused_naming_the_way_out(root, capsys):
+    source = incomes_with_lone_separators(root)
+    before = (root / "params.yaml").read_text()
+    with pytest.raises(SystemExit) as exc:
+        main(["init", source, "--target", "target", "--root", str(root)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    for part in ("column 'income'", "is ambiguous", 'data.thousands: ","', '--thousands ","'):
+        assert part in err
+    assert "data.decimal" in err
+    assert "\n" not in err
+    assert (root / "params.yaml").read_text() == before
+    # The option it names is taken: the same call gets past the column (to DVC tracking).
+    with pytest.raises(SystemExit):
+        main(["init", source, "--target", "target", "--thousands", ",", "--root", str(root)])
+    assert "ambiguous" not in capsys.readouterr().err
+
+
+def test_thousands_option_reads_them_and_prepare_follows(root):
+    from foldwise.prepare import prepare_tables
+
+    source = incomes_with_lone_separators(root)
+    init(root, source, thousands=",")
+    config = load_config(root / "params.yaml")
+    assert config.data.thousands == ","
+    assert "--thousands ," in (root / "params.yaml").read_text()
+    prepared = prepare_tables(config, root)
+    typed = pd.concat([prepared.train, prepared.test])
+    written = pd.read_csv(root / source, dtype=str)["income"]
+    expected = sorted(written.str.replace(",", "", regex=False).astype(float))
+    assert sorted(typed["income"].astype(float)) == expected
+
+
+def test_thousands_must_differ_from_the_decimal_mark(root):
+    text = (root / "params.yaml").read_text().replace("thousands: null", 'thousands: "."')
+    (root / "params.yaml").write_text(text)
+    with pytest.raises(FoldwiseError, match=r"data.thousands '\.' is also data.decimal"):
+        load_config(root / "params.yaml")

@@ -27,6 +27,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--task", choices=["binary", "multiclass", "regression"], help="override the inferred task"
     )
     parser.add_argument(
+        "--thousands",
+        choices=[",", "."],
+        help='thousands separator of numbers written as text, e.g. "," to read 27,000 as 27000 '
+        "when no value of a column proves it (data.thousands)",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="overwrite a params.yaml that was edited"
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         group_column=args.group_column,
         positive=args.positive,
         task=args.task,
+        thousands=args.thousands,
         force=args.force,
     )
     for line in result.lines:

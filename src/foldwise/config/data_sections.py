@@ -81,6 +81,17 @@ class DataConfig(Section):
             'csv_separator ";")'
         },
     )
+    thousands: Literal[".", ","] | None = Field(
+        default=None,
+        description="The thousands separator of numbers written as text, when the column "
+        "cannot prove it: `,` (with decimal `.`) or `.` (with decimal `,`). Unset, a column "
+        "whose only separators are lone groups such as `27,000` (27000, or 27.000 with a "
+        "decimal comma?) is refused; set, such cells are read as thousands.",
+        json_schema_extra={
+            "comment": 'thousands separator when a column cannot prove it, e.g. "," to read '
+            '"27,000" as 27000 (null: such a column is refused)'
+        },
+    )
     label_map: dict[str, str] = Field(
         default_factory=dict,
         description="Target labels renamed in both tables before anything else reads them, "
@@ -135,6 +146,11 @@ class DataConfig(Section):
             raise ValueError(
                 f"data.decimal {self.decimal!r} is also data.csv_separator; a table with "
                 'decimal commas is separated by another character, e.g. csv_separator: ";"'
+            )
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(
+                f"data.thousands {self.thousands!r} is also data.decimal; the thousands "
+                f'separator is the other mark ("," with decimal ".", "." with decimal ",")'
             )
         if self.time_column and self.time_column in self.drop_columns:
             raise ValueError(f"data.time_column {self.time_column!r} is also in data.drop_columns")

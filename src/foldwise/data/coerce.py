@@ -98,11 +98,14 @@ def coerce_column(
     declared_date: bool = False,
     allow_boolean: bool = True,
     decimal: Decimal = ".",
+    thousands: bool = False,
 ) -> tuple[pd.Series, Kind, Coercion | None]:
     """Decide one column's kind and return it converted, with a record of what became missing.
 
     Text is numeric when at least ``NUMERIC_SHARE`` of its non-missing cells are numbers
     (:mod:`foldwise.numbers`); the rest become missing and are counted, as do infinities.
+    ``thousands``: the user says the other mark separates thousands (``data.thousands``), so
+    a column whose only separators are lone groups (``27,000``) is read, not refused.
     """
     name = str(values.name)
     if pd.api.types.is_bool_dtype(values):
@@ -115,12 +118,23 @@ def coerce_column(
     if not _is_text(values) and not declared_date:
         return values.astype("str").astype("category").astype("str"), "categorical", None
     return _coerce_text(
-        values, name, declared_date=declared_date, allow_boolean=allow_boolean, decimal=decimal
+        values,
+        name,
+        declared_date=declared_date,
+        allow_boolean=allow_boolean,
+        decimal=decimal,
+        thousands=thousands,
     )
 
 
 def _coerce_text(
-    values: pd.Series, name: str, *, declared_date: bool, allow_boolean: bool, decimal: Decimal
+    values: pd.Series,
+    name: str,
+    *,
+    declared_date: bool,
+    allow_boolean: bool,
+    decimal: Decimal,
+    thousands: bool = False,
 ) -> tuple[pd.Series, Kind, Coercion | None]:
     """A text column as dates, booleans, numbers or categories (see :func:`coerce_column`)."""
     raw_missing = values.isna()
@@ -147,11 +161,16 @@ def _coerce_text(
         flags = text.str.lower().isin(TRUE_TOKENS).astype("boolean").mask(text.isna())
         return flags, "boolean", Coercion(name, "boolean", became_missing)
 
-    return _numbers_or_categories(values, text, raw_missing, name, decimal)
+    return _numbers_or_categories(values, text, raw_missing, name, decimal, thousands)
 
 
 def _numbers_or_categories(
-    values: pd.Series, text: pd.Series, raw_missing: pd.Series, name: str, decimal: Decimal
+    values: pd.Series,
+    text: pd.Series,
+    raw_missing: pd.Series,
+    name: str,
+    decimal: Decimal,
+    thousands: bool = False,
 ) -> tuple[pd.Series, Kind, Coercion | None]:
     """Numbers when at least ``NUMERIC_SHARE`` of the cells are, else categories (with a note
     when most of them are numbers)."""
@@ -160,7 +179,7 @@ def _numbers_or_categories(
     if numbers.share < 1.0:
         decimal_hint(name, text, numbers, decimal, NUMERIC_SHARE)
     if numbers.share >= NUMERIC_SHARE:
-        if numbers.ambiguous:
+        if numbers.ambiguous and not thousands:
             refuse_ambiguous(name, text, decimal)
         lost = (text.isna() & ~raw_missing) | numbers.not_numbers | numbers.infinite
         if not lost.any() and not numbers.rewritten:  # plain numbers: nothing to report
@@ -193,6 +212,7 @@ def coerce_table(
     id_columns: list[str],
     date_columns: list[str],
     decimal: Decimal = ".",
+    thousands: bool = False,
 ) -> TypedTable:
     """Coerce every column: ids to text, the target keeps its labels, the rest by content."""
     out: dict[str, pd.Series] = {}
@@ -209,7 +229,7 @@ def coerce_table(
             kinds[name] = "numeric" if pd.api.types.is_numeric_dtype(out[name]) else "categorical"
             continue
         converted, kind, record = coerce_column(
-            values, declared_date=name in date_columns, decimal=decimal
+            values, declared_date=name in date_columns, decimal=decimal, thousands=thousands
         )
         out[name] = converted
         kinds[name] = kind

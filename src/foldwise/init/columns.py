@@ -66,9 +66,16 @@ def looks_like_dates(values: pd.Series) -> bool:
 
 
 def kinds_and_ids(
-    frame: pd.DataFrame, roles: set[str], decimal: Decimal, group_column: str | None
+    frame: pd.DataFrame,
+    roles: set[str],
+    decimal: Decimal,
+    group_column: str | None,
+    thousands: bool = False,
 ) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """(kind of each non-role column, id columns with the reason, notes on repeating ids)."""
+    """(kind of each non-role column, id columns with the reason, notes on repeating ids).
+
+    ``thousands``: lone groups such as ``27,000`` are thousands (``data.thousands`` is set).
+    """
     n = len(frame)
     notes: list[str] = []
     ids: dict[str, str] = {}
@@ -77,7 +84,7 @@ def kinds_and_ids(
     for name in frame.columns:
         if name in roles:
             continue
-        _, kind, _ = coerce_column(frame[name], decimal=decimal)
+        _, kind, _ = coerce_column(frame[name], decimal=decimal, thousands=thousands)
         kinds[name] = kind
         reason = id_reason(name, frame[name], kind)
         if reason:

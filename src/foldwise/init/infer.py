@@ -48,6 +48,7 @@ class TablePlan:
     csv_separator: str = ","
     decimal: Decimal = "."
     decimal_reason: str | None = None
+    thousands: Decimal | None = None
     rows: int = 0
     columns: list[str] = field(default_factory=list)
     test_rows: int | None = None
@@ -55,7 +56,7 @@ class TablePlan:
     label_map: dict[str, str] = field(default_factory=dict)
 
 
-def plan_table(
+def plan_table(  # noqa: PLR0913 (one keyword per `foldwise init` option)
     source: Path,
     target: str,
     *,
@@ -67,13 +68,14 @@ def plan_table(
     positive: str | None = None,
     task: Task | None = None,
     separator: str = ",",
+    thousands: Decimal | None = None,
 ) -> TablePlan:
     """Read the table (and the test table) and decide every table-specific setting."""
     frame = read_table(source, separator=separator)
     _check_roles(frame, source, target, time_column, group_column)
     decimal, decimal_reason = choose_decimal(frame, separator)
     roles = {target, *(c for c in (time_column, group_column) if c)}
-    kinds, ids, notes = kinds_and_ids(frame, roles, decimal, group_column)
+    kinds, ids, notes = kinds_and_ids(frame, roles, decimal, group_column, thousands is not None)
     dates = date_columns(frame, kinds, ids)
     if time_column:
         _check_time_column(frame, time_column, decimal)
@@ -111,6 +113,7 @@ def plan_table(
         csv_separator=separator,
         decimal=decimal,
         decimal_reason=decimal_reason,
+        thousands=thousands,
         rows=len(frame),
         columns=[str(c) for c in frame.columns],
         test_rows=test_rows,

@@ -32,6 +32,7 @@ def table_values(plan: TablePlan) -> dict[str, Any]:
         "data.date_columns": list(plan.date_columns),
         "data.csv_separator": plan.csv_separator,
         "data.decimal": plan.decimal,
+        "data.thousands": plan.thousands,
         "data.label_map": dict(plan.label_map),
         "problem.task": plan.task,
         "problem.positive_label": plan.positive_label,

@@ -18,6 +18,7 @@ from foldwise.init.infer import TablePlan, metric_direction, plan_table
 from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
 from foldwise.model_settings import load_config
+from foldwise.numbers import Decimal
 from foldwise.prepare import check_columns
 from foldwise.problem import resolve_problem
 
@@ -186,7 +187,7 @@ def _report(plan: TablePlan) -> list[str]:
     return lines
 
 
-def init_project(
+def init_project(  # noqa: PLR0913 (one keyword per `foldwise init` option)
     root: Path,
     source: str,
     target: str,
@@ -196,6 +197,7 @@ def init_project(
     group_column: str | None = None,
     positive: str | None = None,
     task: Task | None = None,
+    thousands: Decimal | None = None,
     force: bool = False,
     track: bool = True,
 ) -> InitResult:
@@ -223,6 +225,7 @@ def init_project(
         positive=positive,
         task=task,
         separator=separator,
+        thousands=thousands,
     )
     options = {
         "--test-source": test_source and str(files["test_source"]),
@@ -230,6 +233,7 @@ def init_project(
         "--group-column": group_column,
         "--positive": positive,
         "--task": task,
+        "--thousands": thousands,
     }
     text = render_params(plan, _command_line(files["source"], target, options))
     params = root / "params.yaml"
