@@ -47,7 +47,7 @@ _BACKEND_CLASSES: dict[str, tuple[str, str]] = {
 }
 _BACKENDS: dict[str, Backend] = {}
 # The models whose backend early-stops on a validation part (``supports_early_stopping``;
-# tests/models/test_lazy_backends.py checks that they agree, and each backend's model_file).
+# tests/models/test_known_settings.py checks that they agree, and each backend's model_file).
 EARLY_STOPPING_MODELS = frozenset({"catboost", "lightgbm", "hist_gradient_boosting"})
 
 
