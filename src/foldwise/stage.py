@@ -201,3 +201,9 @@ def startup_seconds() -> float:
     except (OSError, ValueError, IndexError, StopIteration):
         return 0.0
     return max(0.0, time.time() - started)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1

@@ -421,7 +421,7 @@ def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(reference_run
         env={**os.environ, **ONE_THREAD_ENV},
     )
     try:
-        # The first outer study full and the second one under way.
+        # A few trials finished and others under way.
         wait_for_finished(journal, process, at_least=n_trials + 2)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
@@ -447,7 +447,9 @@ def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(reference_run
         if t.state == TrialState.RUNNING
     }
     assert len(finished) >= 3
-    assert len(cut_off) <= 1
+    # At most one trial per study was running: studies run side by side (one per usable
+    # core, tests/tuning/test_concurrent.py), each one trial at a time.
+    assert len({name for name, _ in cut_off}) == len(cut_off)
     # A kill inside a journal write (each holds the lock while it fsyncs) leaves the lock
     # file behind; make sure this run has one, as about one kill in five really does.
     lock = Path(f"{journal}.lock")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EARLY_STOPPING_MODELS",
     "MODEL_NAMES",
+    "THREAD_SETTINGS",
     "backend_for",
     "saved_model_file",
 ]
@@ -49,6 +50,18 @@ _BACKENDS: dict[str, Backend] = {}
 # The models whose backend early-stops on a validation part (``supports_early_stopping``;
 # tests/models/test_known_settings.py checks that they agree, and each backend's model_file).
 EARLY_STOPPING_MODELS = frozenset({"catboost", "lightgbm", "hist_gradient_boosting"})
+# The models whose fits may run beside each other (the tune stage's concurrent studies), and
+# the setting that caps one fit's threads: CatBoost and the forests use every core unless
+# told; LightGBM fits on one thread unless num_threads is set. Their results do not depend on
+# the thread count (tests/tuning/test_concurrent.py). Histogram gradient boosting (OpenMP
+# threads that spin when a core is busy) and the scikit-learn pipelines (their Python parts
+# hold the interpreter lock) are not in it.
+THREAD_SETTINGS: dict[str, str | None] = {
+    "catboost": "thread_count",
+    "random_forest": "n_jobs",
+    "extra_trees": "n_jobs",
+    "lightgbm": None,
+}
 
 
 def backend_for(name: str) -> Backend:

@@ -16,7 +16,6 @@ reading in every chunk as in the whole batch (``consistent``, on the value types
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from foldwise.scoring.columns import column_class
+from foldwise.stage import usable_cores
 
 # Batches of at least this many records are scored in chunks of CHUNK_ROWS (the first one
 # smaller, so that CatBoost starts early). Measured on the demo bundle: see
@@ -36,8 +36,7 @@ FIRST_CHUNK_ROWS = 1000
 
 def two_cores() -> bool:
     """Whether this process may run on two cores or more (the overlap needs a second one)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return (len(affinity(0)) if affinity is not None else os.cpu_count() or 1) >= 2
+    return usable_cores() >= 2
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.metrics import METRICS
 from foldwise.models import TabularModel
+from foldwise.models.registry import THREAD_SETTINGS
+from foldwise.stage import usable_cores
 from foldwise.training import (
     TrainingData,
     derive_seed,
@@ -44,6 +47,8 @@ from foldwise.tuning.space import (
     trial_settings,
 )
 from foldwise.tuning.storage import ALIVE, FINISHED, StudyFullError, fail_orphans
+
+_WARNING_FILTERS = threading.Lock()
 
 
 @dataclass
@@ -74,6 +79,10 @@ class Tuner:
     enqueue_defaults: bool = True
     model_name: str | None = None  # the model tuned (an ensemble member); None: model.name
     deadline: float | None = None  # time.monotonic() after which no trial starts (budget)
+    # Threads per fit (studies run side by side); None: the model's own, or tune.n_jobs's share.
+    threads: int | None = None
+    # Set by whoever runs studies side by side: no new trial starts once another one failed.
+    cancel: threading.Event | None = None
 
     @property
     def name(self) -> str:
@@ -86,10 +95,12 @@ class Tuner:
         """The model of ``params``; ``trial`` adds ``tune.trial_settings`` (inner-fold fits)."""
         extra = trial_settings(self.config, self.name) if trial else {}
         settings = {**self.config.model.settings(self.name), **self.fixed, **extra, **params}
-        if self.name == "catboost" and self.config.tune.n_jobs > 1:
-            settings.setdefault(
-                "thread_count", max(1, (os.cpu_count() or 2) // self.config.tune.n_jobs)
-            )
+        threads = self.threads
+        if threads is None and self.config.tune.n_jobs > 1:
+            threads = max(1, usable_cores() // self.config.tune.n_jobs)
+        key = THREAD_SETTINGS.get(self.name)
+        if threads is not None and key is not None:
+            settings.setdefault(key, threads)
         model = model_for(self.name, data, self.config, settings)
         return model.set_params(seed=seed)
 
@@ -105,7 +116,9 @@ class Tuner:
                 if is_default_trial(trial)
                 else self.space
             )
-            with warnings.catch_warnings():  # trial 0 keeps a configured value out of range
+            # Trial 0 keeps a configured value out of range. The lock: warning filters are
+            # global, and studies may run side by side.
+            with _WARNING_FILTERS, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 params = suggest(trial, space)
             index = _trial_index(trial)
@@ -198,6 +211,8 @@ class Tuner:
             late = deadline is not None and finished >= 1 and time.monotonic() > deadline
             if finished >= target or late:
                 break
+            if self.cancel is not None and self.cancel.is_set():
+                raise StudyCancelledError(f"tune: study {name!r} stopped: another study failed")
             if len(alive) >= target:
                 if self.embedded:
                     break
@@ -213,7 +228,8 @@ class Tuner:
                 continue
             index = sum(1 for t in trials if t.state != TrialState.FAIL)
             if self.enqueue_defaults and index == 0:
-                with warnings.catch_warnings():  # a configured value outside the range
+                # A configured value outside the range.
+                with _WARNING_FILTERS, warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     study.enqueue_trial(
                         default_trial(self.config, self.space, self.name),
@@ -240,6 +256,10 @@ class Tuner:
             done = sum(1 for t in study.get_trials(deepcopy=False) if t.state in FINISHED)
             self.on_trial(name, done, target)
         return _result(name, study, time.perf_counter() - started)
+
+
+class StudyCancelledError(FoldwiseError):
+    """A study stopped before its next trial because a study beside it failed."""
 
 
 def _deadline(timeout_s: float | None, deadline: float | None) -> float | None:
