@@ -14,13 +14,15 @@ from foldwise.paths import ProjectPaths
 from foldwise.training import TrainingData, folds_for, training_data
 from foldwise.tuning import run as tuning_run
 from foldwise.tuning.budget import unlimited_plan
+from foldwise.tuning.nested import make_tuner
 from foldwise.tuning.run import TuningOutcome, run_tuning, study_workers
 from tests.support.projects import write_marked_project
 
-# No thread_count: one at a time, CatBoost uses every core; side by side, one thread per fit.
+# One thread per fit both ways (side by side it is always one): CatBoost's trees depend on its
+# thread count on larger tables, and this compares the scheduling alone.
 SETTINGS: dict[str, dict[str, Any]] = {
-    "catboost": {"iterations": 60, "learning_rate": 0.1, "depth": 4},
-    "random_forest": {"n_estimators": 20, "min_samples_leaf": 2},
+    "catboost": {"iterations": 60, "learning_rate": 0.1, "depth": 4, "thread_count": 1},
+    "random_forest": {"n_estimators": 20, "min_samples_leaf": 2, "n_jobs": 1},
     "hist_gradient_boosting": {"max_iter": 30},
 }
 
@@ -114,3 +116,18 @@ def test_a_failing_study_stops_the_others_and_its_error_is_raised(tmp_path, monk
             workers=2,
         )
     assert threading.active_count() == before  # no study left running
+
+
+def test_fits_side_by_side_have_one_thread_and_their_own_studies(tmp_path, monkeypatch):
+    # The configured settings leave the thread count to CatBoost (every core).
+    monkeypatch.setitem(SETTINGS, "catboost", {"iterations": 60, "depth": 4})
+    config, data, folds = project(tmp_path, "binary", "catboost")
+    journal = ProjectPaths(tmp_path).tune_journal
+    alone = make_tuner(config, data, folds, journal, worker=False)
+    side = make_tuner(config, data, folds, journal, worker=False, threads=1)
+    assert "thread_count" not in alone.build(data, {}, 0).settings
+    assert side.build(data, {}, 0).settings["thread_count"] == 1
+    assert side.build(data, {"depth": 3}, 0, trial=True).settings["thread_count"] == 1
+    # A journal of fits with other threads is never resumed: another thread count is
+    # another study.
+    assert side.key != alone.key

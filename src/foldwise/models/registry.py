@@ -52,10 +52,10 @@ _BACKENDS: dict[str, Backend] = {}
 EARLY_STOPPING_MODELS = frozenset({"catboost", "lightgbm", "hist_gradient_boosting"})
 # The models whose fits may run beside each other (the tune stage's concurrent studies), and
 # the setting that caps one fit's threads: CatBoost and the forests use every core unless
-# told; LightGBM fits on one thread unless num_threads is set. Their results do not depend on
-# the thread count (tests/tuning/test_concurrent.py). Histogram gradient boosting (OpenMP
-# threads that spin when a core is busy) and the scikit-learn pipelines (their Python parts
-# hold the interpreter lock) are not in it.
+# told; LightGBM fits on one thread unless num_threads is set. (CatBoost's trees depend on its
+# thread count from about 10,000 rows: the study key records it.) Histogram gradient boosting
+# (OpenMP threads that spin when a core is busy) and the scikit-learn pipelines (their Python
+# parts hold the interpreter lock) are not in it.
 THREAD_SETTINGS: dict[str, str | None] = {
     "catboost": "thread_count",
     "random_forest": "n_jobs",

@@ -91,10 +91,12 @@ def make_tuner(
     *,
     worker: bool,
     name: str | None = None,
+    threads: int | None = None,
 ) -> Tuner:
     """The tuner every process of one configuration shares (the stage or an extra worker).
 
-    ``name``: the model searched (an ensemble member); default ``model.name``.
+    ``name``: the model searched (an ensemble member); default ``model.name``. ``threads``:
+    the threads of every fit (studies side by side); part of the study key.
     """
     name = name or config.model.name
     space, fixed = search_space(config, data.problem.task, name)
@@ -102,12 +104,13 @@ def make_tuner(
     return Tuner(
         config=config,
         storage=open_storage(config, journal),
-        key=study_key(config, data, folds_fingerprint(outer), space, name),
+        key=study_key(config, data, folds_fingerprint(outer), space, name, threads),
         space=space,
         fixed=fixed,
         embedded=config.tune.storage is None,
         enqueue_defaults=not worker,
         model_name=name,
+        threads=threads,
     )
 
 

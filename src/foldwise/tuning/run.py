@@ -174,14 +174,16 @@ def run_tuning(
     the same as one at a time.
     """
     plan = plan or make_plan(config, data)
+    planned = plan_studies(config, data, folds, nested=plan.nested)
+    workers = study_workers(config, plan, len(planned)) if workers is None else workers
+    threads = 1 if workers > 1 else None
     tuners = {
-        m: make_tuner(config, data, folds, journal, worker=False, name=m) for m in plan.members
+        m: make_tuner(config, data, folds, journal, worker=False, name=m, threads=threads)
+        for m in plan.members
     }
     for name, tuner in tuners.items():
         if on_trial is not None:
             tuner.on_trial = _named(on_trial, name)
-    planned = plan_studies(config, data, folds, nested=plan.nested)
-    workers = study_workers(config, plan, len(planned)) if workers is None else workers
     if workers > 1:
         return _side_by_side(plan, tuners, data, planned, workers)
     outer, seconds = _outer(plan, tuners, data, planned[:-1])
@@ -205,7 +207,8 @@ def study_workers(config: Config, plan: BudgetPlan, studies: int) -> int:
     embedded storage and ``tune.n_jobs`` 1 (the stage is the only worker), for one model whose
     fits can be capped to one thread each (``THREAD_SETTINGS``). On two cores two studies of
     one-thread fits finish sooner than one study of two-thread fits: measured 1.38x on the
-    demo's inner-fold fits (docs/scaling.md).
+    demo's inner-fold fits (docs/scaling.md). Every fit then has one thread on any machine,
+    so the results no longer depend on its number of cores.
     """
     model = plan.members[0] if len(plan.members) == 1 else None
     alone = (
@@ -225,14 +228,12 @@ def _side_by_side(
     planned: list[PlannedStudy],
     workers: int,
 ) -> TuningOutcome:
-    """The outer studies and the final one on ``workers`` threads, each fit on its share of
-    the cores.
+    """The outer studies and the final one on ``workers`` threads, each fit on one thread.
 
     The final study (the most rows) starts first. The first failure, in study order, is
     raised once the other studies have stopped before their next trial.
     """
     (tuner,) = tuners.values()
-    tuner.threads = max(1, usable_cores() // workers)
     tuner.cancel = threading.Event()
     last = planned[-1]
     with ThreadPoolExecutor(workers, thread_name_prefix="study") as pool:

@@ -67,11 +67,18 @@ def open_storage(config: Config, journal: Path) -> BaseStorage:
 
 
 def study_key(
-    config: Config, data: TrainingData, fingerprint: str, space: dict, name: str | None = None
+    config: Config,
+    data: TrainingData,
+    fingerprint: str,
+    space: dict,
+    name: str | None = None,
+    threads: int | None = None,
 ) -> str:
     """A hash of everything that defines a study, so a changed setup never resumes an old one.
 
-    ``name``: the model searched (an ensemble member); default ``model.name``.
+    ``name``: the model searched (an ensemble member); default ``model.name``. ``threads``:
+    the threads of every fit, when the stage fixes them (CatBoost's trees depend on its
+    thread count on tables of about 10,000 rows or more).
     """
     name = name or config.model.name
     payload = {
@@ -94,6 +101,8 @@ def study_key(
         "time_budget_s": config.time_budget_s,
         "rows": len(data.y),
     }
+    if threads is not None:
+        payload["fit_threads"] = threads
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -79,7 +79,7 @@ class Tuner:
     enqueue_defaults: bool = True
     model_name: str | None = None  # the model tuned (an ensemble member); None: model.name
     deadline: float | None = None  # time.monotonic() after which no trial starts (budget)
-    # Threads per fit (studies run side by side); None: the model's own, or tune.n_jobs's share.
+    # Threads per fit (1 with studies side by side); None: the model's own, or tune.n_jobs's share.
     threads: int | None = None
     # Set by whoever runs studies side by side: no new trial starts once another one failed.
     cancel: threading.Event | None = None
