@@ -22,7 +22,7 @@ from tqdm import tqdm
 from foldwise.config import Config
 from foldwise.cv import folds_fingerprint
 from foldwise.stage import startup_seconds
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 from foldwise.tuning.budget import (
     BudgetPlan,
     plan_budget,
