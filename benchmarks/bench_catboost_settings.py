@@ -2,7 +2,7 @@
 
 For each table of ``bench_peers.py`` a fresh project runs ``foldwise init`` and
 ``dvc repro prepare`` (the post-outcome column dropped, as the peer benchmark does); each
-candidate is then fitted on the run's own folds (``foldwise.training.folds_for``) and scored on
+candidate is then fitted on the run's own folds (``foldwise.training.data.folds_for``) and scored on
 each fold's held-out rows. Procedures: ``probe_refit`` (the train stage's: early-stop on a
 part carved from the fold's training rows, refit on all of them with those rounds), ``once``
 (keep the early-stopped fit), ``scaled`` (refit with the rounds / (1 - validation_size)) and
@@ -36,14 +36,9 @@ from sklearn.base import clone
 
 from foldwise.artifacts import read_schema
 from foldwise.model_settings import load_config
-from foldwise.training import (
-    derive_seed,
-    fit_with_early_stopping,
-    fold_scores,
-    model_for,
-    predict_scores,
-    training_run,
-)
+from foldwise.training.crossval import fold_scores, predict_scores
+from foldwise.training.data import derive_seed, training_run
+from foldwise.training.fitting import fit_with_early_stopping, model_for
 
 BASE = {"iterations": 1000, "depth": 6, "max_ctr_complexity": 2}
 # name: (settings, procedure, early-stopping patience)

@@ -2,10 +2,10 @@
 
 Each table (``data/builtin/*.csv``, written by ``dvc repro generate``) is prepared exactly as
 the ``prepare`` stage does (same split, the sealed test part never read here), then every
-family is cross-validated with :func:`foldwise.training.cross_validate` on the same folds the
-train stage uses (``cv.folds``, seeded), early stopping on a part carved from each fold's
-training rows. Printed per family and table: the primary metric's mean ± std over folds and
-the mean fit time per fold (wall seconds, so record the machine's load beside them).
+family is cross-validated with :func:`foldwise.training.crossval.cross_validate` on the same
+folds the train stage uses (``cv.folds``, seeded), early stopping on a part carved from each
+fold's training rows. Printed per family and table: the primary metric's mean ± std over
+folds and the mean fit time per fold (wall seconds, so record the machine's load beside them).
 
 Families are named ``name`` (the settings of ``params.yaml``) or ``name:label`` with settings
 given as JSON, e.g.::
@@ -33,7 +33,9 @@ from threadpoolctl import threadpool_limits
 from foldwise.metrics import METRICS
 from foldwise.model_settings import load_config
 from foldwise.prepare import prepare_tables
-from foldwise.training import cross_validate, folds_for, model_for, training_data
+from foldwise.training.crossval import cross_validate
+from foldwise.training.data import folds_for, training_data
+from foldwise.training.fitting import model_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {

@@ -23,7 +23,7 @@ from foldwise.config import parse_config
 from foldwise.demo import write_builtin_datasets
 from foldwise.model_settings import load_config
 from foldwise.prepare import prepare_tables
-from foldwise.training import folds_for, training_data
+from foldwise.training.data import folds_for, training_data
 from foldwise.tuning.budget import unlimited_plan
 from foldwise.tuning.run import TuningOutcome, run_tuning, study_workers
 

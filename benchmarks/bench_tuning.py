@@ -22,7 +22,7 @@ from foldwise.demo import write_builtin_datasets
 from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.prepare import prepare_tables
-from foldwise.training import folds_for, training_data
+from foldwise.training.data import folds_for, training_data
 from foldwise.tuning import make_tuner, plan_studies
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,9 @@ from foldwise.cv import folds_fingerprint
 from foldwise.evaluation import better_if, cv_summary
 from foldwise.paths import ProjectPaths
 from foldwise.stage import run_stage, write_json_atomic
-from foldwise.training import cross_validate, load_training_run, model_for
+from foldwise.training.crossval import cross_validate
+from foldwise.training.data import load_training_run
+from foldwise.training.fitting import model_for
 
 BASELINES = ("dummy", "logistic_regression")
 

@@ -12,7 +12,8 @@ from foldwise.explain.report import REPORT, write_explanation
 from foldwise.explain.run import run_explain
 from foldwise.paths import ProjectPaths
 from foldwise.stage import run_stage
-from foldwise.training import load_fold_models, load_training_run
+from foldwise.training.data import load_training_run
+from foldwise.training.fold_models import load_fold_models
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import optuna
 
 from foldwise.paths import ProjectPaths
 from foldwise.stage import run_stage
-from foldwise.training import load_training_run
+from foldwise.training.data import load_training_run
 from foldwise.tuning.outputs import print_summary, write_reports
 from foldwise.tuning.run import tune
 

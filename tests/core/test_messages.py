@@ -12,7 +12,8 @@ import pytest
 from foldwise.config import parse_config
 from foldwise.errors import FoldwiseError, quoted
 from foldwise.prepare import prepare_tables
-from foldwise.training import fit_with_early_stopping, folds_for, model_for, training_data
+from foldwise.training.data import folds_for, training_data
+from foldwise.training.fitting import fit_with_early_stopping, model_for
 
 
 def prepared(root: Path, labels: list[str], task: str):

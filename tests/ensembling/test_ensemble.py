@@ -21,7 +21,7 @@ from foldwise.metrics import METRICS, score
 from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel, load_model
-from foldwise.training import TrainingData, folds_for, training_data
+from foldwise.training.data import TrainingData, folds_for, training_data
 from foldwise.tuning import make_tuner, plan_studies
 from foldwise.tuning.budget import plan_budget
 from foldwise.tuning.nested import score_outer_ensemble

@@ -13,7 +13,8 @@ from foldwise.explain.attribution import output_names
 from foldwise.explain.explainer import explain
 from foldwise.explain.run import run_explain
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import folds_for, predict_scores, training_data
+from foldwise.training.crossval import predict_scores
+from foldwise.training.data import folds_for, training_data
 from tests.explain.test_explain import FEATURES, _problem, explain_table
 from tests.support.ensemble import fit_ensemble
 

@@ -16,14 +16,9 @@ from foldwise.explain.moves import feature_moves, render_moves
 from foldwise.explain.run import run_explain
 from foldwise.explain.segments import row_loss, weak_segments
 from foldwise.problem import Problem
-from foldwise.training import (
-    cross_validate,
-    cv_rounds,
-    fit_final,
-    folds_for,
-    model_for,
-    training_data,
-)
+from foldwise.training.crossval import cross_validate, cv_rounds
+from foldwise.training.data import folds_for, training_data
+from foldwise.training.fitting import fit_final, model_for
 
 FEATURES = [
     {"name": "x1", "kind": "numeric"},

@@ -13,7 +13,7 @@ from foldwise.config import read_params
 from foldwise.config.demo_params import DEMO_COMMENTS
 from foldwise.config.generate import DEMO_HEADER
 from foldwise.errors import FoldwiseError
-from foldwise.init import init_project
+from foldwise.init import SplitColumns, init_project
 from foldwise.init.columns import looks_like_id_name
 from foldwise.init.params_file import default_params_text
 from foldwise.model_settings import load_config
@@ -155,18 +155,19 @@ def test_refuses_to_overwrite_an_edited_params_yaml(root):
 def test_time_and_group_columns(root):
     frame = profile_table(400, seed=9, date=True)
     source = write(root, frame)
-    init(root, source, time_column="signup_date")
+    init(root, source, split=SplitColumns(time_column="signup_date"))
     config = load_config(root / "params.yaml")
     assert config.data.time_column == "signup_date"
     assert config.data.date_columns == []  # the time column is parsed as a date anyway
     frame["household"] = [f"H{i // 3:04d}" for i in range(len(frame))]
     write(root, frame)
-    init(root, source, group_column="household", force=True)
+    init(root, source, split=SplitColumns(group_column="household"), force=True)
     assert load_config(root / "params.yaml").data.group_column == "household"
+    both = SplitColumns(time_column="signup_date", group_column="household")
     with pytest.raises(FoldwiseError, match="not both"):
-        init(root, source, group_column="household", time_column="signup_date", force=True)
+        init(root, source, split=both, force=True)
     with pytest.raises(FoldwiseError, match="--time-column 'plan' is not a date"):
-        init(root, source, time_column="plan", force=True)
+        init(root, source, split=SplitColumns(time_column="plan"), force=True)
 
 
 def test_id_and_date_detection(root):
@@ -302,3 +303,18 @@ def test_thousands_must_differ_from_the_decimal_mark(root):
     (root / "params.yaml").write_text(text)
     with pytest.raises(FoldwiseError, match=r"data.thousands '\.' is also data.decimal"):
         load_config(root / "params.yaml")
+
+
+def test_cli_split_options_reach_the_plan(root, capsys):
+    """--time-column and --group-column are checked as one split (refused before any tracking)."""
+    frame = profile_table(300, seed=9, date=True)
+    frame["household"] = [f"H{i // 3:04d}" for i in range(len(frame))]
+    source = write(root, frame)
+    command = ["init", source, "--target", "target", "--root", str(root)]
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--time-column", "signup_date", "--group-column", "household"])
+    assert exc.value.code == 2
+    assert "pass --time-column or --group-column, not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*command, "--time-column", "plan"])
+    assert "--time-column 'plan' is not a date" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from pathlib import Path
 from foldwise.config import parse_config
 from foldwise.prepare import prepare_tables
 from foldwise.train_stage import TrainInputs, TunedParams, train
-from foldwise.training import training_run
+from foldwise.training.data import training_run
 
 PARAMS = {
     "data": {

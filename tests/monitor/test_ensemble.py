@@ -19,7 +19,8 @@ from foldwise.monitor.run import monitor
 from foldwise.monitor.simulate import Scenario, write_simulation
 from foldwise.prepare import prepare_tables
 from foldwise.profile.reference import build_reference, importances_of
-from foldwise.training import folds_for, predict_scores, training_data
+from foldwise.training.crossval import predict_scores
+from foldwise.training.data import folds_for, training_data
 from tests.monitor.support import PARAMS
 from tests.support.ensemble import fit_ensemble
 

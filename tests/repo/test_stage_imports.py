@@ -105,7 +105,7 @@ def test_a_training_stage_refuses_a_bad_value_of_the_model_it_fits(tmp_path):
 
 def test_a_training_run_refuses_an_unknown_key_before_reading_data(tmp_path):
     from foldwise.paths import ProjectPaths
-    from foldwise.training import load_training_run
+    from foldwise.training.data import load_training_run
 
     _params(tmp_path, {"lightgbm": {"num_leave": 8}})
     with pytest.raises(FoldwiseError, match=r"^model\.lightgbm\.num_leave .*'num_leaves'"):

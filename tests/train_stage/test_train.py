@@ -28,7 +28,9 @@ from foldwise.train_stage import (
     train,
     write_outputs,
 )
-from foldwise.training import TrainingRun, cross_validate, model_for, training_run
+from foldwise.training.crossval import cross_validate
+from foldwise.training.data import TrainingRun, training_run
+from foldwise.training.fitting import model_for
 from tests.conftest import make_table
 
 TASKS = ("binary", "multiclass", "regression")

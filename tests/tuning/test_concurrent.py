@@ -11,7 +11,7 @@ import pytest
 
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
-from foldwise.training import TrainingData, folds_for, training_data
+from foldwise.training.data import TrainingData, folds_for, training_data
 from foldwise.tuning import run as tuning_run
 from foldwise.tuning.budget import unlimited_plan
 from foldwise.tuning.nested import make_tuner

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
-from foldwise.training import TrainingData, folds_for, training_data
+from foldwise.training.data import TrainingData, folds_for, training_data
 from foldwise.tuning import OuterFold, make_tuner, plan_studies, score_outer
 from foldwise.tuning.outputs import write_reports
 from foldwise.tuning.report import TuneReports

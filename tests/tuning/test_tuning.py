@@ -30,7 +30,7 @@ from foldwise.model_settings import load_config
 from foldwise.models import TabularModel
 from foldwise.paths import ProjectPaths
 from foldwise.prepare import Prepared
-from foldwise.training import TrainingData, folds_for, training_data
+from foldwise.training.data import TrainingData, folds_for, training_data
 from foldwise.tuning import (
     FINISHED,
     OuterFold,

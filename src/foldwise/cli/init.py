@@ -41,15 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write params.yaml and print the choices made."""
-    from foldwise.init import init_project
+    from foldwise.init import SplitColumns, init_project
 
     result = init_project(
         args.root,
         args.source,
         args.target,
         test_source=args.test_source,
-        time_column=args.time_column,
-        group_column=args.group_column,
+        split=SplitColumns(args.time_column, args.group_column),
         positive=args.positive,
         task=args.task,
         thousands=args.thousands,

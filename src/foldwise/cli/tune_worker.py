@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     from foldwise.model_settings import load_config
     from foldwise.paths import ProjectPaths
-    from foldwise.training import load_training_run
+    from foldwise.training.data import load_training_run
     from foldwise.tuning import make_tuner, plan_studies, study_exists
 
     root: Path = args.root

@@ -20,15 +20,9 @@ from foldwise.config import Config
 from foldwise.ensembling.selection import Selection, blend, select_ensemble
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import (
-    CVRun,
-    FinalFit,
-    TrainingData,
-    cross_validate,
-    cv_rounds,
-    fit_final,
-    model_for,
-)
+from foldwise.training.crossval import CVRun, cross_validate, cv_rounds
+from foldwise.training.data import TrainingData
+from foldwise.training.fitting import FinalFit, fit_final, model_for
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,9 @@ from foldwise.config import Config
 from foldwise.ensembling.procedure import fit_ensemble, selection_report
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import (
-    TrainingData,
-    cross_validate,
-    cv_rounds,
-    fit_final,
-    fold_scores,
-    mean_learning_curve,
-    model_for,
-)
+from foldwise.training.crossval import cross_validate, cv_rounds, fold_scores, mean_learning_curve
+from foldwise.training.data import TrainingData
+from foldwise.training.fitting import fit_final, model_for
 
 
 @dataclass(frozen=True)

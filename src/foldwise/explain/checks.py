@@ -13,7 +13,8 @@ from foldwise.explain.robustness import robustness
 from foldwise.explain.segments import segment_metric, weak_segments
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import TrainingData, predict_scores
+from foldwise.training.crossval import predict_scores
+from foldwise.training.data import TrainingData
 
 ROBUSTNESS_ROWS = 2000
 

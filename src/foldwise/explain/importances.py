@@ -25,7 +25,8 @@ from foldwise.explain.attribution import Attribution
 from foldwise.explain.explainer import explain
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import TrainingData, model_for
+from foldwise.training.data import TrainingData
+from foldwise.training.fitting import model_for
 
 
 @dataclass(frozen=True)

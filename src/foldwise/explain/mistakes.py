@@ -13,7 +13,7 @@ from foldwise.explain.attribution import Attribution
 from foldwise.explain.explainer import explain
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 
 TOP_CONTRIBUTIONS = 3
 

@@ -17,7 +17,7 @@ from foldwise.explain.attribution import Attribution
 from foldwise.explain.segments import row_loss
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 
 MIN_ROWS = 50
 LOSS_NAMES = {False: "log loss of the true class", True: "squared error"}

@@ -33,7 +33,7 @@ from foldwise.explain.oof import (
 from foldwise.explain.result import Explanation
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 
 __all__ = ["Explanation", "run_explain"]
 

@@ -56,26 +56,52 @@ class TablePlan:
     label_map: dict[str, str] = field(default_factory=dict)
 
 
-def plan_table(  # noqa: PLR0913 (one keyword per `foldwise init` option)
+@dataclass(frozen=True)
+class ReadingOptions:
+    """How the text of a CSV table is read: ``data.csv_separator`` and ``data.thousands``.
+
+    ``thousands`` is ``foldwise init --thousands`` (None: only where a column's values prove
+    one). The decimal mark is no option: :func:`plan_table` decides it from the values.
+    """
+
+    separator: str = ","
+    thousands: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SplitColumns:
+    """``foldwise init --time-column`` or ``--group-column``: how rows are split (at most one).
+
+    Neither: a random (stratified) split. A time column gives a temporal split (test = the
+    latest rows), a group column keeps the rows of a group on one side.
+    """
+
+    time_column: str | None = None
+    group_column: str | None = None
+
+
+def plan_table(
     source: Path,
     target: str,
     *,
     source_name: str,
     test_source: Path | None = None,
     test_name: str | None = None,
-    time_column: str | None = None,
-    group_column: str | None = None,
+    split: SplitColumns = SplitColumns(),
     positive: str | None = None,
     task: Task | None = None,
-    separator: str = ",",
-    thousands: Decimal | None = None,
+    reading: ReadingOptions = ReadingOptions(),
 ) -> TablePlan:
     """Read the table (and the test table) and decide every table-specific setting."""
+    time_column, group_column = split.time_column, split.group_column
+    separator = reading.separator
     frame = read_table(source, separator=separator)
     _check_roles(frame, source, target, time_column, group_column)
     decimal, decimal_reason = choose_decimal(frame, separator)
     roles = {target, *(c for c in (time_column, group_column) if c)}
-    kinds, ids, notes = kinds_and_ids(frame, roles, decimal, group_column, thousands is not None)
+    kinds, ids, notes = kinds_and_ids(
+        frame, roles, decimal, group_column, reading.thousands is not None
+    )
     dates = date_columns(frame, kinds, ids)
     if time_column:
         _check_time_column(frame, time_column, decimal)
@@ -113,7 +139,7 @@ def plan_table(  # noqa: PLR0913 (one keyword per `foldwise init` option)
         csv_separator=separator,
         decimal=decimal,
         decimal_reason=decimal_reason,
-        thousands=thousands,
+        thousands=reading.thousands,
         rows=len(frame),
         columns=[str(c) for c in frame.columns],
         test_rows=test_rows,

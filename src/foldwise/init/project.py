@@ -14,7 +14,13 @@ import yaml
 from foldwise.config import parse_params_text, read_params
 from foldwise.data import CSV_SUFFIXES, coerce_target, read_table, sniff_separator
 from foldwise.errors import FoldwiseError
-from foldwise.init.infer import TablePlan, metric_direction, plan_table
+from foldwise.init.infer import (
+    ReadingOptions,
+    SplitColumns,
+    TablePlan,
+    metric_direction,
+    plan_table,
+)
 from foldwise.init.params_file import arrows_text, default_params_text, render_params
 from foldwise.metrics import Task
 from foldwise.model_settings import load_config
@@ -187,14 +193,13 @@ def _report(plan: TablePlan) -> list[str]:
     return lines
 
 
-def init_project(  # noqa: PLR0913 (one keyword per `foldwise init` option)
+def init_project(
     root: Path,
     source: str,
     target: str,
     *,
     test_source: str | None = None,
-    time_column: str | None = None,
-    group_column: str | None = None,
+    split: SplitColumns | None = None,
     positive: str | None = None,
     task: Task | None = None,
     thousands: Decimal | None = None,
@@ -203,8 +208,11 @@ def init_project(  # noqa: PLR0913 (one keyword per `foldwise init` option)
 ) -> InitResult:
     """Decide the table's settings, track it with DVC if needed and write params.yaml.
 
-    Nothing is written unless every check passes; params.yaml is replaced atomically.
+    Nothing is written unless every check passes; params.yaml is replaced atomically. The CSV
+    field separator is detected from the file (:func:`detect_separator`), not chosen;
+    ``split`` None is a random split.
     """
+    split = SplitColumns() if split is None else split
     root = root.resolve()
     if not (root / "dvc.yaml").is_file():
         raise FoldwiseError(
@@ -213,24 +221,22 @@ def init_project(  # noqa: PLR0913 (one keyword per `foldwise init` option)
     files = {"source": _inside(root, source, "SOURCE")}
     if test_source is not None:
         files["test_source"] = _inside(root, test_source, "--test-source")
-    separator = detect_separator(root / files["source"])
+    reading = ReadingOptions(detect_separator(root / files["source"]), thousands)
     plan = plan_table(
         root / files["source"],
         target,
         source_name=str(files["source"]),
         test_source=root / files["test_source"] if test_source is not None else None,
         test_name=str(files["test_source"]) if test_source is not None else None,
-        time_column=time_column,
-        group_column=group_column,
+        split=split,
         positive=positive,
         task=task,
-        separator=separator,
-        thousands=thousands,
+        reading=reading,
     )
     options = {
         "--test-source": test_source and str(files["test_source"]),
-        "--time-column": time_column,
-        "--group-column": group_column,
+        "--time-column": split.time_column,
+        "--group-column": split.group_column,
         "--positive": positive,
         "--task": task,
         "--thousands": thousands,

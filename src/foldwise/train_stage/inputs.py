@@ -11,7 +11,7 @@ from foldwise.artifacts import read_json_checked
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
 from foldwise.paths import ProjectPaths
-from foldwise.training import TrainingRun, load_training_run
+from foldwise.training.data import TrainingRun, load_training_run
 
 
 @dataclass(frozen=True)

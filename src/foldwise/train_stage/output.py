@@ -9,7 +9,7 @@ from foldwise.evaluation import better_if
 from foldwise.paths import ProjectPaths
 from foldwise.stage import close_live, open_live, write_json_atomic, write_parquet_atomic
 from foldwise.train_stage.run import TrainResult
-from foldwise.training import save_fold_models
+from foldwise.training.fold_models import save_fold_models
 
 
 def metrics_report(result: TrainResult) -> dict[str, Any]:

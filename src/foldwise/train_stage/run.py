@@ -24,7 +24,8 @@ from foldwise.profile.reference import build_reference, importances_of
 from foldwise.stage import significant
 from foldwise.train_stage.budget import within_budget
 from foldwise.train_stage.inputs import BaselineScores, TrainInputs
-from foldwise.training import TrainingRun, compare_to_baselines, predict_scores
+from foldwise.training.crossval import compare_to_baselines, predict_scores
+from foldwise.training.data import TrainingRun
 
 # Models whose in-sample scores are far too confident to stand for new rows.
 IN_SAMPLE_OVERCONFIDENT = frozenset({"random_forest", "extra_trees"})

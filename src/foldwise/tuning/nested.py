@@ -22,13 +22,8 @@ from foldwise.ensembling.procedure import fit_ensemble
 from foldwise.errors import FoldwiseError
 from foldwise.models import TabularModel
 from foldwise.models.ensemble import EnsembleModel
-from foldwise.training import (
-    TrainingData,
-    derive_seed,
-    fold_scores,
-    predict_scores,
-    take_rows,
-)
+from foldwise.training.crossval import fold_scores, predict_scores
+from foldwise.training.data import TrainingData, derive_seed, take_rows
 from foldwise.tuning.space import check_trial_settings, search_space
 from foldwise.tuning.storage import open_storage, study_key
 from foldwise.tuning.tuner import StudyResult, Tuner

@@ -18,7 +18,8 @@ import numpy as np
 from foldwise.config import Config
 from foldwise.models.deadline import fit_clock
 from foldwise.models.registry import backend_for
-from foldwise.training import TrainingData, fit_with_early_stopping, model_for, take_rows
+from foldwise.training.data import TrainingData, take_rows
+from foldwise.training.fitting import fit_with_early_stopping, model_for
 
 # Rows of the first timed fit of each model.
 PROBE_ROWS = 5000

@@ -25,7 +25,7 @@ from foldwise.config import Config
 from foldwise.cv import folds_fingerprint
 from foldwise.models.registry import THREAD_SETTINGS
 from foldwise.stage import startup_seconds, usable_cores
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 from foldwise.tuning.budget import (
     BudgetPlan,
     plan_budget,

@@ -13,7 +13,8 @@ import optuna
 
 from foldwise.config import ChoiceSpec, Config, RangeSpec
 from foldwise.errors import FoldwiseError
-from foldwise.training import TrainingData, model_for
+from foldwise.training.data import TrainingData
+from foldwise.training.fitting import model_for
 
 # Default search spaces. Boosting rounds are not searched: early stopping learns them.
 SEARCH_SPACES: dict[str, dict[str, RangeSpec | ChoiceSpec]] = {

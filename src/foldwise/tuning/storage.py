@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from foldwise.config import Config
 from foldwise.errors import FoldwiseError
-from foldwise.training import TrainingData
+from foldwise.training.data import TrainingData
 from foldwise.tuning.space import trial_settings
 from foldwise.tuning.states import ALIVE, FINISHED, StudyFullError
 

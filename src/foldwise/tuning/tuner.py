@@ -31,14 +31,9 @@ from foldwise.metrics import METRICS
 from foldwise.models import TabularModel
 from foldwise.models.registry import THREAD_SETTINGS
 from foldwise.stage import usable_cores
-from foldwise.training import (
-    TrainingData,
-    derive_seed,
-    fit_on_fold,
-    fold_scores,
-    model_for,
-    predict_scores,
-)
+from foldwise.training.crossval import fold_scores, predict_scores
+from foldwise.training.data import TrainingData, derive_seed
+from foldwise.training.fitting import fit_on_fold, model_for
 from foldwise.tuning.space import (
     DEFAULTS_ATTR,
     default_trial,
