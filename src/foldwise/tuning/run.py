@@ -170,8 +170,8 @@ def run_tuning(
 ) -> TuningOutcome:
     """The plan's outer loop (when nested) and final studies.
 
-    ``workers``: studies run side by side (default: :func:`study_workers`); the results are
-    the same as one at a time.
+    ``workers``: studies run side by side (default: :func:`study_workers`), each fit on one
+    thread; the results are those of the same studies one at a time with one-thread fits.
     """
     plan = plan or make_plan(config, data)
     planned = plan_studies(config, data, folds, nested=plan.nested)
