@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -627,19 +627,42 @@ def test_quick_setting_runs_one_study_of_the_defaults(tmp_path):
     assert result.best_params == default_trial(config, tuner.space)
 
 
-def test_another_trial_budget_is_another_study():
+def test_another_trial_budget_is_another_study(nested_run):
     """A study with more finished trials must not stand in for a run with a smaller budget."""
-    from foldwise.config import parse_config
     from foldwise.tuning import study_key
 
-    class Data:
-        y = (0, 1, 0, 1)
-
-        class problem:  # noqa: N801 - a stand-in for TrainingData.problem
-            metric = "roc_auc"
-
-    keys = {study_key(parse_config({"tune": {"n_trials": n}}), Data(), "folds", {}) for n in (6, 8)}
+    config = nested_run.config
+    keys = {
+        study_key(
+            config.model_copy(update={"tune": config.tune.model_copy(update={"n_trials": n})}),
+            nested_run.data,
+            "folds",
+            {},
+        )
+        for n in (6, 8)
+    }
     assert len(keys) == 2
+
+
+def test_other_rows_or_columns_are_another_study(nested_run):
+    """Same row count and folds, other data: a dropped column or one corrected value must not
+    resume the trials fitted on the old table."""
+    from foldwise.tuning import study_key
+
+    config, data = nested_run.config, nested_run.data
+    same = replace(data, X=data.X.copy(), y=data.y.copy())
+    corrected = replace(data, X=data.X.copy())
+    corrected.X.iloc[7, corrected.X.columns.get_loc("x2")] += 1.0
+    dropped = replace(
+        data,
+        X=data.X.drop(columns="colour"),
+        features=[f for f in data.features if f["name"] != "colour"],
+    )
+    relabelled = replace(data, y=1 - data.y)
+    key = study_key(config, data, "folds", {})
+    assert study_key(config, same, "folds", {}) == key
+    for other in (corrected, dropped, relabelled):
+        assert study_key(config, other, "folds", {}) != key
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from optuna.storages import BaseStorage, JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -66,6 +68,14 @@ def open_storage(config: Config, journal: Path) -> BaseStorage:
     return open_database(url, config.tune.n_trials)
 
 
+def data_fingerprint(data: TrainingData) -> str:
+    """A hash of the features (names and kinds), every feature value and the target."""
+    digest = hashlib.sha256(json.dumps(data.features, sort_keys=True, default=str).encode())
+    digest.update(pd.util.hash_pandas_object(data.X, index=False).to_numpy().tobytes())
+    digest.update(np.ascontiguousarray(data.y).tobytes())
+    return digest.hexdigest()
+
+
 def study_key(
     config: Config,
     data: TrainingData,
@@ -100,6 +110,9 @@ def study_key(
         "n_trials": config.tune.n_trials,
         "time_budget_s": config.time_budget_s,
         "rows": len(data.y),
+        # The rows themselves: another table, a dropped column or a corrected value is
+        # another study (the row count and folds alone let a changed table resume old trials).
+        "data": data_fingerprint(data),
     }
     if threads is not None:
         payload["fit_threads"] = threads
