@@ -171,6 +171,16 @@ def test_the_default_catboost_settings_reach_the_estimator(task):
     assert 1 <= model.best_iteration_ < 1000  # early stopping, not the upper bound, ends it
 
 
+@pytest.mark.parametrize(("configured", "used"), [(None, 2), (-1, -1), (1, 1)])
+def test_catboost_fits_on_a_fixed_thread_count_unless_told(configured, used):
+    # docs/model-families.md ("Threads"): CatBoost's trees depend on its thread count, so the
+    # shipped default is a count, not every core; the user's own value is kept.
+    X, y = make_data("binary")
+    settings = {"iterations": 20} | ({} if configured is None else {"thread_count": configured})
+    model = TabularModel("catboost", "binary", FEATURES, settings=settings).fit(X, y)
+    assert model.estimator_.get_params().get("thread_count", -1) == used  # -1: its default
+
+
 @pytest.mark.parametrize(
     ("name", "task", "metric"),
     [

@@ -78,7 +78,9 @@ class ModelConfig(Section):
             iterations=1000, learning_rate=0.05, depth=6, max_ctr_complexity=2
         ),
         description="Fixed CatBoost settings, passed to the estimator (unknown keys are refused "
-        "by name). Unset keys keep CatBoost's library defaults (e.g. border_count 254). The "
+        "by name). Unset keys keep CatBoost's library defaults (e.g. border_count 254), but "
+        "thread_count is 2: the trees depend on it, so the same on every machine (-1: every "
+        "core, faster on many cores, machine-dependent). The "
         "shipped model needs them: border_count 64 and no feature combinations cost 0.008 AUC "
         "on the demo and 1% RMSE on a house-price table; tune.trial_settings keeps those for "
         "the trial fits only.",

@@ -36,6 +36,11 @@ CATBOOST_ALIASES: dict[str, frozenset[str]] = {
     "loss_function": frozenset({"loss_function", "objective"}),
 }
 _LOSS = {"binary": "Logloss", "multiclass": "MultiClass", "regression": "RMSE"}
+# CatBoost's trees depend on its thread count (from about 10,000 rows; not on the cores: two
+# threads give the same model on one core or two), so a fixed count, not every core, makes a
+# run give the same model on every machine. Two threads on one core, or four on two, cost
+# about 3 % (docs/model-families.md). `model.catboost.thread_count: -1` uses every core.
+THREAD_COUNT = 2
 
 
 class CatBoostBackend(Backend):
@@ -69,7 +74,7 @@ class CatBoostBackend(Backend):
             "iterations": 1000,
             "learning_rate": 0.05,
             "random_seed": spec.seed,
-            "thread_count": -1,
+            "thread_count": THREAD_COUNT,
             "verbose": False,
             "allow_writing_files": False,
             "loss_function": _LOSS[spec.task],
