@@ -207,8 +207,8 @@ def study_workers(config: Config, plan: BudgetPlan, studies: int) -> int:
     embedded storage and ``tune.n_jobs`` 1 (the stage is the only worker), for one model whose
     fits can be capped to one thread each (``THREAD_SETTINGS``). On two cores two studies of
     one-thread fits finish sooner than one study of two-thread fits: measured 1.38x on the
-    demo's inner-fold fits (docs/scaling.md). Every fit then has one thread on any machine,
-    so the results no longer depend on its number of cores.
+    demo's inner-fold fits (docs/scaling.md). Every fit then has one thread on any machine
+    with two cores or more, so the results no longer depend on its number of cores.
     """
     model = plan.members[0] if len(plan.members) == 1 else None
     alone = (
