@@ -45,10 +45,6 @@ def _catboost_value_error(settings: dict[str, Any], task: str) -> str | None:
     return None
 
 
-def _estimator_keys(name: str, task: Task) -> tuple[str, list[str]]:
-    return allowed_settings(name, task)
-
-
 def _check_values(name: str, task: str, settings: dict[str, Any], where: str) -> None:
     """Values the estimator itself refuses, checked without fitting."""
     if name == "catboost":
@@ -63,7 +59,7 @@ def _check_values(name: str, task: str, settings: dict[str, Any], where: str) ->
 
 
 def _check_keys(name: str, keys: list[str], tasks: list[Task], prefix: str) -> None:
-    known = [_estimator_keys(name, task) for task in tasks]
+    known = [allowed_settings(name, task) for task in tasks]
     for key in sorted(keys):
         if all(key not in allowed for _, allowed in known):
             estimator, allowed = known[0]
@@ -91,7 +87,7 @@ def check_model_settings(
         if fitted is not None and name not in fitted:
             continue
         for each in tasks:
-            allowed = _estimator_keys(name, each)[1]
+            allowed = allowed_settings(name, each)[1]
             mine = {k: v for k, v in settings.items() if k in allowed}
             if mine:  # an estimator's defaults are valid: no library to import for them
                 _check_values(name, each, mine, f"model.{name}")
@@ -125,9 +121,9 @@ def _check_search_space(config: Config, name: str, tasks: list[Task], values: bo
         else:
             candidates = [spec]
         for each in tasks:
-            if key not in _estimator_keys(name, each)[1]:
+            if key not in allowed_settings(name, each)[1]:
                 continue
-            allowed = _estimator_keys(name, each)[1]
+            allowed = allowed_settings(name, each)[1]
             base = {k: v for k, v in settings.items() if k in allowed}
             for value in candidates:
                 try:
